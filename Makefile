@@ -1,0 +1,139 @@
+# wsd — one non-recursive GNU make for the supervisor, the worker, the CLI,
+# their tests and the benchmark.
+#
+#   make            build bin/wsd, bin/wsworker, bin/wsctl
+#   make run        build, then run wsd in the foreground with ecosystem/
+#   make test       build and run every test (unit + black-box)
+#   make asan       ASan + UBSan build; the unit tests run under it
+#   make bench      side-by-side benchmark against Node ws + PM2
+#
+# O= puts objects elsewhere and BINDIR= the programs, so that several builds
+# (a sanitizer build, a helper's private build) never share object files.
+
+O       ?= build
+BINDIR  ?= bin
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+
+PKGS     = libuv jansson hiredis libjwt libwebsockets openssl
+CPPFLAGS += -D_GNU_SOURCE -Icommon
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -fno-strict-aliasing \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDFLAGS += -Wl,--as-needed
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+
+# Each program is its folder's main.c plus an archive of the folder's other
+# files, linked against the common archive; --as-needed keeps wsd and wsctl
+# from loading the worker's libraries.
+COMMON_SRC     := $(wildcard common/*.c)
+SUPERVISOR_SRC := $(filter-out supervisor/main.c,$(wildcard supervisor/*.c))
+WORKER_SRC     := $(filter-out worker/main.c,$(wildcard worker/*.c))
+CTL_SRC        := $(filter-out ctl/main.c,$(wildcard ctl/*.c))
+UNIT_SRC       := $(wildcard tests/unit/test_*.c)
+
+obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
+
+LIBCOMMON     := $(O)/libcommon.a
+LIBSUPERVISOR := $(O)/libsupervisor.a
+LIBWORKER     := $(O)/libworker.a
+LIBCTL        := $(O)/libctl.a
+UNIT_BINS     := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
+WSBENCH       := $(O)/wsbench
+
+PROGS := $(BINDIR)/wsd $(BINDIR)/wsworker $(BINDIR)/wsctl
+
+.PHONY: all deps run test unit bb asan bench bench-quick install clean npm
+.DEFAULT_GOAL := all
+
+all: $(PROGS)
+
+$(O)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
+
+$(LIBCOMMON): $(call obj,$(COMMON_SRC))
+$(LIBSUPERVISOR): $(call obj,$(SUPERVISOR_SRC))
+$(LIBWORKER): $(call obj,$(WORKER_SRC))
+$(LIBCTL): $(call obj,$(CTL_SRC))
+$(O)/%.a:
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(if $^,ar rcs $@ $^,ar rcs $@)
+
+$(BINDIR)/wsd: $(call obj,supervisor/main.c) $(LIBSUPERVISOR) $(LIBCOMMON)
+$(BINDIR)/wsworker: $(call obj,worker/main.c) $(LIBWORKER) $(LIBCOMMON)
+$(BINDIR)/wsctl: $(call obj,ctl/main.c) $(LIBCTL) $(LIBCOMMON)
+$(PROGS):
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# A unit test may use any module of any program: the archives only pull in
+# the objects it references.
+$(O)/tests/%: tests/unit/%.c $(LIBWORKER) $(LIBSUPERVISOR) $(LIBCTL) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Iworker -Isupervisor -Ictl $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(WSBENCH): $(wildcard bench/wsbench/*.c) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Debian packages the build, the tests and the benchmark need; only the
+# missing ones are installed, so this is a no-op on a prepared machine.
+DEB_PKGS := pkg-config libuv1-dev libjansson-dev libhiredis-dev libjwt-dev \
+            libwebsockets-dev libwebsockets-evlib-uv libssl-dev libcmocka-dev \
+            redis-server redis-sentinel python3 chromium procps iproute2 \
+            util-linux systemd
+# Commands that may come from elsewhere than apt (Node from its own
+# installer): the package is installed only when the command is missing.
+DEB_CMDS := cc:gcc make:make node:nodejs npm:npm
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || \
+	    echo $$p; done; \
+	    for c in $(DEB_CMDS); do command -v $${c%%:*} >/dev/null 2>&1 || echo $${c#*:}; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "deps: installing$$(echo $$missing | tr '\n' ' ')"; \
+	    SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	    $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# npm clients used by tests (ws, dotenv, playwright-core), from the lock file.
+node_modules/.package-lock.json: package-lock.json package.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+npm: node_modules/.package-lock.json
+
+run: deps all
+	@sh ecosystem/init-env.sh
+	$(BINDIR)/wsd --foreground -f ecosystem/ecosystem.json
+
+unit: $(UNIT_BINS)
+
+test: deps
+	@$(MAKE) --no-print-directory all unit npm
+	@O=$(O) BINDIR=$(BINDIR) bash tests/run.sh
+
+asan:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory O=build-asan BINDIR=build-asan/bin \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    LDFLAGS="-fsanitize=address,undefined" all unit
+	@O=build-asan BINDIR=build-asan/bin TESTS=unit bash tests/run.sh
+
+bench: deps all $(WSBENCH)
+	@O=$(O) BINDIR=$(BINDIR) sh bench/run.sh
+
+bench-quick: deps all $(WSBENCH)
+	@O=$(O) BINDIR=$(BINDIR) QUICK=1 sh bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf build build-asan bin

@@ -1,0 +1,74 @@
+/*
+ * An ordered environment (KEY=value list), the dotenv parser that fills it,
+ * and secret handling (VAR_FILE, the `secrets` list, masking).
+ */
+#ifndef WSD_ENV_H
+#define WSD_ENV_H
+
+#include <stddef.h>
+
+#include "diag.h"
+
+struct env_var {
+	char		*key;
+	char		*value;
+	int		 secret;	/* came from a secret source: mask it */
+};
+
+struct env {
+	struct env_var	*v;
+	size_t		 n;
+	size_t		 cap;
+};
+
+void	 env_init(struct env *);
+void	 env_free(struct env *);
+int	 env_copy(struct env *dst, const struct env *src);
+/* Set (replace or append, keeping first position); 0 ok, -1 ENOMEM. */
+int	 env_set(struct env *, const char *key, const char *value, int secret);
+const char *env_get(const struct env *, const char *key);
+const struct env_var *env_find(const struct env *, const char *key);
+void	 env_unset(struct env *, const char *key);
+/* Overlay every entry of src onto dst (src wins). */
+int	 env_merge(struct env *dst, const struct env *src);
+/* Load "K=V" strings (environ). */
+int	 env_from_environ(struct env *, char *const *environ);
+/* NULL-terminated "K=V" array; free with env_envp_free. */
+char	**env_to_envp(const struct env *);
+void	 env_envp_free(char **);
+
+/*
+ * Whether a value must be shown as "****": it came from a secret source, or
+ * its key names a secret (…SECRET…, …PASSWORD…, …PASSWD…, …TOKEN…,
+ * …API_KEY…, …PRIVATE_KEY…, case-insensitive).  URLs with a password
+ * (redis://:pw@host) are shown with the password masked: see env_display.
+ */
+int	 env_is_secret(const struct env_var *);
+/* The value as it may be shown to a person (malloc'd). */
+char	*env_display(const struct env_var *);
+
+/*
+ * dotenv: parse `text` exactly as the npm `dotenv` package (v16) does and
+ * append/overwrite the keys into `out` (a later duplicate wins, as in
+ * dotenv's parse()).  dotenv never fails on syntax: lines that are not
+ * assignments are ignored.
+ */
+void	 envfile_parse(const char *text, size_t len, struct env *out);
+/* Read and parse a file; -1 with *err ("PATH: No such file …") on failure. */
+int	 envfile_load(const char *path, struct env *out, char **err);
+
+/*
+ * Secrets, applied to a resolved environment:
+ *  - each VAR_FILE=/path becomes VAR (file content, one trailing newline
+ *    trimmed, marked secret) and VAR_FILE is removed; VAR and VAR_FILE both
+ *    set is an error;
+ *  - each name of `names` is read from `secrets_dir`/<name> (default
+ *    $SECRETS_DIR, else /run/secrets) into the upper-cased name; an absent
+ *    file keeps the env value (development fallback);
+ *  - a secret file readable by group or others gets a warning.
+ * Errors go to `errors` (path and reason); returns -1 when any was added.
+ */
+int	 secrets_apply(struct env *, char *const *names, size_t nnames,
+	    const char *secrets_dir, struct diag *errors, struct diag *warnings);
+
+#endif

@@ -1,0 +1,15 @@
+/* Minting HS256 test tokens (wsctl token, tests, the benchmark) with OpenSSL. */
+#ifndef WSD_JWTMINT_H
+#define WSD_JWTMINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * A compact HS256 JWS with claims {"userId":user,"sub":user,"iat":iat,
+ * "exp":exp}; malloc'd, NULL on failure.
+ */
+char	*jwt_mint_hs256(const unsigned char *secret, size_t secret_len,
+	    const char *user, int64_t iat, int64_t exp);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * The Redis bus (SPEC §4.4–4.5): hiredis async on the worker's libuv loop,
+ * one subscriber link and one command link, reconnect with backoff,
+ * resubscribe after reconnect, Redis Sentinel discovery and failover.  The
+ * only file that includes hiredis.  Channel names on Redis are "ws:<key>";
+ * this API speaks keys without the prefix.
+ */
+#ifndef WSD_BUS_H
+#define WSD_BUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+struct bus;
+
+struct bus_config {
+	/* Exactly one of url / sentinels is set. */
+	char		*host;		/* from REDIS_URL redis://[:pw@]host:port/db */
+	int		 port;
+	char		*unix_path;	/* from REDIS_URL unix:///path */
+	int		 db;
+	char		*sentinels;	/* REDIS_SENTINELS "h:p,h:p" */
+	char		*master_name;	/* REDIS_MASTER_NAME, default "mymaster" */
+	char		*password;	/* URL password, else REDIS_PASSWORD */
+	uint64_t	 backoff_min_ms;	/* WS_REDIS_BACKOFF_MIN_MS, 100 */
+	uint64_t	 backoff_max_ms;	/* WS_REDIS_BACKOFF_MAX_MS, 5000 */
+};
+
+/*
+ * Fill from the process environment (REDIS_URL, REDIS_SENTINELS,
+ * REDIS_MASTER_NAME, REDIS_PASSWORD).  Returns 1 when Redis is configured,
+ * 0 when not, -1 with *err (malloc'd, names the variable) when invalid.
+ */
+int	bus_config_from_env(struct bus_config *, char **err);
+/* Parse one URL (unit-testable); -1 with *err on failure. */
+int	bus_config_parse_url(struct bus_config *, const char *url, char **err);
+void	bus_config_free(struct bus_config *);
+
+/* A message on ws:<key>; payload is not NUL-terminated and not kept. */
+typedef void (*bus_message_cb)(void *arg, const char *key, size_t keylen,
+	    const char *payload, size_t len);
+/* The link went up (1) or down (0). */
+typedef void (*bus_state_cb)(void *arg, int up);
+/* A publish finished: ok, and PUBLISH's receiver count. */
+typedef void (*bus_publish_cb)(void *arg, int ok, long long receivers);
+
+struct bus	*bus_new(uv_loop_t *, const struct bus_config *,
+		    bus_message_cb, bus_state_cb, void *arg);
+/*
+ * Subscription set: the caller calls subscribe on a key's first local
+ * subscriber and unsubscribe on its last.  The bus remembers the set and
+ * replays it after every reconnect.
+ */
+void	bus_subscribe(struct bus *, const char *key);
+void	bus_unsubscribe(struct bus *, const char *key);
+size_t	bus_subscription_count(const struct bus *);
+/* PUBLISH ws:<key> payload.  When the link is down, cb runs with ok = 0. */
+void	bus_publish(struct bus *, const char *key, const char *payload,
+	    size_t len, bus_publish_cb, void *arg);
+int	bus_is_up(const struct bus *);
+/* "host:port" of the current master, or NULL. */
+const char *bus_current_addr(const struct bus *);
+/* Close both links and free; no callback runs after this returns. */
+void	bus_free(struct bus *);
+
+#endif
