@@ -32,6 +32,7 @@ SUPERVISOR_SRC := $(filter-out supervisor/main.c,$(wildcard supervisor/*.c))
 WORKER_SRC     := $(filter-out worker/main.c,$(wildcard worker/*.c))
 CTL_SRC        := $(filter-out ctl/main.c,$(wildcard ctl/*.c))
 UNIT_SRC       := $(wildcard tests/unit/test_*.c)
+TOOL_SRC       := $(wildcard tests/tools/*.c)
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
@@ -40,6 +41,7 @@ LIBSUPERVISOR := $(O)/libsupervisor.a
 LIBWORKER     := $(O)/libworker.a
 LIBCTL        := $(O)/libctl.a
 UNIT_BINS     := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
+TOOL_BINS     := $(patsubst tests/tools/%.c,$(O)/tools/%,$(TOOL_SRC))
 WSBENCH       := $(O)/wsbench
 
 PROGS := $(BINDIR)/wsd $(BINDIR)/wsworker $(BINDIR)/wsctl
@@ -77,6 +79,11 @@ $(O)/tests/%: tests/unit/%.c $(LIBWORKER) $(LIBSUPERVISOR) $(LIBCTL) $(LIBCOMMON
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Iworker -Isupervisor -Ictl $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# Small programs the black-box tests drive (a dotenv dump, a bus probe).
+$(O)/tools/%: tests/tools/%.c $(LIBWORKER) $(LIBSUPERVISOR) $(LIBCTL) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Iworker -Isupervisor -Ictl $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(WSBENCH): $(wildcard bench/wsbench/*.c) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -112,7 +119,7 @@ run: deps all
 	@sh ecosystem/init-env.sh
 	$(BINDIR)/wsd --foreground -f ecosystem/ecosystem.json
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) $(TOOL_BINS)
 
 test: deps
 	@$(MAKE) --no-print-directory all unit npm

@@ -14,6 +14,7 @@ JOBS=${JOBS:-3}
 ONLY=${ONLY:-}
 export WSD_BINDIR=$(cd "$BINDIR" && pwd)
 export WSD_TOP=$TOP
+export WSD_OBJDIR=$(cd "$O" && pwd)	# tests/tools programs are in $WSD_OBJDIR/tools
 LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/wsd-testlogs.XXXXXX")
 pass=0
 fail=0

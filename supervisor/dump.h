@@ -1,0 +1,27 @@
+/*
+ * dump.json: the saved app list that `wsd --resurrect` restores.  Written
+ * atomically (write + fsync + rename, the previous file kept as
+ * dump.json.bak); never holds secret values.
+ *
+ * Document: {"version":1,"saved_at":<ms>,"apps":[{"config":{…the app object
+ * as written, with cwd/env_file made absolute…},"config_file":"…",
+ * "env_mode":null|"production","instances":N,"stopped":false,
+ * "ids":[0,1]}]}
+ */
+#ifndef WSD_DUMP_H
+#define WSD_DUMP_H
+
+#include <jansson.h>
+
+#include "diag.h"
+
+/* Write `doc` (borrowed) to HOME/dump.json; -1 with *err (malloc'd). */
+int	dump_write(const char *home, json_t *doc, char **err);
+/*
+ * Read HOME/dump.json; when it is missing or corrupt, fall back to
+ * dump.json.bak with a warning in `warnings`.  NULL with *err when neither
+ * is usable (a missing dump is not an error: returns an empty document).
+ */
+json_t	*dump_read(const char *home, struct diag *warnings, char **err);
+
+#endif
