@@ -17,12 +17,13 @@ DESTDIR ?=
 CC      ?= cc
 
 PKGS     = libuv jansson hiredis libjwt libwebsockets openssl
-CPPFLAGS += -D_GNU_SOURCE -Icommon
+override CPPFLAGS += -D_GNU_SOURCE -Icommon
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -fno-strict-aliasing \
+# override: flags given on the command line (make asan) add to these.
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -fno-strict-aliasing \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDFLAGS += -Wl,--as-needed
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+override LDFLAGS += -Wl,--as-needed
+override LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
 # Each program is its folder's main.c plus an archive of the folder's other
 # files, linked against the common archive; --as-needed keeps wsd and wsctl
@@ -138,9 +139,48 @@ bench: deps all $(WSBENCH)
 bench-quick: deps all $(WSBENCH)
 	@O=$(O) BINDIR=$(BINDIR) QUICK=1 sh bench/run.sh
 
+# install / uninstall (PREFIX, DESTDIR).  The systemd unit and the SysV
+# script name $(PREFIX)/bin; the unit goes where systemd looks for
+# administrator units of that prefix (/usr/local/lib/systemd/system,
+# /usr/lib/systemd/system), the script to /etc/init.d.  The example
+# ecosystem is installed without any .env (it holds secrets).
+SYSCONFDIR     ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+MANDIR         ?= $(PREFIX)/share/man
+DATADIR        ?= $(PREFIX)/share/wsd
+DOCDIR         ?= $(PREFIX)/share/doc/wsd
+INSTALL_ECO    := $(wildcard ecosystem/*.json ecosystem/*.sh ecosystem/*.example ecosystem/.env.example)
+INSTALL_DOCS   := $(wildcard docs/*.md)
+MANPAGES       := man/wsctl.1 man/wsd-ecosystem.5 man/wsd.8
+
+.PHONY: uninstall
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSTEMDUNITDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/init.d $(DESTDIR)$(DATADIR)/ecosystem \
+	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	sed 's|/usr/local/bin|$(PREFIX)/bin|g' init/wsd.service > $(DESTDIR)$(SYSTEMDUNITDIR)/wsd.service.new
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/wsd.service.new
+	mv -f $(DESTDIR)$(SYSTEMDUNITDIR)/wsd.service.new $(DESTDIR)$(SYSTEMDUNITDIR)/wsd.service
+	sed 's|/usr/local/bin|$(PREFIX)/bin|g' init/wsd.init > $(DESTDIR)$(SYSCONFDIR)/init.d/wsd.new
+	chmod 0755 $(DESTDIR)$(SYSCONFDIR)/init.d/wsd.new
+	mv -f $(DESTDIR)$(SYSCONFDIR)/init.d/wsd.new $(DESTDIR)$(SYSCONFDIR)/init.d/wsd
+	$(foreach f,$(INSTALL_ECO),install -m $(if $(filter %.sh,$(f)),0755,0644) $(f) $(DESTDIR)$(DATADIR)/ecosystem/;)
+	$(foreach f,$(INSTALL_DOCS),install -m 0644 $(f) $(DESTDIR)$(DOCDIR)/;)
+	install -m 0644 man/wsctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/wsd-ecosystem.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/wsd.8 $(DESTDIR)$(MANDIR)/man8/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/wsd $(DESTDIR)$(PREFIX)/bin/wsworker \
+	    $(DESTDIR)$(PREFIX)/bin/wsctl \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)/wsd.service \
+	    $(DESTDIR)$(SYSCONFDIR)/init.d/wsd \
+	    $(DESTDIR)$(MANDIR)/man1/wsctl.1 \
+	    $(DESTDIR)$(MANDIR)/man5/wsd-ecosystem.5 \
+	    $(DESTDIR)$(MANDIR)/man8/wsd.8
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
 
 clean:
 	rm -rf build build-asan bin
