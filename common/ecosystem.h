@@ -29,7 +29,7 @@ struct app_config {
 	char		**args;		/* NULL-terminated; string form split on spaces */
 	char		*interpreter;	/* NULL, or e.g. "node" (.js/.mjs/.cjs default) */
 	char		*cwd;		/* absolute; default: the config file's folder */
-	int		 instances;	/* resolved: "max"/0/-1 → CPU count (≥ 1) */
+	int		 instances;	/* resolved: "max"/0 → CPU count, -N → CPUs - N (≥ 1) */
 	enum exec_mode	 exec_mode;	/* cluster when instances > 1 unless fork is given */
 	int		 port;		/* "port" field; 0 = take WS_PORT, else PORT from env */
 
@@ -67,6 +67,7 @@ struct app_config {
 	int		 treekill;	/* true */
 
 	json_t		*raw;		/* the app object as written (for dump/describe) */
+	char		*origin;	/* "FILE: apps[N]", the place messages name */
 };
 
 struct ecosystem {

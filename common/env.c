@@ -1,0 +1,268 @@
+/* An ordered environment (KEY=value list) and how its values may be shown. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "env.h"
+
+void
+env_init(struct env *e)
+{
+	memset(e, 0, sizeof *e);
+}
+
+void
+env_free(struct env *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++) {
+		free(e->v[i].key);
+		if (e->v[i].value != NULL)
+			explicit_bzero(e->v[i].value, strlen(e->v[i].value));
+		free(e->v[i].value);
+	}
+	free(e->v);
+	memset(e, 0, sizeof *e);
+}
+
+int
+env_copy(struct env *dst, const struct env *src)
+{
+	size_t i;
+
+	env_init(dst);
+	for (i = 0; i < src->n; i++) {
+		if (env_set(dst, src->v[i].key, src->v[i].value,
+		    src->v[i].secret) < 0) {
+			env_free(dst);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static ssize_t
+env_index(const struct env *e, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++) {
+		if (strcmp(e->v[i].key, key) == 0)
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+int
+env_set(struct env *e, const char *key, const char *value, int secret)
+{
+	ssize_t i;
+	char *nv, *nk;
+	struct env_var *v;
+
+	if ((nv = strdup(value != NULL ? value : "")) == NULL)
+		return -1;
+	if ((i = env_index(e, key)) >= 0) {
+		v = &e->v[i];
+		explicit_bzero(v->value, strlen(v->value));
+		free(v->value);
+		v->value = nv;
+		v->secret = secret;
+		return 0;
+	}
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 16;
+
+		if ((v = realloc(e->v, cap * sizeof *v)) == NULL) {
+			free(nv);
+			return -1;
+		}
+		e->v = v;
+		e->cap = cap;
+	}
+	if ((nk = strdup(key)) == NULL) {
+		free(nv);
+		return -1;
+	}
+	v = &e->v[e->n++];
+	v->key = nk;
+	v->value = nv;
+	v->secret = secret;
+	return 0;
+}
+
+const struct env_var *
+env_find(const struct env *e, const char *key)
+{
+	ssize_t i;
+
+	if ((i = env_index(e, key)) < 0)
+		return NULL;
+	return &e->v[i];
+}
+
+const char *
+env_get(const struct env *e, const char *key)
+{
+	const struct env_var *v;
+
+	if ((v = env_find(e, key)) == NULL)
+		return NULL;
+	return v->value;
+}
+
+void
+env_unset(struct env *e, const char *key)
+{
+	ssize_t i;
+
+	if ((i = env_index(e, key)) < 0)
+		return;
+	free(e->v[i].key);
+	explicit_bzero(e->v[i].value, strlen(e->v[i].value));
+	free(e->v[i].value);
+	memmove(&e->v[i], &e->v[i + 1], (e->n - i - 1) * sizeof e->v[0]);
+	e->n--;
+}
+
+int
+env_merge(struct env *dst, const struct env *src)
+{
+	size_t i;
+
+	for (i = 0; i < src->n; i++) {
+		if (env_set(dst, src->v[i].key, src->v[i].value,
+		    src->v[i].secret) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+env_from_environ(struct env *e, char *const *environ)
+{
+	const char *eq;
+	char *key;
+	size_t i;
+	int rc;
+
+	for (i = 0; environ != NULL && environ[i] != NULL; i++) {
+		/* An entry without '=' (or "=x") is not a variable: skip it. */
+		if ((eq = strchr(environ[i], '=')) == NULL || eq == environ[i])
+			continue;
+		if ((key = strndup(environ[i], eq - environ[i])) == NULL)
+			return -1;
+		rc = env_set(e, key, eq + 1, 0);
+		free(key);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+char **
+env_to_envp(const struct env *e)
+{
+	char **envp;
+	size_t i;
+
+	if ((envp = calloc(e->n + 1, sizeof *envp)) == NULL)
+		return NULL;
+	for (i = 0; i < e->n; i++) {
+		if (asprintf(&envp[i], "%s=%s", e->v[i].key,
+		    e->v[i].value) < 0) {
+			envp[i] = NULL;
+			env_envp_free(envp);
+			return NULL;
+		}
+	}
+	return envp;
+}
+
+void
+env_envp_free(char **envp)
+{
+	size_t i;
+
+	if (envp == NULL)
+		return;
+	for (i = 0; envp[i] != NULL; i++) {
+		explicit_bzero(envp[i], strlen(envp[i]));
+		free(envp[i]);
+	}
+	free(envp);
+}
+
+int
+env_is_secret(const struct env_var *v)
+{
+	static const char *words[] = {
+		"SECRET", "PASSWORD", "PASSWD", "TOKEN", "API_KEY",
+		"PRIVATE_KEY",
+	};
+	size_t i;
+
+	if (v->secret)
+		return 1;
+	for (i = 0; i < sizeof words / sizeof words[0]; i++) {
+		if (strcasestr(v->key, words[i]) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A URL with a password ("redis://:pw@host", "postgres://u:pw@h/db"): the
+ * offsets of the password, so that it alone is masked.
+ */
+static int
+env_url_password(const char *s, size_t *start, size_t *end)
+{
+	const char *p, *auth, *at, *colon, *slash;
+
+	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+	if (!isalpha((unsigned char)s[0]))
+		return 0;
+	for (p = s; isalnum((unsigned char)*p) || *p == '+' || *p == '-' ||
+	    *p == '.'; p++)
+		;
+	if (strncmp(p, "://", 3) != 0)
+		return 0;
+	auth = p + 3;
+	/* The authority ends at the first '/', '?' or '#'. */
+	slash = auth + strcspn(auth, "/?#");
+	/* The last '@' of the authority: a password may contain '@'. */
+	at = NULL;
+	for (p = auth; p < slash; p++) {
+		if (*p == '@')
+			at = p;
+	}
+	if (at == NULL)
+		return 0;
+	colon = memchr(auth, ':', at - auth);
+	if (colon == NULL || colon + 1 == at)
+		return 0;
+	*start = colon + 1 - s;
+	*end = at - s;
+	return 1;
+}
+
+char *
+env_display(const struct env_var *v)
+{
+	size_t start, end;
+	char *out;
+
+	if (env_is_secret(v))
+		return strdup("****");
+	if (env_url_password(v->value, &start, &end)) {
+		if (asprintf(&out, "%.*s****%s", (int)start, v->value,
+		    v->value + end) < 0)
+			return NULL;
+		return out;
+	}
+	return strdup(v->value);
+}
