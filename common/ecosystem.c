@@ -1284,15 +1284,14 @@ eco_resolve_env(const struct app_config *a, const char *mode,
     const struct env *base, struct env *out, struct diag *errors,
     struct diag *warnings)
 {
-	struct env file;
+	struct env file, own, inherited;
 	struct diag serr;
 	const char *origin = a->origin != NULL ? a->origin : a->name;
 	size_t before = errors->n, i;
 	char *err;
 
-	env_init(out);
-	if (base != NULL && env_merge(out, base) < 0)
-		diag_add(errors, "%s: %s", origin, strerror(ENOMEM));
+	/* What the app's own config sets: env_file(s), env, env_<mode>. */
+	env_init(&own);
 	for (i = 0; i < a->nenv_files; i++) {
 		env_init(&file);
 		if (envfile_load(a->env_files[i], &file, &err) < 0) {
@@ -1300,19 +1299,43 @@ eco_resolve_env(const struct app_config *a, const char *mode,
 			    err != NULL ? err : a->env_files[i]);
 			free(err);
 		} else
-			env_merge(out, &file);
+			env_merge(&own, &file);
 		env_free(&file);
 	}
-	env_merge(out, &a->env);
+	env_merge(&own, &a->env);
 	for (i = 0; mode != NULL && *mode != '\0' && i < a->nmodes; i++) {
 		if (strcmp(a->modes[i].mode, mode) == 0)
-			env_merge(out, &a->modes[i].env);
+			env_merge(&own, &a->modes[i].env);
 	}
+
+	/*
+	 * VAR_FILE indirection is for what the app's config sets: an
+	 * inherited *_FILE variable is some other program's path setting
+	 * (TF_CLI_CONFIG_FILE, NIX_SSL_CERT_FILE, …), not a secret to
+	 * inline, so it is set aside while secrets apply.
+	 */
+	env_init(out);
+	env_init(&inherited);
+	for (i = 0; base != NULL && i < base->n; i++) {
+		const char *k = base->v[i].key;
+		size_t kl = strlen(k);
+
+		if (kl > 5 && strcmp(k + kl - 5, "_FILE") == 0 &&
+		    env_get(&own, k) == NULL)
+			env_set(&inherited, k, base->v[i].value, 0);
+		else
+			env_set(out, k, base->v[i].value, base->v[i].secret);
+	}
+	if (env_merge(out, &own) < 0)
+		diag_add(errors, "%s: %s", origin, strerror(ENOMEM));
+	env_free(&own);
 	diag_init(&serr);
 	secrets_apply(out, a->secrets, a->nsecrets, NULL, &serr, warnings);
 	for (i = 0; i < serr.n; i++)
 		diag_add(errors, "%s: %s", origin, serr.msgs[i]);
 	diag_free(&serr);
+	env_merge(out, &inherited);
+	env_free(&inherited);
 	if (errors->n > before) {
 		env_free(out);
 		return -1;

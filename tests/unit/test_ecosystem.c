@@ -593,6 +593,21 @@ test_resolve_env(void **state)
 	    "API_TOKEN_FILE are both set: use one"));
 	assert_int_equal(out.n, 0);
 	env_free(&out);
+
+	/* An inherited *_FILE the config does not set is passed through. */
+	diag_free(&e);
+	diag_init(&e);
+	put("second.env", "B=file2\n");
+	env_unset(&base, "API_TOKEN");
+	env_set(&base, "TF_CLI_CONFIG_FILE", "/nonexistent/.terraformrc", 0);
+	assert_int_equal(eco_resolve_env(&eco.apps[0], NULL, &base, &out, &e,
+	    &w), 0);
+	assert_int_equal(e.n, 0);
+	assert_string_equal(env_get(&out, "TF_CLI_CONFIG_FILE"),
+	    "/nonexistent/.terraformrc");
+	assert_null(env_get(&out, "TF_CLI_CONFIG"));
+	assert_string_equal(env_get(&out, "API_TOKEN"), "tok");
+	env_free(&out);
 	diag_free(&e);
 	diag_free(&w);
 	env_free(&base);

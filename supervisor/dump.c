@@ -1,0 +1,291 @@
+/* dump.json: writing it atomically with a backup, reading it with a fallback. */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "diag.h"
+#include "dump.h"
+
+#define DUMP_NAME	"dump.json"
+#define DUMP_VERSION	1
+
+/*
+ * Why this much care: PM2 writes its dump in place, so a crash or a full
+ * disk during `pm2 save` leaves an empty or half file and the next boot
+ * restores nothing.  Here the new content is written to dump.json.new and
+ * fsync'ed, the current dump.json (when it is a good one) becomes
+ * dump.json.bak, and a rename puts the new file in place; the folder is
+ * fsync'ed last.  dump.json is present at every instant, and a reader that
+ * finds it unusable falls back to the previous save.
+ */
+
+static char *
+dump_path(const char *home, const char *suffix)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/" DUMP_NAME "%s", home, suffix) == -1)
+		return NULL;
+	return p;
+}
+
+static void
+dump_seterr(char **err, const char *fmt, const char *path, const char *why)
+{
+	if (err == NULL)
+		return;
+	if (asprintf(err, fmt, path, why) == -1)
+		*err = NULL;
+}
+
+/* Write all of buf to a new file at path (0600), fsync'ed; -1 with errno. */
+static int
+dump_write_file(const char *path, const char *buf, size_t len)
+{
+	ssize_t n;
+	size_t off;
+	int fd, saved;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (fd == -1)
+		return -1;
+	for (off = 0; off < len; off += (size_t)n) {
+		n = write(fd, buf + off, len - off);
+		if (n == -1 && errno == EINTR) {
+			n = 0;
+			continue;
+		}
+		if (n == -1)
+			goto fail;
+	}
+	if (fsync(fd) == -1)
+		goto fail;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	return 0;
+fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	unlink(path);
+	errno = saved;
+	return -1;
+}
+
+static void
+dump_sync_dir(const char *dir)
+{
+	int fd;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return;
+	fsync(fd);
+	close(fd);
+}
+
+/*
+ * A dump document we can restore from: an object with an "apps" array of
+ * objects and a version we know.  NULL with a static reason otherwise.
+ */
+static const char *
+dump_check(json_t *doc)
+{
+	json_t *apps, *v, *app;
+	size_t i;
+
+	if (!json_is_object(doc))
+		return "not a JSON object";
+	v = json_object_get(doc, "version");
+	if (v != NULL && (!json_is_integer(v) ||
+	    json_integer_value(v) != DUMP_VERSION))
+		return "unsupported version";
+	apps = json_object_get(doc, "apps");
+	if (!json_is_array(apps))
+		return "no \"apps\" array";
+	json_array_foreach(apps, i, app) {
+		if (!json_is_object(app) ||
+		    !json_is_object(json_object_get(app, "config")))
+			return "an entry of \"apps\" has no \"config\" object";
+	}
+	return NULL;
+}
+
+/*
+ * Load and check one file.  Returns the document, or NULL with *missing set
+ * when the file does not exist, or NULL with *why (malloc'd) when it is
+ * unreadable or corrupt.
+ */
+static json_t *
+dump_load(const char *path, int *missing, char **why)
+{
+	json_error_t je;
+	json_t *doc;
+	const char *bad;
+
+	*missing = 0;
+	*why = NULL;
+	doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	if (doc == NULL) {
+		if (access(path, F_OK) == -1 && errno == ENOENT) {
+			*missing = 1;
+			return NULL;
+		}
+		if (je.line > 0) {
+			if (asprintf(why, "%d:%d: %s", je.line, je.column,
+			    je.text) == -1)
+				*why = NULL;
+		} else
+			*why = strdup(je.text);
+		return NULL;
+	}
+	if ((bad = dump_check(doc)) != NULL) {
+		json_decref(doc);
+		*why = strdup(bad);
+		return NULL;
+	}
+	return doc;
+}
+
+/*
+ * Keep the current dump as dump.json.bak, unless it is missing or unusable
+ * (a corrupt dump must never push out a good backup).  A hard link keeps
+ * dump.json in place until the rename that replaces it; where links are
+ * not possible the content is copied.
+ */
+static int
+dump_keep_backup(const char *cur, const char *bak)
+{
+	json_t *doc;
+	char *tmp, *why, *text;
+	int missing, r, saved;
+
+	if ((doc = dump_load(cur, &missing, &why)) == NULL) {
+		free(why);
+		return 0;
+	}
+	if (asprintf(&tmp, "%s.new", bak) == -1) {
+		json_decref(doc);
+		return -1;
+	}
+	unlink(tmp);
+	r = link(cur, tmp);
+	if (r == -1) {
+		text = json_dumps(doc, JSON_INDENT(2));
+		r = text == NULL ? -1 :
+		    dump_write_file(tmp, text, strlen(text));
+		free(text);
+	}
+	json_decref(doc);
+	if (r == 0 && (r = rename(tmp, bak)) == -1) {
+		saved = errno;
+		unlink(tmp);
+		errno = saved;
+	}
+	free(tmp);
+	return r;
+}
+
+int
+dump_write(const char *home, json_t *doc, char **err)
+{
+	char *cur = NULL, *bak = NULL, *tmp = NULL, *text = NULL;
+	const char *bad;
+	int ret = -1;
+
+	if (err != NULL)
+		*err = NULL;
+	if ((bad = dump_check(doc)) != NULL) {
+		dump_seterr(err, "%s: refusing to write: %s", DUMP_NAME, bad);
+		return -1;
+	}
+	cur = dump_path(home, "");
+	bak = dump_path(home, ".bak");
+	tmp = dump_path(home, ".new");
+	text = json_dumps(doc, JSON_INDENT(2));
+	if (cur == NULL || bak == NULL || tmp == NULL || text == NULL) {
+		dump_seterr(err, "%s: %s", DUMP_NAME, strerror(ENOMEM));
+		goto out;
+	}
+	if (dump_write_file(tmp, text, strlen(text)) == -1) {
+		dump_seterr(err, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (dump_keep_backup(cur, bak) == -1) {
+		dump_seterr(err, "%s: %s", bak, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	if (rename(tmp, cur) == -1) {
+		dump_seterr(err, "%s: %s", cur, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	dump_sync_dir(home);
+	ret = 0;
+out:
+	free(text);
+	free(tmp);
+	free(bak);
+	free(cur);
+	return ret;
+}
+
+json_t *
+dump_read(const char *home, struct diag *warnings, char **err)
+{
+	char *cur, *bak, *why = NULL, *bwhy = NULL;
+	json_t *doc = NULL;
+	int missing, bmissing;
+
+	if (err != NULL)
+		*err = NULL;
+	cur = dump_path(home, "");
+	bak = dump_path(home, ".bak");
+	if (cur == NULL || bak == NULL) {
+		dump_seterr(err, "%s: %s", DUMP_NAME, strerror(ENOMEM));
+		goto out;
+	}
+	if ((doc = dump_load(cur, &missing, &why)) != NULL)
+		goto out;
+
+	doc = dump_load(bak, &bmissing, &bwhy);
+	if (missing && bmissing) {
+		/* Never saved: nothing to restore, not an error. */
+		doc = json_pack("{s:i, s:i, s:[]}", "version", DUMP_VERSION,
+		    "saved_at", 0, "apps");
+		goto out;
+	}
+	if (doc != NULL) {
+		if (warnings != NULL) {
+			if (missing)
+				diag_add(warnings, "%s: missing, restoring "
+				    "from %s", cur, bak);
+			else
+				diag_add(warnings, "%s: %s; restoring from %s",
+				    cur, why, bak);
+		}
+		goto out;
+	}
+	if (err != NULL) {
+		if (asprintf(err, "%s: %s; %s: %s", cur,
+		    missing ? "missing" : why, bak,
+		    bmissing ? "missing" : bwhy) == -1)
+			*err = NULL;
+	}
+out:
+	free(bwhy);
+	free(why);
+	free(bak);
+	free(cur);
+	return doc;
+}
