@@ -26,15 +26,26 @@ struct bus_config {
 	char		*password;	/* URL password, else REDIS_PASSWORD */
 	uint64_t	 backoff_min_ms;	/* WS_REDIS_BACKOFF_MIN_MS, 100 */
 	uint64_t	 backoff_max_ms;	/* WS_REDIS_BACKOFF_MAX_MS, 5000 */
+	/* Added with bus.c; 0 / NULL means the default. */
+	char		*user;		/* REDIS_URL redis://user:pw@… (ACL) */
+	char		*sentinel_password; /* REDIS_SENTINEL_PASSWORD */
+	uint64_t	 ping_ms;	/* WS_REDIS_PING_MS, 5000: heartbeat */
+	uint64_t	 connect_timeout_ms; /* WS_REDIS_CONNECT_TIMEOUT_MS, 3000 */
 };
 
 /*
  * Fill from the process environment (REDIS_URL, REDIS_SENTINELS,
- * REDIS_MASTER_NAME, REDIS_PASSWORD).  Returns 1 when Redis is configured,
- * 0 when not, -1 with *err (malloc'd, names the variable) when invalid.
+ * REDIS_MASTER_NAME, REDIS_PASSWORD or REDIS_PASSWORD_FILE,
+ * REDIS_SENTINEL_PASSWORD or _FILE, WS_REDIS_BACKOFF_MIN_MS,
+ * WS_REDIS_BACKOFF_MAX_MS, WS_REDIS_PING_MS, WS_REDIS_CONNECT_TIMEOUT_MS).
+ * Returns 1 when Redis is configured, 0 when not, -1 with *err (malloc'd,
+ * names the variable) when invalid.
  */
 int	bus_config_from_env(struct bus_config *, char **err);
-/* Parse one URL (unit-testable); -1 with *err on failure. */
+/*
+ * Parse one URL (unit-testable); -1 with *err on failure.  Sets host, port,
+ * unix_path, db, user, password (freeing what they held).
+ */
 int	bus_config_parse_url(struct bus_config *, const char *url, char **err);
 void	bus_config_free(struct bus_config *);
 
@@ -56,13 +67,30 @@ struct bus	*bus_new(uv_loop_t *, const struct bus_config *,
 void	bus_subscribe(struct bus *, const char *key);
 void	bus_unsubscribe(struct bus *, const char *key);
 size_t	bus_subscription_count(const struct bus *);
-/* PUBLISH ws:<key> payload.  When the link is down, cb runs with ok = 0. */
+/*
+ * PUBLISH ws:<key> payload.  When the link is down, cb runs with ok = 0
+ * (from the loop, never from inside bus_publish).  cb may be NULL.
+ */
 void	bus_publish(struct bus *, const char *key, const char *payload,
 	    size_t len, bus_publish_cb, void *arg);
 int	bus_is_up(const struct bus *);
 /* "host:port" of the current master, or NULL. */
 const char *bus_current_addr(const struct bus *);
-/* Close both links and free; no callback runs after this returns. */
+/*
+ * Close both links and free; no callback runs after this returns.  Every
+ * bus_publish gets its callback exactly once: those still pending get
+ * ok = 0 from inside bus_free.  Its libuv handles finish closing when the
+ * loop runs next (uv_run until it ends).  May be called from inside any
+ * bus callback.
+ */
 void	bus_free(struct bus *);
+
+/*
+ * The reconnect delay before attempt `attempt` (0 = first retry): min_ms
+ * doubled per attempt, capped at max_ms, then jittered into its upper half
+ * with `rnd`.  Pure, for tests.
+ */
+uint64_t bus_backoff_delay(uint64_t min_ms, uint64_t max_ms, unsigned attempt,
+	    uint32_t rnd);
 
 #endif

@@ -69,6 +69,44 @@ start_redis() {
 	wait_for 10 "redis on $REDIS_PORT" redis-cli -p "$REDIS_PORT" ping
 }
 
+# start_redis_on PORT [ARGS...]: a private redis-server on PORT with extra
+# arguments (a restart on the same port, --requirepass, --replicaof), tracked.
+# Sets REDIS_PID.
+start_redis_on() {
+	local port=$1
+	shift
+	redis-server --port "$port" --bind 127.0.0.1 --save '' \
+	    --appendonly no --dir "$T" --logfile "$T/redis-$port.log" "$@" &
+	REDIS_PID=$!
+	track "$REDIS_PID"
+	wait_for 10 "redis on $port" redis_answers "$port"
+}
+# redis_answers PORT: the server replies (PONG, or NOAUTH with a password).
+redis_answers() {
+	redis-cli -p "$1" ping 2>&1 | grep -qE 'PONG|NOAUTH'
+}
+
+# start_sentinel PORT MASTER_PORT [NAME]: a redis-sentinel on PORT watching
+# 127.0.0.1:MASTER_PORT (quorum 2, down after 1 s, failover timeout 5 s), its
+# config in $T, tracked.  Sets SENTINEL_PID.
+start_sentinel() {
+	local port=$1 master=$2 name=${3:-mymaster}
+	cat > "$T/sentinel-$port.conf" <<-EOF
+	port $port
+	bind 127.0.0.1
+	dir $T
+	logfile $T/sentinel-$port.log
+	sentinel monitor $name 127.0.0.1 $master 2
+	sentinel down-after-milliseconds $name 1000
+	sentinel failover-timeout $name 5000
+	sentinel parallel-syncs $name 1
+	EOF
+	redis-sentinel "$T/sentinel-$port.conf" &
+	SENTINEL_PID=$!
+	track "$SENTINEL_PID"
+	wait_for 10 "sentinel on $port" redis-cli -p "$port" ping
+}
+
 # jq-free JSON access for shell tests: json_get 'EXPR' < json  (python)
 json_get() {
 	python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}))' "$1"
