@@ -1,0 +1,188 @@
+/* wsctl: finds the daemon's socket, picks the command's row, runs it. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "exitcodes.h"
+
+/* Every command group; a new group is one row here (see ctl.h). */
+static const struct ctl_cmd *groups[] = {
+	cmd_apps_cmds,
+	cmd_info_cmds,
+	cmd_logs_cmds,
+	cmd_daemon_cmds,
+	cmd_token_cmds,
+	startup_cmds,
+	NULL
+};
+
+void
+ctl_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("wsctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void
+ctl_warnings(json_t *data)
+{
+	json_t *w;
+	size_t i;
+
+	json_array_foreach(json_object_get(data, "warnings"), i, w) {
+		if (json_is_string(w))
+			ctl_warn("warning: %s", json_string_value(w));
+	}
+}
+
+static void
+ctl_help(FILE *f)
+{
+	const struct ctl_cmd *c;
+	size_t g;
+
+	fprintf(f, "usage: wsctl [--json] COMMAND [ARGS]\n\ncommands:\n");
+	for (g = 0; groups[g] != NULL; g++) {
+		for (c = groups[g]; c->name != NULL; c++) {
+			fprintf(f, "  %s", c->name);
+			if (c->usage != NULL && *c->usage != '\0')
+				fprintf(f, " %s", c->usage);
+			if (c->aliases != NULL)
+				fprintf(f, "   (also: %s)", c->aliases);
+			fputc('\n', f);
+		}
+	}
+	fprintf(f, "\n--json prints the daemon's reply data.  Exit status: "
+	    "0 ok, 1 failed, 64 usage,\n69 daemon not running, "
+	    "78 configuration error.\n");
+}
+
+int
+ctl_usage(struct ctl *ctl)
+{
+	if (ctl->cmd == NULL) {
+		ctl_help(stderr);
+		return EXIT_USAGE;
+	}
+	fprintf(stderr, "usage: wsctl %s%s%s\n", ctl->cmd->name,
+	    *ctl->cmd->usage != '\0' ? " " : "", ctl->cmd->usage);
+	return EXIT_USAGE;
+}
+
+static int
+ctl_alias_match(const char *aliases, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = aliases;
+
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, name, n) == 0 && (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+		if ((p = strchr(p, ' ')) != NULL)
+			p++;
+	}
+	return 0;
+}
+
+static const struct ctl_cmd *
+ctl_find(const char *name)
+{
+	const struct ctl_cmd *c;
+	size_t g;
+
+	for (g = 0; groups[g] != NULL; g++) {
+		for (c = groups[g]; c->name != NULL; c++) {
+			if (strcmp(c->name, name) == 0 ||
+			    ctl_alias_match(c->aliases, name))
+				return c;
+		}
+	}
+	return NULL;
+}
+
+static void
+ctl_paths(struct ctl *ctl)
+{
+	const char *home = getenv("WSD_HOME"), *h;
+
+	if (home != NULL && *home != '\0')
+		snprintf(ctl->home, sizeof ctl->home, "%s", home);
+	else {
+		h = getenv("HOME");
+		snprintf(ctl->home, sizeof ctl->home, "%s/.wsd",
+		    h != NULL && *h != '\0' ? h : "/");
+	}
+	snprintf(ctl->sock, sizeof ctl->sock, "%s/wsd.sock", ctl->home);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct ctl ctl;
+	const char *nc;
+	char **av;
+	int ac = 0, i, rc, after_dashes = 0;
+
+	ctl.fd = -1;
+	ctl_paths(&ctl);
+	nc = getenv("NO_COLOR");
+	ctl.colour = isatty(STDOUT_FILENO) && (nc == NULL || *nc == '\0');
+
+	/* --json is global and may come anywhere before "--". */
+	if ((av = calloc(argc + 1, sizeof *av)) == NULL)
+		return EXIT_CMDFAIL;
+	for (i = 1; i < argc; i++) {
+		if (!after_dashes && strcmp(argv[i], "--json") == 0) {
+			ctl.json = 1;
+			continue;
+		}
+		if (strcmp(argv[i], "--") == 0)
+			after_dashes = 1;
+		av[ac++] = argv[i];
+	}
+	av[ac] = NULL;
+
+	if (ac == 0) {
+		ctl_help(stderr);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (strcmp(av[0], "help") == 0 || strcmp(av[0], "--help") == 0 ||
+	    strcmp(av[0], "-h") == 0) {
+		ctl_help(stdout);
+		rc = EXIT_OK;
+		goto out;
+	}
+	if ((ctl.cmd = ctl_find(av[0])) == NULL) {
+		ctl_warn("unknown command: %s", av[0]);
+		ctl_help(stderr);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	for (i = 1; i < ac; i++) {
+		if (strcmp(av[i], "--") == 0)
+			break;
+		if (strcmp(av[i], "-h") == 0 || strcmp(av[i], "--help") == 0) {
+			printf("usage: wsctl %s %s\n", ctl.cmd->name,
+			    ctl.cmd->usage);
+			rc = EXIT_OK;
+			goto out;
+		}
+	}
+	rc = ctl.cmd->exec(&ctl, ac, av);
+	client_close(&ctl);
+out:
+	if (fflush(stdout) == EOF && rc == EXIT_OK)
+		rc = EXIT_CMDFAIL;
+	free(av);
+	return rc;
+}
