@@ -1,0 +1,787 @@
+/*
+ * The control commands: one row per command (name, access, handler), and
+ * the waiters that answer a command once the instances it touched have
+ * reached the state it waits for (stop, restart, delete).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dump.h"
+#include "log.h"
+#include "proto.h"
+#include "wsd.h"
+
+enum access {
+	ACCESS_READ,
+	ACCESS_ADMIN,
+};
+
+enum wait_kind {
+	WAIT_STOPPED,	/* each instance has no process */
+	WAIT_SPAWNED,	/* each instance started a new process (or gave up) */
+	WAIT_GONE,	/* each instance left the table */
+};
+
+struct waiter {
+	enum wait_kind		 kind;
+	struct reply		*reply;
+	json_t			*id;
+	int			*ids;
+	uint64_t		*spawns;
+	size_t			 n;
+	LIST_ENTRY(waiter)	 entry;
+};
+
+struct command {
+	const char	*name;
+	enum access	 access;
+	char		*(*fn)(struct cmd_ctx *);
+};
+
+static LIST_HEAD(, waiter) command_waiters = LIST_HEAD_INITIALIZER(command_waiters);
+
+static json_t *
+command_insts_json(struct inst **v, size_t n, int details)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, app_inst_json(v[i], details));
+	return a;
+}
+
+static json_t *
+command_ids_json(const int *ids, size_t n)
+{
+	json_t *a = json_array(), *o;
+	struct inst *in;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if ((in = app_inst_by_id(ids[i])) == NULL)
+			continue;
+		o = app_inst_json(in, 0);
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+/* Resolve args.target; on failure *err is the reply. */
+static int
+command_target(struct cmd_ctx *ctx, int required, struct inst ***v,
+    size_t *n, char **err)
+{
+	json_t *t = json_object_get(ctx->args, "target");
+
+	*err = NULL;
+	if (t == NULL || json_is_null(t)) {
+		if (required) {
+			*err = proto_reply_error(ctx->id, "bad_request",
+			    "\"target\" is required");
+			return -1;
+		}
+		t = json_string("all");
+		app_target(t, v, n);
+		json_decref(t);
+		return 0;
+	}
+	if (!json_is_string(t) && !json_is_integer(t)) {
+		*err = proto_reply_error(ctx->id, "bad_request",
+		    "\"target\" must be a name, an id or \"all\"");
+		return -1;
+	}
+	if (app_target(t, v, n) < 0) {
+		if (json_is_string(t))
+			*err = proto_reply_error(ctx->id, "no_such_app",
+			    "no app or id matches \"%s\"", json_string_value(t));
+		else
+			*err = proto_reply_error(ctx->id, "no_such_app",
+			    "no app or id matches %lld",
+			    (long long)json_integer_value(t));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+command_waiter_done(struct waiter *w)
+{
+	struct inst *in;
+	size_t i;
+
+	for (i = 0; i < w->n; i++) {
+		if ((in = app_inst_by_id(w->ids[i])) == NULL)
+			continue;
+		switch (w->kind) {
+		case WAIT_STOPPED:
+			if (in->pid != 0 || in->ps.state == ST_STOPPING)
+				return 0;
+			break;
+		case WAIT_SPAWNED:
+			if (in->spawns <= w->spawns[i] &&
+			    in->ps.state != ST_ERRORED &&
+			    in->ps.state != ST_STOPPED)
+				return 0;
+			break;
+		case WAIT_GONE:
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static void
+command_waiter_finish(struct waiter *w)
+{
+	json_t *data, *ids;
+	size_t i;
+
+	LIST_REMOVE(w, entry);
+	if (w->kind == WAIT_GONE) {
+		ids = json_array();
+		for (i = 0; i < w->n; i++)
+			json_array_append_new(ids, json_integer(w->ids[i]));
+		data = json_pack("{so}", "deleted", ids);
+	} else
+		data = json_pack("{so}", "instances",
+		    command_ids_json(w->ids, w->n));
+	control_reply_done(w->reply, proto_reply_ok(w->id, data));
+	json_decref(w->id);
+	free(w->ids);
+	free(w->spawns);
+	free(w);
+}
+
+void
+command_check_waiters(void)
+{
+	struct waiter *w, *next;
+
+	LIST_FOREACH_SAFE(w, &command_waiters, entry, next)
+		if (command_waiter_done(w))
+			command_waiter_finish(w);
+}
+
+/* Defer the reply until the instances reach the state `kind` waits for. */
+static char *
+command_wait(struct cmd_ctx *ctx, enum wait_kind kind, struct inst **v,
+    size_t n)
+{
+	struct waiter *w;
+	size_t i;
+
+	if ((w = calloc(1, sizeof *w)) == NULL ||
+	    (w->ids = calloc(n + 1, sizeof *w->ids)) == NULL ||
+	    (w->spawns = calloc(n + 1, sizeof *w->spawns)) == NULL) {
+		if (w != NULL)
+			free(w->ids);
+		free(w);
+		return proto_reply_error(ctx->id, "internal", "out of memory");
+	}
+	w->kind = kind;
+	w->id = json_incref(ctx->id != NULL ? ctx->id : json_null());
+	w->n = n;
+	for (i = 0; i < n; i++) {
+		w->ids[i] = v[i]->id;
+		w->spawns[i] = v[i]->spawns;
+	}
+	w->reply = control_reply_defer(ctx->client);
+	LIST_INSERT_HEAD(&command_waiters, w, entry);
+	return NULL;
+}
+
+static char *
+cmd_ping(struct cmd_ctx *ctx)
+{
+	return proto_reply_ok(ctx->id, json_pack("{sisssssIsi}",
+	    "pid", (int)getpid(), "version", WSD_VERSION, "home", wsd_home,
+	    "uptime_ms", (json_int_t)(wsd_epoch_ms() - wsd_started_ms),
+	    "uid", (int)geteuid()));
+}
+
+static char *
+cmd_list(struct cmd_ctx *ctx)
+{
+	json_t *a = json_array();
+	struct inst *in;
+
+	TAILQ_FOREACH(in, app_insts(), entry)
+		json_array_append_new(a, app_inst_json(in, 0));
+	return proto_reply_ok(ctx->id, json_pack("{so}", "instances", a));
+}
+
+static char *
+cmd_describe(struct cmd_ctx *ctx)
+{
+	struct inst **v;
+	size_t n;
+	char *err, *r;
+
+	if (command_target(ctx, 1, &v, &n, &err) < 0)
+		return err;
+	r = proto_reply_ok(ctx->id, json_pack("{so}", "instances",
+	    command_insts_json(v, n, 1)));
+	free(v);
+	return r;
+}
+
+static char *
+cmd_env(struct cmd_ctx *ctx)
+{
+	struct inst **v;
+	const struct env *env;
+	json_t *o;
+	size_t n, i;
+	char *err, *s;
+	int reveal = json_is_true(json_object_get(ctx->args, "reveal"));
+
+	if (reveal && ctx->uid != 0 && ctx->uid != geteuid())
+		return proto_reply_error(ctx->id, "permission_denied",
+		    "revealing secret values needs the daemon's uid or root");
+	if (command_target(ctx, 1, &v, &n, &err) < 0)
+		return err;
+	if (n == 0) {
+		free(v);
+		return proto_reply_error(ctx->id, "no_such_app", "no instance");
+	}
+	env = &v[0]->app->env;
+	o = json_object();
+	for (i = 0; i < env->n; i++) {
+		s = reveal ? strdup(env->v[i].value) : env_display(&env->v[i]);
+		json_object_set_new(o, env->v[i].key, json_string(s != NULL ?
+		    s : "****"));
+		free(s);
+	}
+	if (reveal)
+		log_json(LOG_INFO, json_pack("{sssisi}", "app",
+		    v[0]->app->cfg.name, "peer_uid", (int)ctx->uid, "peer_pid",
+		    (int)ctx->pid), "environment revealed to a client");
+	free(v);
+	return proto_reply_ok(ctx->id, json_pack("{so}", "env", o));
+}
+
+static json_t *
+command_app_insts(struct app **apps, size_t napps)
+{
+	json_t *a = json_array();
+	size_t i, k;
+
+	for (i = 0; i < napps; i++)
+		for (k = 0; k < apps[i]->ninsts; k++)
+			if (apps[i]->insts[k] != NULL &&
+			    !apps[i]->insts[k]->removing)
+				json_array_append_new(a,
+				    app_inst_json(apps[i]->insts[k], 0));
+	return a;
+}
+
+static char *
+command_config_error(struct cmd_ctx *ctx, struct diag *errors)
+{
+	json_t *e = json_array();
+	size_t i;
+
+	for (i = 0; i < errors->n; i++)
+		json_array_append_new(e, json_string(errors->msgs[i]));
+	return proto_reply_error_ex(ctx->id, "config_error",
+	    json_pack("{so}", "errors", e), "%s",
+	    errors->n > 0 ? errors->msgs[0] : "configuration error");
+}
+
+/* Load FILE and add its apps; the reply lists their instances. */
+static char *
+command_start_file(struct cmd_ctx *ctx, const char *file, const char *mode)
+{
+	struct ecosystem eco;
+	struct diag errors, warnings;
+	struct app **apps = NULL, *a;
+	size_t i, napps = 0;
+	json_t *data, *w;
+	char *r;
+
+	diag_init(&errors);
+	diag_init(&warnings);
+	memset(&eco, 0, sizeof eco);
+	if (eco_load(file, &eco, &errors, &warnings) < 0) {
+		r = command_config_error(ctx, &errors);
+		goto out;
+	}
+	/* Resolve every app's env first, so a bad one starts nothing. */
+	for (i = 0; i < eco.napps; i++) {
+		struct env env;
+
+		env_init(&env);
+		eco_resolve_env(&eco.apps[i], mode, &wsd_base_env, &env,
+		    &errors, &warnings);
+		env_free(&env);
+	}
+	if (errors.n > 0) {
+		r = command_config_error(ctx, &errors);
+		goto out;
+	}
+	apps = calloc(eco.napps + 1, sizeof *apps);
+	for (i = 0; i < eco.napps; i++)
+		if (app_add(&eco.apps[i], eco.path, mode, 1, &errors, &a) == 0)
+			apps[napps++] = a;
+	if (errors.n > 0 && napps == 0) {
+		r = command_config_error(ctx, &errors);
+		goto out;
+	}
+	data = json_pack("{so}", "instances", command_app_insts(apps, napps));
+	w = json_array();
+	for (i = 0; i < warnings.n; i++) {
+		json_array_append_new(w, json_string(warnings.msgs[i]));
+		log_warn("%s", warnings.msgs[i]);
+	}
+	for (i = 0; i < errors.n; i++)
+		json_array_append_new(w, json_string(errors.msgs[i]));
+	json_object_set_new(data, "warnings", w);
+	r = proto_reply_ok(ctx->id, data);
+out:
+	free(apps);
+	eco_free(&eco);
+	diag_free(&errors);
+	diag_free(&warnings);
+	return r;
+}
+
+static char *
+cmd_start(struct cmd_ctx *ctx)
+{
+	json_t *file = json_object_get(ctx->args, "file");
+	json_t *mode = json_object_get(ctx->args, "env");
+	struct inst **v;
+	size_t n, i;
+	char *err, *r;
+
+	if (file != NULL && !json_is_null(file)) {
+		if (!json_is_string(file) || json_string_value(file)[0] != '/')
+			return proto_reply_error(ctx->id, "bad_request",
+			    "\"file\" must be an absolute path");
+		if (mode != NULL && !json_is_null(mode) && !json_is_string(mode))
+			return proto_reply_error(ctx->id, "bad_request",
+			    "\"env\" must be a string");
+		return command_start_file(ctx, json_string_value(file),
+		    json_is_string(mode) ? json_string_value(mode) : NULL);
+	}
+	if (command_target(ctx, 1, &v, &n, &err) < 0)
+		return err;
+	for (i = 0; i < n; i++)
+		app_start_inst(v[i]);
+	r = proto_reply_ok(ctx->id, json_pack("{so}", "instances",
+	    command_insts_json(v, n, 0)));
+	free(v);
+	return r;
+}
+
+static char *
+cmd_stop(struct cmd_ctx *ctx)
+{
+	struct inst **v;
+	size_t n, i;
+	char *err, *r;
+	int *ids;
+
+	if (command_target(ctx, 1, &v, &n, &err) < 0)
+		return err;
+	ids = calloc(n + 1, sizeof *ids);
+	for (i = 0; i < n; i++)
+		ids[i] = v[i]->id;
+	r = command_wait(ctx, WAIT_STOPPED, v, n);
+	free(v);
+	/* Stopping may free nothing, but may finish at once: look up again. */
+	for (i = 0; i < n; i++) {
+		struct inst *in = app_inst_by_id(ids[i]);
+
+		if (in != NULL)
+			app_stop_inst(in);
+	}
+	free(ids);
+	command_check_waiters();
+	return r;
+}
+
+static char *
+command_restart(struct cmd_ctx *ctx, int update_env)
+{
+	struct inst **v;
+	struct diag errors;
+	size_t n, i, k;
+	char *err, *r;
+	int *ids;
+
+	if (command_target(ctx, 1, &v, &n, &err) < 0)
+		return err;
+	if (update_env) {
+		diag_init(&errors);
+		for (i = 0; i < n; i++) {
+			for (k = 0; k < i; k++)
+				if (v[k]->app == v[i]->app)
+					break;
+			if (k == i)
+				app_update_env(v[i]->app, &errors);
+		}
+		if (errors.n > 0) {
+			r = command_config_error(ctx, &errors);
+			diag_free(&errors);
+			free(v);
+			return r;
+		}
+		diag_free(&errors);
+	}
+	ids = calloc(n + 1, sizeof *ids);
+	for (i = 0; i < n; i++)
+		ids[i] = v[i]->id;
+	r = command_wait(ctx, WAIT_SPAWNED, v, n);
+	free(v);
+	for (i = 0; i < n; i++) {
+		struct inst *in = app_inst_by_id(ids[i]);
+
+		if (in != NULL)
+			app_restart_inst(in);
+	}
+	free(ids);
+	command_check_waiters();
+	return r;
+}
+
+static char *
+cmd_restart(struct cmd_ctx *ctx)
+{
+	return command_restart(ctx,
+	    json_is_true(json_object_get(ctx->args, "update_env")));
+}
+
+/* Until the instance-by-instance reload exists: a restart re-reading env. */
+static char *
+cmd_reload(struct cmd_ctx *ctx)
+{
+	return command_restart(ctx, 1);
+}
+
+static char *
+cmd_delete(struct cmd_ctx *ctx)
+{
+	struct inst **v;
+	size_t n, i;
+	char *err, *r;
+	int *ids;
+
+	if (command_target(ctx, 1, &v, &n, &err) < 0)
+		return err;
+	ids = calloc(n + 1, sizeof *ids);
+	for (i = 0; i < n; i++)
+		ids[i] = v[i]->id;
+	r = command_wait(ctx, WAIT_GONE, v, n);
+	free(v);
+	for (i = 0; i < n; i++) {
+		struct inst *in = app_inst_by_id(ids[i]);
+
+		if (in != NULL)
+			app_delete_inst(in);
+	}
+	free(ids);
+	command_check_waiters();
+	return r;
+}
+
+static char *
+cmd_scale(struct cmd_ctx *ctx)
+{
+	json_t *t = json_object_get(ctx->args, "target");
+	json_t *nj = json_object_get(ctx->args, "instances");
+	struct app *a;
+
+	if (!json_is_string(t) || !json_is_integer(nj) ||
+	    json_integer_value(nj) < 1 || json_integer_value(nj) > 1024)
+		return proto_reply_error(ctx->id, "bad_request",
+		    "scale needs \"target\" (an app name) and \"instances\" (1-1024)");
+	if ((a = app_by_name(json_string_value(t))) == NULL)
+		return proto_reply_error(ctx->id, "no_such_app",
+		    "no app named \"%s\"", json_string_value(t));
+	if (app_scale(a, (int)json_integer_value(nj)) < 0)
+		return proto_reply_error(ctx->id, "internal", "scale failed");
+	return proto_reply_ok(ctx->id, json_pack("{so}", "instances",
+	    command_app_insts(&a, 1)));
+}
+
+static char *
+cmd_logs(struct cmd_ctx *ctx)
+{
+	struct inst **v;
+	json_t *files = json_array();
+	size_t n, i;
+	char *err, *r;
+
+	if (command_target(ctx, 0, &v, &n, &err) < 0) {
+		json_decref(files);
+		return err;
+	}
+	for (i = 0; i < n; i++) {
+		if (v[i]->out_path != NULL)
+			json_array_append_new(files, json_pack("{sissssss}",
+			    "id", v[i]->id, "name", v[i]->app->cfg.name,
+			    "type", "out", "path", v[i]->out_path));
+		if (v[i]->err_path != NULL)
+			json_array_append_new(files, json_pack("{sissssss}",
+			    "id", v[i]->id, "name", v[i]->app->cfg.name,
+			    "type", "err", "path", v[i]->err_path));
+	}
+	free(v);
+	r = proto_reply_ok(ctx->id, json_pack("{so}", "files", files));
+	return r;
+}
+
+static int
+command_has(json_t *a, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(a, i, v)
+		if (strcmp(json_string_value(v), s) == 0)
+			return 1;
+	return 0;
+}
+
+static char *
+cmd_flush(struct cmd_ctx *ctx)
+{
+	struct inst **v;
+	json_t *done = json_array();
+	size_t n, i, k;
+	char *err;
+	const char *p[3];
+
+	if (command_target(ctx, 0, &v, &n, &err) < 0) {
+		json_decref(done);
+		return err;
+	}
+	for (i = 0; i < n; i++) {
+		p[0] = v[i]->out_path;
+		p[1] = v[i]->err_path;
+		p[2] = v[i]->app->cfg.log_file;
+		for (k = 0; k < 3; k++) {
+			if (p[k] == NULL || command_has(done, p[k]))
+				continue;
+			if (logcap_truncate(p[k]) == 0)
+				json_array_append_new(done, json_string(p[k]));
+		}
+	}
+	free(v);
+	return proto_reply_ok(ctx->id, json_pack("{so}", "truncated", done));
+}
+
+static char *
+cmd_reload_logs(struct cmd_ctx *ctx)
+{
+	wsd_reopen_logs();
+	return proto_reply_ok(ctx->id, json_object());
+}
+
+static char *
+cmd_save(struct cmd_ctx *ctx)
+{
+	json_t *apps = json_array(), *doc, *c, *ids, *ef;
+	struct app *a;
+	size_t i;
+	char *err = NULL, *path, *r;
+	int stopped;
+
+	TAILQ_FOREACH(a, app_all(), entry) {
+		c = a->cfg.raw != NULL ? json_deep_copy(a->cfg.raw) : json_object();
+		if (a->cfg.cwd != NULL)
+			json_object_set_new(c, "cwd", json_string(a->cfg.cwd));
+		if (a->cfg.nenv_files > 0) {
+			ef = json_array();
+			for (i = 0; i < a->cfg.nenv_files; i++)
+				json_array_append_new(ef,
+				    json_string(a->cfg.env_files[i]));
+			json_object_set_new(c, "env_file", ef);
+		}
+		json_object_set_new(c, "instances",
+		    json_integer(a->cfg.instances));
+		ids = json_array();
+		stopped = 1;
+		for (i = 0; i < a->ninsts; i++) {
+			if (a->insts[i] == NULL)
+				continue;
+			json_array_append_new(ids, json_integer(a->insts[i]->id));
+			if (a->insts[i]->ps.state != ST_STOPPED)
+				stopped = 0;
+		}
+		json_array_append_new(apps, json_pack("{so ss* ss* si sb so}",
+		    "config", c, "config_file", a->config_file,
+		    "env_mode", a->env_mode, "instances", a->cfg.instances,
+		    "stopped", stopped, "ids", ids));
+	}
+	if (json_array_size(apps) == 0 &&
+	    !json_is_true(json_object_get(ctx->args, "force"))) {
+		json_decref(apps);
+		return proto_reply_error(ctx->id, "empty_dump",
+		    "no app to save (force to write an empty list)");
+	}
+	doc = json_pack("{sisIso}", "version", 1, "saved_at",
+	    (json_int_t)wsd_epoch_ms(), "apps", apps);
+	if (dump_write(wsd_home, doc, &err) < 0) {
+		r = proto_reply_error(ctx->id, "internal", "%s",
+		    err != NULL ? err : "cannot write the dump");
+		free(err);
+		json_decref(doc);
+		return r;
+	}
+	if (asprintf(&path, "%s/dump.json", wsd_home) < 0)
+		path = NULL;
+	r = proto_reply_ok(ctx->id, json_pack("{sssI}", "path",
+	    path != NULL ? path : "", "apps",
+	    (json_int_t)json_array_size(apps)));
+	free(path);
+	json_decref(doc);
+	return r;
+}
+
+/* Start the apps of dump.json; 0, or -1 with messages in errors. */
+int
+command_resurrect(struct diag *errors, json_t **insts_out)
+{
+	struct diag warnings;
+	struct ecosystem eco;
+	json_t *doc, *apps, *e, *one, *cf, *mode, *insts;
+	struct app *a;
+	char *err = NULL, *dir;
+	const char *file;
+	size_t i, k;
+	int stopped;
+
+	diag_init(&warnings);
+	insts = json_array();
+	doc = dump_read(wsd_home, &warnings, &err);
+	if (doc == NULL) {
+		diag_add(errors, "%s", err != NULL ? err : "cannot read the dump");
+		free(err);
+		diag_free(&warnings);
+		*insts_out = insts;
+		return -1;
+	}
+	for (i = 0; i < warnings.n; i++)
+		log_warn("%s", warnings.msgs[i]);
+	diag_free(&warnings);
+	apps = json_object_get(doc, "apps");
+	json_array_foreach(apps, i, e) {
+		cf = json_object_get(e, "config_file");
+		mode = json_object_get(e, "env_mode");
+		stopped = json_is_true(json_object_get(e, "stopped"));
+		file = json_is_string(cf) ? json_string_value(cf) : "dump.json";
+		dir = strdup(file);
+		if (strrchr(dir, '/') != NULL)
+			*strrchr(dir, '/') = '\0';
+		else {
+			free(dir);
+			dir = strdup(wsd_home);
+		}
+		one = json_pack("{s[O]}", "apps", json_object_get(e, "config"));
+		diag_init(&warnings);
+		memset(&eco, 0, sizeof eco);
+		if (eco_load_json(one, file, dir, &eco, errors, &warnings) == 0) {
+			for (k = 0; k < eco.napps; k++)
+				if (app_add(&eco.apps[k], json_is_string(cf) ? file :
+				    NULL, json_is_string(mode) ?
+				    json_string_value(mode) : NULL, !stopped,
+				    errors, &a) == 0)
+				{
+					json_t *ai = command_app_insts(&a, 1);
+
+					json_array_extend(insts, ai);
+					json_decref(ai);
+				}
+		}
+		eco_free(&eco);
+		diag_free(&warnings);
+		json_decref(one);
+		free(dir);
+	}
+	json_decref(doc);
+	*insts_out = insts;
+	return errors->n > 0 ? -1 : 0;
+}
+
+static char *
+cmd_resurrect(struct cmd_ctx *ctx)
+{
+	struct diag errors;
+	json_t *insts;
+	char *r;
+
+	diag_init(&errors);
+	if (command_resurrect(&errors, &insts) < 0 &&
+	    json_array_size(insts) == 0) {
+		r = command_config_error(ctx, &errors);
+		json_decref(insts);
+	} else
+		r = proto_reply_ok(ctx->id, json_pack("{so}", "instances", insts));
+	diag_free(&errors);
+	return r;
+}
+
+static char *
+cmd_kill(struct cmd_ctx *ctx)
+{
+	char *r = proto_reply_ok(ctx->id, json_object());
+	struct reply *rep = control_reply_defer(ctx->client);
+
+	/* The reply is queued before the shutdown starts closing things. */
+	control_reply_done(rep, r);
+	wsd_shutdown("kill command");
+	return NULL;
+}
+
+static const struct command command_table[] = {
+	{ "ping",	ACCESS_READ,	cmd_ping },
+	{ "list",	ACCESS_READ,	cmd_list },
+	{ "describe",	ACCESS_READ,	cmd_describe },
+	{ "env",	ACCESS_READ,	cmd_env },
+	{ "logs",	ACCESS_READ,	cmd_logs },
+	{ "start",	ACCESS_ADMIN,	cmd_start },
+	{ "stop",	ACCESS_ADMIN,	cmd_stop },
+	{ "restart",	ACCESS_ADMIN,	cmd_restart },
+	{ "reload",	ACCESS_ADMIN,	cmd_reload },
+	{ "delete",	ACCESS_ADMIN,	cmd_delete },
+	{ "scale",	ACCESS_ADMIN,	cmd_scale },
+	{ "flush",	ACCESS_ADMIN,	cmd_flush },
+	{ "reloadLogs",	ACCESS_ADMIN,	cmd_reload_logs },
+	{ "save",	ACCESS_ADMIN,	cmd_save },
+	{ "resurrect",	ACCESS_ADMIN,	cmd_resurrect },
+	{ "kill",	ACCESS_ADMIN,	cmd_kill },
+};
+
+char *
+command_run(struct cmd_ctx *ctx, const char *name)
+{
+	const struct command *c = NULL;
+	json_t *t;
+	size_t i;
+
+	for (i = 0; i < sizeof command_table / sizeof command_table[0]; i++)
+		if (strcmp(command_table[i].name, name) == 0)
+			c = &command_table[i];
+	if (c == NULL)
+		return proto_reply_error(ctx->id, "unknown_command",
+		    "unknown command \"%.64s\"", name);
+	if (c->access == ACCESS_ADMIN) {
+		t = json_object_get(ctx->args, "target");
+		if (ctx->uid != 0 && ctx->uid != geteuid()) {
+			log_json(LOG_WARN, json_pack("{sssisi}", "cmd", c->name,
+			    "peer_uid", (int)ctx->uid, "peer_pid", (int)ctx->pid),
+			    "control command refused: not the daemon's uid or root");
+			return proto_reply_error(ctx->id, "permission_denied",
+			    "%s needs the daemon's uid or root", c->name);
+		}
+		log_json(LOG_INFO, json_pack("{sssisisO?}", "cmd", c->name,
+		    "peer_uid", (int)ctx->uid, "peer_pid", (int)ctx->pid,
+		    "target", t), "control command");
+	}
+	return c->fn(ctx);
+}

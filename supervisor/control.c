@@ -1,0 +1,333 @@
+/*
+ * The control socket: accepting clients, reading their peer credentials,
+ * framing requests, and sending replies in request order.
+ *
+ * A reply may be deferred (stop waits until the processes have exited), so
+ * each client has a queue of replies; a finished one is sent only when
+ * every earlier one has been.  Output never blocks the loop: what the
+ * socket does not take at once waits in libuv's queue, and a client whose
+ * queue passes CONTROL_QUEUE_MAX without reading is disconnected.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proto.h"
+#include "wsd.h"
+
+#define CONTROL_QUEUE_MAX	(1024 * 1024)
+#define CONTROL_CLIENTS_MAX	512
+
+struct reply {
+	char			*line;
+	int			 done;
+	struct client		*client;	/* NULL once the client left */
+	TAILQ_ENTRY(reply)	 entry;
+};
+
+struct client {
+	uv_pipe_t		 pipe;
+	struct linebuf		 lb;
+	uid_t			 uid;
+	pid_t			 pid;
+	size_t			 queued;	/* bytes handed to libuv, not yet written */
+	int			 closing;
+	TAILQ_HEAD(, reply)	 replies;
+	LIST_ENTRY(client)	 entry;
+};
+
+struct control_write {
+	uv_write_t	 req;
+	struct client	*client;
+	size_t		 len;
+	char		 data[];
+};
+
+static uv_pipe_t		 control_server;
+static int			 control_open_ok;
+static LIST_HEAD(, client)	 control_clients = LIST_HEAD_INITIALIZER(control_clients);
+static int			 control_nclients;
+
+static void	control_client_close(struct client *);
+
+static void
+control_write_cb(uv_write_t *req, int status)
+{
+	struct control_write *w = (struct control_write *)req;
+
+	(void)status;
+	if (w->client != NULL)
+		w->client->queued -= w->len;
+	free(w);
+}
+
+static void
+control_send(struct client *c, const char *line)
+{
+	struct control_write *w;
+	size_t len = strlen(line);
+	uv_buf_t b;
+	int n = 0;
+
+	if (c->closing)
+		return;
+	if (c->queued == 0) {
+		b = uv_buf_init((char *)line, (unsigned)len);
+		n = uv_try_write((uv_stream_t *)&c->pipe, &b, 1);
+		if (n == UV_EAGAIN)
+			n = 0;
+		if (n < 0) {
+			control_client_close(c);
+			return;
+		}
+		if ((size_t)n == len)
+			return;
+	}
+	len -= (size_t)n;
+	if (c->queued + len > CONTROL_QUEUE_MAX) {
+		log_json(LOG_WARN, json_pack("{sisi}", "peer_uid", (int)c->uid,
+		    "peer_pid", (int)c->pid),
+		    "control client does not read its replies: disconnected");
+		control_client_close(c);
+		return;
+	}
+	if ((w = malloc(sizeof *w + len)) == NULL) {
+		control_client_close(c);
+		return;
+	}
+	memcpy(w->data, line + n, len);
+	w->client = c;
+	w->len = len;
+	b = uv_buf_init(w->data, (unsigned)len);
+	if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1,
+	    control_write_cb) != 0) {
+		free(w);
+		control_client_close(c);
+		return;
+	}
+	c->queued += len;
+}
+
+/* Send every finished reply at the head of the queue. */
+static void
+control_flush(struct client *c)
+{
+	struct reply *r;
+
+	while ((r = TAILQ_FIRST(&c->replies)) != NULL && r->done) {
+		TAILQ_REMOVE(&c->replies, r, entry);
+		if (r->line != NULL)
+			control_send(c, r->line);
+		free(r->line);
+		free(r);
+		if (c->closing)
+			return;
+	}
+}
+
+static struct reply *
+control_reply_new(struct client *c)
+{
+	struct reply *r;
+
+	if ((r = calloc(1, sizeof *r)) == NULL)
+		return NULL;
+	r->client = c;
+	TAILQ_INSERT_TAIL(&c->replies, r, entry);
+	return r;
+}
+
+struct reply *
+control_reply_defer(struct client *c)
+{
+	return control_reply_new(c);
+}
+
+void
+control_reply_done(struct reply *r, char *line)
+{
+	struct client *c = r->client;
+
+	if (c == NULL) {	/* the client left meanwhile */
+		free(line);
+		free(r);
+		return;
+	}
+	r->line = line;
+	r->done = 1;
+	control_flush(c);
+}
+
+static void
+control_reply_now(struct client *c, char *line)
+{
+	struct reply *r;
+
+	if (line == NULL)
+		line = proto_reply_error(NULL, "internal", "out of memory");
+	if ((r = control_reply_new(c)) == NULL) {
+		free(line);
+		return;
+	}
+	control_reply_done(r, line);
+}
+
+static int
+control_line_cb(void *arg, char *line, size_t len)
+{
+	struct client *c = arg;
+	struct proto_request req;
+	struct cmd_ctx ctx;
+	const char *code;
+	char *msg, *out;
+
+	if (c->closing)
+		return -1;
+	if (line == NULL) {
+		control_reply_now(c, proto_reply_error(NULL, "line_too_long",
+		    "request line longer than %d bytes", LINEBUF_MAX));
+		return c->closing;
+	}
+	if (len == 0 || (len == 1 && line[0] == '\r'))
+		return 0;
+	if (proto_parse_request(line, len, &req, &code, &msg) < 0) {
+		control_reply_now(c, proto_reply_error(req.id, code, "%s",
+		    msg != NULL ? msg : code));
+		free(msg);
+		proto_request_free(&req);
+		return c->closing;
+	}
+	memset(&ctx, 0, sizeof ctx);
+	ctx.client = c;
+	ctx.id = req.id;
+	ctx.args = req.args;
+	ctx.uid = c->uid;
+	ctx.pid = c->pid;
+	out = command_run(&ctx, req.cmd);
+	if (out != NULL)
+		control_reply_now(c, out);
+	proto_request_free(&req);
+	return c->closing;
+}
+
+static void
+control_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	static char slab[16384];	/* consumed before the next read */
+
+	(void)h;
+	(void)hint;
+	buf->base = slab;
+	buf->len = sizeof slab;
+}
+
+static void
+control_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct client *c = s->data;
+
+	if (nread < 0) {
+		control_client_close(c);
+		return;
+	}
+	linebuf_feed(&c->lb, buf->base, (size_t)nread, control_line_cb, c);
+}
+
+static void
+control_client_free_cb(uv_handle_t *h)
+{
+	struct client *c = h->data;
+
+	linebuf_free(&c->lb);
+	free(c);
+}
+
+static void
+control_client_close(struct client *c)
+{
+	struct reply *r, *next;
+
+	if (c->closing)
+		return;
+	c->closing = 1;
+	TAILQ_FOREACH_SAFE(r, &c->replies, entry, next) {
+		TAILQ_REMOVE(&c->replies, r, entry);
+		if (r->done) {
+			free(r->line);
+			free(r);
+		} else
+			r->client = NULL;	/* its owner frees it when done */
+	}
+	LIST_REMOVE(c, entry);
+	control_nclients--;
+	/* libuv cancels pending writes (their callbacks run) before the
+	 * close callback frees c. */
+	uv_close((uv_handle_t *)&c->pipe, control_client_free_cb);
+}
+
+static void
+control_connection_cb(uv_stream_t *server, int status)
+{
+	struct client *c;
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	uv_os_fd_t fd;
+
+	if (status < 0)
+		return;
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return;
+	uv_pipe_init(wsd_loop, &c->pipe, 0);
+	c->pipe.data = c;
+	TAILQ_INIT(&c->replies);
+	linebuf_init(&c->lb, LINEBUF_MAX);
+	if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0) {
+		uv_close((uv_handle_t *)&c->pipe, control_client_free_cb);
+		return;
+	}
+	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    control_nclients >= CONTROL_CLIENTS_MAX) {
+		uv_close((uv_handle_t *)&c->pipe, control_client_free_cb);
+		return;
+	}
+	c->uid = cred.uid;
+	c->pid = cred.pid;
+	LIST_INSERT_HEAD(&control_clients, c, entry);
+	control_nclients++;
+	uv_read_start((uv_stream_t *)&c->pipe, control_alloc_cb,
+	    control_read_cb);
+}
+
+int
+control_open(uv_loop_t *loop, int fd)
+{
+	int rc;
+
+	uv_pipe_init(loop, &control_server, 0);
+	if ((rc = uv_pipe_open(&control_server, fd)) != 0 ||
+	    (rc = uv_listen((uv_stream_t *)&control_server, 128,
+	    control_connection_cb)) != 0) {
+		log_error("control socket: %s", uv_strerror(rc));
+		return -1;
+	}
+	control_open_ok = 1;
+	return 0;
+}
+
+void
+control_close(void)
+{
+	struct client *c;
+
+	while ((c = LIST_FIRST(&control_clients)) != NULL)
+		control_client_close(c);
+	if (control_open_ok) {
+		uv_close((uv_handle_t *)&control_server, NULL);
+		control_open_ok = 0;
+	}
+}

@@ -1,0 +1,133 @@
+/*
+ * The IPC channel to one instance: JSON lines over an inherited socketpair
+ * (instance → wsd ready/stats, wsd → instance drain).  A garbled line is
+ * ignored: an instance can never upset the supervisor through it.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proto.h"
+#include "wsd.h"
+
+#define IPC_LINE_MAX	(64 * 1024)
+
+struct ipc {
+	uv_pipe_t	 pipe;
+	struct linebuf	 lb;
+	ipc_msg_cb	 cb;
+	void		*arg;
+	int		 closed;
+};
+
+static void
+ipc_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	static char slab[4096];
+
+	(void)h;
+	(void)hint;
+	buf->base = slab;
+	buf->len = sizeof slab;
+}
+
+static void
+ipc_close_cb(uv_handle_t *h)
+{
+	struct ipc *ipc = h->data;
+
+	linebuf_free(&ipc->lb);
+	free(ipc);
+}
+
+static int
+ipc_line_cb(void *arg, char *line, size_t len)
+{
+	struct ipc *ipc = arg;
+	json_t *msg;
+
+	if (line == NULL || ipc->closed)
+		return ipc->closed;
+	msg = json_loadb(line, len, 0, NULL);
+	if (json_is_object(msg))
+		ipc->cb(ipc->arg, msg);
+	json_decref(msg);
+	return ipc->closed;
+}
+
+static void
+ipc_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct ipc *ipc = s->data;
+
+	if (nread < 0) {
+		uv_read_stop(s);
+		return;	/* the owner closes it when the instance goes */
+	}
+	linebuf_feed(&ipc->lb, buf->base, (size_t)nread, ipc_line_cb, ipc);
+}
+
+struct ipc *
+ipc_open(uv_loop_t *loop, int fd, ipc_msg_cb cb, void *arg)
+{
+	struct ipc *ipc;
+
+	if ((ipc = calloc(1, sizeof *ipc)) == NULL)
+		return NULL;
+	linebuf_init(&ipc->lb, IPC_LINE_MAX);
+	ipc->cb = cb;
+	ipc->arg = arg;
+	uv_pipe_init(loop, &ipc->pipe, 0);
+	ipc->pipe.data = ipc;
+	if (uv_pipe_open(&ipc->pipe, fd) != 0)
+		close(fd);	/* not the handle's yet */
+	else if (uv_read_start((uv_stream_t *)&ipc->pipe, ipc_alloc_cb,
+	    ipc_read_cb) == 0)
+		return ipc;
+	ipc->closed = 1;
+	uv_close((uv_handle_t *)&ipc->pipe, ipc_close_cb);
+	return NULL;
+}
+
+static void
+ipc_write_cb(uv_write_t *w, int status)
+{
+	(void)status;
+	free(w->data);
+	free(w);
+}
+
+int
+ipc_send(struct ipc *ipc, json_t *msg)
+{
+	uv_write_t *w;
+	uv_buf_t b;
+	char *line;
+
+	line = ipc != NULL && !ipc->closed ? proto_line(msg) : NULL;
+	json_decref(msg);
+	if (line == NULL)
+		return -1;
+	if ((w = malloc(sizeof *w)) == NULL) {
+		free(line);
+		return -1;
+	}
+	w->data = line;
+	b = uv_buf_init(line, (unsigned)strlen(line));
+	if (uv_write(w, (uv_stream_t *)&ipc->pipe, &b, 1, ipc_write_cb) != 0) {
+		free(line);
+		free(w);
+		return -1;
+	}
+	return 0;
+}
+
+void
+ipc_close(struct ipc *ipc)
+{
+	if (ipc == NULL || ipc->closed)
+		return;
+	ipc->closed = 1;
+	uv_close((uv_handle_t *)&ipc->pipe, ipc_close_cb);
+}

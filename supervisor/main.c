@@ -1,0 +1,426 @@
+/*
+ * wsd: the command line, the event loop, signals, and the daemon's
+ * lifecycle (startup, SIGHUP reload, graceful shutdown).
+ *
+ * Signals arrive through libuv (uv_signal: the handler only writes to a
+ * pipe), so all the work they cause runs on the loop like any other event.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dump.h"
+#include "exitcodes.h"
+#include "log.h"
+#include "notify.h"
+#include "wsd.h"
+
+const char		*wsd_home;
+uv_loop_t		*wsd_loop;
+struct env		 wsd_base_env;
+uint64_t		 wsd_started_ms;
+
+static int		 main_foreground;
+static int		 main_shutting;
+static int		 main_ready_sent;
+static int		 main_reloading;
+static char		*main_config;		/* -f FILE, absolute */
+static char		*main_mode;		/* --env MODE */
+static uv_signal_t	 main_signals[4];
+static uv_timer_t	 main_stats;
+
+static const char *const main_private_env[] = {
+	"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID",
+	"LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", NULL,
+};
+
+uint64_t
+wsd_now_ms(void)
+{
+	return uv_hrtime() / 1000000;
+}
+
+uint64_t
+wsd_epoch_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: wsd [-f FILE] [--env MODE] [--foreground] "
+	    "[--resurrect]\n       wsd -n FILE [--env MODE]\n");
+	exit(EXIT_USAGE);
+}
+
+static void
+main_print_diag(const struct diag *d, const char *prefix)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		fprintf(stderr, "%s%s\n", prefix, d->msgs[i]);
+}
+
+/* -n: check a file (and its apps' env files and secrets), start nothing. */
+static int
+main_check(const char *file, const char *mode)
+{
+	struct ecosystem eco;
+	struct diag errors, warnings;
+	struct env base, env;
+	size_t i;
+	int rc;
+
+	diag_init(&errors);
+	diag_init(&warnings);
+	memset(&eco, 0, sizeof eco);
+	env_init(&base);
+	env_from_environ(&base, environ);
+	if (eco_load(file, &eco, &errors, &warnings) == 0) {
+		for (i = 0; i < eco.napps; i++) {
+			env_init(&env);
+			eco_resolve_env(&eco.apps[i], mode, &base, &env,
+			    &errors, &warnings);
+			env_free(&env);
+		}
+	}
+	main_print_diag(&warnings, "warning: ");
+	main_print_diag(&errors, "");
+	rc = errors.n > 0 ? EXIT_CONFIG : EXIT_OK;
+	if (rc == EXIT_OK)
+		fprintf(stderr, "%s: ok (%zu app%s)\n", file, eco.napps,
+		    eco.napps == 1 ? "" : "s");
+	eco_free(&eco);
+	env_free(&base);
+	diag_free(&errors);
+	diag_free(&warnings);
+	return rc;
+}
+
+static void
+main_finish(void)
+{
+	log_info("all apps stopped: exiting");
+	notify_close();
+	control_close();
+	daemon_cleanup();
+	exit(EXIT_OK);
+}
+
+/* Called after every instance transition, once the dust has settled. */
+static void
+main_observer_cb(void)
+{
+	command_check_waiters();
+	if (main_shutting) {
+		if (app_all_stopped())
+			main_finish();
+		return;
+	}
+	if ((!main_ready_sent || main_reloading) && app_all_online()) {
+		main_ready_sent = 1;
+		main_reloading = 0;
+		notify_send("READY=1");
+	}
+}
+
+void
+wsd_shutdown(const char *why)
+{
+	if (main_shutting)
+		return;
+	main_shutting = 1;
+	log_info("stopping every app (%s)", why);
+	notify_send("STOPPING=1");
+	uv_timer_stop(&main_stats);
+	app_stop_all();
+	if (app_all_stopped())
+		main_finish();
+}
+
+void
+wsd_reopen_logs(void)
+{
+	if (!main_foreground)
+		daemon_open_log(wsd_home);
+	logcap_reopen_all();
+	log_info("log files reopened");
+}
+
+/* SIGHUP: re-read each ecosystem file; new apps start, changed ones restart. */
+static void
+main_reload_config(void)
+{
+	struct ecosystem eco;
+	struct diag errors, warnings;
+	struct app *a, *old;
+	char **files = NULL;
+	size_t nfiles = 0, i, k;
+
+	if (main_config != NULL) {
+		files = realloc(files, (nfiles + 1) * sizeof *files);
+		files[nfiles++] = main_config;
+	}
+	TAILQ_FOREACH(a, app_all(), entry) {
+		if (a->config_file == NULL)
+			continue;
+		for (i = 0; i < nfiles; i++)
+			if (strcmp(files[i], a->config_file) == 0)
+				break;
+		if (i == nfiles) {
+			files = realloc(files, (nfiles + 1) * sizeof *files);
+			files[nfiles++] = a->config_file;
+		}
+	}
+	main_reloading = 1;
+	notify_send("RELOADING=1");
+	for (i = 0; i < nfiles; i++) {
+		char *file = strdup(files[i]);	/* app_add may free the original */
+
+		diag_init(&errors);
+		diag_init(&warnings);
+		memset(&eco, 0, sizeof eco);
+		if (eco_load(file, &eco, &errors, &warnings) < 0) {
+			for (k = 0; k < errors.n; k++)
+				log_error("reload: %s", errors.msgs[k]);
+			log_error("reload of %s refused: the running apps "
+			    "keep their configuration", file);
+		} else {
+			for (k = 0; k < warnings.n; k++)
+				log_warn("%s", warnings.msgs[k]);
+			for (k = 0; k < eco.napps; k++) {
+				int changed = 1;
+				const char *mode = main_mode;
+				size_t j;
+
+				old = app_by_name(eco.apps[k].name);
+				if (old != NULL) {
+					changed = !json_equal(old->cfg.raw,
+					    eco.apps[k].raw);
+					mode = old->env_mode;
+				}
+				if (!changed)
+					continue;
+				log_json(LOG_INFO, json_pack("{ss}", "app",
+				    eco.apps[k].name), "%s in %s: applying",
+				    old != NULL ? "changed" : "new", file);
+				if (app_add(&eco.apps[k], file, mode, old == NULL,
+				    &errors, &a) < 0)
+					continue;
+				if (old != NULL)
+					for (j = 0; j < a->ninsts; j++)
+						if (a->insts[j] != NULL &&
+						    !a->insts[j]->removing)
+							app_restart_inst(a->insts[j]);
+			}
+			for (k = 0; k < errors.n; k++)
+				log_error("reload: %s", errors.msgs[k]);
+		}
+		eco_free(&eco);
+		diag_free(&errors);
+		diag_free(&warnings);
+		free(file);
+	}
+	free(files);
+	main_observer_cb();
+}
+
+static void
+main_signal_cb(uv_signal_t *h, int signum)
+{
+	(void)h;
+	switch (signum) {
+	case SIGTERM:
+	case SIGINT:
+		wsd_shutdown(signum == SIGTERM ? "SIGTERM" : "SIGINT");
+		break;
+	case SIGHUP:
+		log_info("SIGHUP: reloading the configuration");
+		main_reload_config();
+		break;
+	case SIGUSR2:
+		wsd_reopen_logs();
+		break;
+	}
+}
+
+static void
+main_stats_cb(uv_timer_t *t)
+{
+	(void)t;
+	app_sample_stats();
+}
+
+static uint64_t
+main_env_ms(const char *name, uint64_t dflt)
+{
+	const char *s = getenv(name);
+	char *end;
+	unsigned long long v;
+
+	if (s == NULL || *s == '\0')
+		return dflt;
+	v = strtoull(s, &end, 10);
+	return *end == '\0' && v > 0 ? (uint64_t)v : dflt;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR2 };
+	struct ecosystem eco;
+	struct diag errors, warnings;
+	const char *check = NULL, *home;
+	char *err = NULL, *defhome = NULL, *file = NULL;
+	int resurrect = 0, sockfd, i, rc;
+	size_t k;
+	struct app *a;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-f") == 0 && i + 1 < argc)
+			file = argv[++i];
+		else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
+			check = argv[++i];
+		else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc)
+			main_mode = argv[++i];
+		else if (strcmp(argv[i], "--foreground") == 0)
+			main_foreground = 1;
+		else if (strcmp(argv[i], "--resurrect") == 0)
+			resurrect = 1;
+		else if (strcmp(argv[i], "--version") == 0) {
+			printf("wsd %s\n", WSD_VERSION);
+			return EXIT_OK;
+		} else
+			usage();
+	}
+	if (check != NULL)
+		return main_check(check, main_mode);
+
+	if ((home = getenv("WSD_HOME")) == NULL || *home == '\0') {
+		const char *h = getenv("HOME");
+
+		if (asprintf(&defhome, "%s/.wsd", h != NULL ? h : "/") < 0)
+			return 1;
+		home = defhome;
+	}
+	if (home[0] != '/') {
+		char cwd[4096];
+
+		if (getcwd(cwd, sizeof cwd) == NULL ||
+		    asprintf(&defhome, "%s/%s", cwd, home) < 0)
+			return 1;
+		home = defhome;
+	}
+	wsd_home = home;
+	env_init(&wsd_base_env);
+	env_from_environ(&wsd_base_env, environ);
+	/* What systemd hands wsd is for wsd alone: an instance speaking
+	 * sd_notify or socket activation on it would confuse both. */
+	for (i = 0; main_private_env[i] != NULL; i++)
+		env_unset(&wsd_base_env, main_private_env[i]);
+
+	/* Configuration errors go to the terminal, before anything starts. */
+	memset(&eco, 0, sizeof eco);
+	diag_init(&errors);
+	diag_init(&warnings);
+	if (file != NULL) {
+		if ((main_config = realpath(file, NULL)) == NULL)
+			main_config = strdup(file);
+		if (eco_load(main_config, &eco, &errors, &warnings) == 0)
+			for (k = 0; k < eco.napps; k++) {
+				struct env env;
+
+				env_init(&env);
+				eco_resolve_env(&eco.apps[k], main_mode,
+				    &wsd_base_env, &env, &errors, &warnings);
+				env_free(&env);
+			}
+		main_print_diag(&warnings, "warning: ");
+		if (errors.n > 0) {
+			main_print_diag(&errors, "");
+			rc = EXIT_CONFIG;
+			goto fail;
+		}
+	}
+	if (daemon_home(home, &err) < 0 || daemon_lock(home, &err) < 0 ||
+	    (sockfd = daemon_socket(home, &err)) < 0) {
+		fprintf(stderr, "wsd: %s\n", err != NULL ? err : "cannot start");
+		free(err);
+		rc = 1;
+		goto fail;
+	}
+	if (!main_foreground) {
+		if (daemon_detach() < 0) {
+			fprintf(stderr, "wsd: cannot detach\n");
+			return 1;
+		}
+		daemon_open_log(home);
+	}
+	daemon_write_pid();
+	signal(SIGPIPE, SIG_IGN);
+	log_setup(NULL, -1);
+	wsd_started_ms = wsd_epoch_ms();
+
+	wsd_loop = uv_default_loop();
+	for (i = 0; i < 4; i++) {
+		uv_signal_init(wsd_loop, &main_signals[i]);
+		uv_signal_start(&main_signals[i], main_signal_cb, sigs[i]);
+	}
+	app_init();
+	app_set_observer(main_observer_cb);
+	proc_init(wsd_loop, app_child_exit);
+	if (control_open(wsd_loop, sockfd) < 0) {
+		daemon_ready(1);
+		daemon_cleanup();
+		return 1;
+	}
+	notify_init(wsd_loop);
+	log_json(LOG_INFO, json_pack("{ssss}", "home", home, "version",
+	    WSD_VERSION), "wsd started");
+
+	for (k = 0; k < warnings.n; k++)
+		log_warn("%s", warnings.msgs[k]);
+	diag_free(&warnings);
+	for (k = 0; k < eco.napps; k++)
+		app_add(&eco.apps[k], main_config, main_mode, 1, &errors, &a);
+	for (k = 0; k < errors.n; k++)
+		log_error("%s", errors.msgs[k]);
+	diag_free(&errors);
+	eco_free(&eco);
+	if (resurrect) {
+		json_t *insts;
+
+		diag_init(&errors);
+		command_resurrect(&errors, &insts);
+		for (k = 0; k < errors.n; k++)
+			log_error("resurrect: %s", errors.msgs[k]);
+		diag_free(&errors);
+		json_decref(insts);
+	}
+
+	uv_timer_init(wsd_loop, &main_stats);
+	k = main_env_ms("WSD_STATS_INTERVAL_MS", 1000);
+	uv_timer_start(&main_stats, main_stats_cb, k, k);
+
+	daemon_ready(0);
+	main_observer_cb();
+	uv_run(wsd_loop, UV_RUN_DEFAULT);
+	daemon_cleanup();
+	return EXIT_OK;
+fail:
+	eco_free(&eco);
+	diag_free(&errors);
+	diag_free(&warnings);
+	env_free(&wsd_base_env);
+	free(main_config);
+	free(defhome);
+	return rc;
+}

@@ -1,0 +1,196 @@
+/*
+ * The supervisor's shared types (apps, instances) and the interfaces of
+ * its modules.  Each module's functions carry its name.
+ */
+#ifndef WSD_WSD_H
+#define WSD_WSD_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "ecosystem.h"
+#include "env.h"
+#include "linebuf.h"
+#include "policy.h"
+
+#define WSD_VERSION	"0.1.0"
+
+/* glibc's sys/queue.h lacks the BSD _SAFE iterators. */
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+#ifndef LIST_FOREACH_SAFE
+#define LIST_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = LIST_FIRST(head);					\
+	    (var) != NULL && ((tvar) = LIST_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+
+struct ipc;
+
+/* One instance slot of an app (pm_id). */
+struct inst {
+	struct app		*app;
+	int			 id;		/* global pm_id */
+	int			 slot;		/* NODE_APP_INSTANCE */
+	struct policy_state	 ps;
+	pid_t			 pid;		/* 0 when no process runs */
+	uint64_t		 created_at;	/* epoch ms */
+	uint64_t		 started_epoch;	/* epoch ms of the last spawn */
+	uint64_t		 spawns;	/* processes started so far */
+	uv_timer_t		 timer;		/* listen/kill timeout, restart delay */
+	struct ipc		*ipc;
+	json_t			*stats;		/* last IPC stats object */
+	double			 cpu;		/* percent of one core */
+	uint64_t		 mem;		/* RSS bytes of the process tree */
+	uint64_t		 cpu_ticks;	/* last sample, clock ticks */
+	uint64_t		 cpu_at;	/* last sample, monotonic ms */
+	int			 removing;	/* delete/scale down: free once stopped */
+	char			*out_path;
+	char			*err_path;
+	TAILQ_ENTRY(inst)	 entry;		/* in the global list, by id */
+};
+
+struct app {
+	struct app_config	 cfg;
+	char			*config_file;	/* absolute, or NULL */
+	char			*env_mode;	/* --env MODE or NULL */
+	struct env		 env;		/* resolved at the last (re)start */
+	int			 env_resolved;
+	struct policy_conf	 pc;
+	struct inst		**insts;	/* by slot */
+	size_t			 ninsts;
+	int			*listen_fds;	/* by slot, -1 = none (cluster only) */
+	size_t			 nlisten;
+	int			 listen_port;
+	uv_timer_t		*cron_timer;	/* cron_restart, or NULL */
+	int64_t			 cron_at;	/* epoch s of the armed cron time */
+	TAILQ_ENTRY(app)	 entry;
+};
+TAILQ_HEAD(app_list, app);
+TAILQ_HEAD(inst_list, inst);
+
+/* Clocks. */
+uint64_t	 wsd_now_ms(void);	/* monotonic */
+uint64_t	 wsd_epoch_ms(void);
+
+/* main.c: the daemon's context. */
+extern const char	*wsd_home;
+extern uv_loop_t	*wsd_loop;
+extern struct env	 wsd_base_env;	/* wsd's own environment at start */
+extern uint64_t		 wsd_started_ms;	/* epoch ms */
+void	 wsd_shutdown(const char *why);	/* stop every app, then exit 0 */
+void	 wsd_reopen_logs(void);
+
+/* app.c: the app and instance table and the instance lifecycle. */
+void	 app_init(void);
+struct app_list *app_all(void);
+struct inst_list *app_insts(void);
+struct inst	*app_inst_by_id(int);
+struct app	*app_by_name(const char *);
+/* Instances a target names ("all", a name, an id); 0 or -1 (no match). */
+int	 app_target(json_t *target, struct inst ***out, size_t *n);
+/* Add or replace the apps of a loaded ecosystem; started ones are returned. */
+int	 app_add(struct app_config *cfg /* moved */, const char *config_file,
+	    const char *mode, int start, struct diag *errors,
+	    struct app **out);
+int	 app_start_inst(struct inst *);
+void	 app_stop_inst(struct inst *);
+/* Restart with the app's current env (app_update_env first to re-read it). */
+void	 app_restart_inst(struct inst *);
+int	 app_update_env(struct app *, struct diag *errors);
+void	 app_delete_inst(struct inst *);
+int	 app_scale(struct app *, int n);
+/* Shutdown: stop everything; true once no process runs. */
+void	 app_stop_all(void);
+int	 app_all_stopped(void);
+int	 app_all_online(void);
+json_t	*app_inst_json(const struct inst *, int details);
+void	 app_sample_stats(void);
+void	 app_child_exit(pid_t, int status);	/* proc_exit_cb */
+void	 app_set_observer(void (*)(void));	/* called after each transition */
+
+/* proc.c: fork/exec with fd placement, signalling, reaping. */
+struct proc_spec {
+	const char	*path;		/* resolved executable */
+	char		**argv;
+	char		**envp;		/* may contain "LISTEN_PID=" (filled in the child) */
+	const char	*cwd;
+	int		 listen_fd;	/* -1 or → fd 3 */
+	int		 ipc_fd;	/* → fd 4 (3 without a listen fd) */
+	int		 out_fd;	/* → 1 */
+	int		 err_fd;	/* → 2 */
+};
+typedef void	(*proc_exit_cb)(pid_t, int status);
+int	 proc_init(uv_loop_t *, proc_exit_cb);
+pid_t	 proc_spawn(const struct proc_spec *, char **err);
+int	 proc_signal(pid_t, int sig, int group);
+/* Find the executable for `script`; malloc'd path or NULL. */
+char	*proc_resolve(const char *script, const char *cwd, const struct env *);
+
+/* logcap.c: children's stdout/stderr → log files (time prefix, rotation). */
+/* Read `fd` (taken) until EOF into path (and `also`); the stream frees
+ * itself at EOF, so the last lines of a dead process are kept.  0 or -1. */
+int	 logcap_attach(int fd, const char *path, const char *also,
+	    int time, const char *datefmt, uint64_t max_size, int retain);
+int	 logcap_reopen_all(void);
+int	 logcap_truncate(const char *path);
+
+/* ipc.c: the JSON-lines channel to an instance. */
+typedef void	(*ipc_msg_cb)(void *arg, json_t *msg);
+struct ipc	*ipc_open(uv_loop_t *, int fd, ipc_msg_cb, void *arg);
+int	 ipc_send(struct ipc *, json_t *msg /* stolen */);
+void	 ipc_close(struct ipc *);	/* frees itself; no more callbacks */
+
+/* listen.c: SO_REUSEPORT listening sockets for cluster slots. */
+int	 listen_open(const char *host, int port, char **err);
+
+/* procstat.c: cpu ticks and RSS of process trees from /proc. */
+struct procstat {
+	pid_t		 pid;
+	uint64_t	 ticks;		/* utime + stime, clock ticks */
+	uint64_t	 rss;		/* bytes */
+};
+int	 procstat_sample(struct procstat *, size_t n);
+
+/* control.c: the control socket, clients and their ordered replies. */
+struct client;
+struct reply;
+int	 control_open(uv_loop_t *, int fd);
+void	 control_close(void);
+/* A deferred reply: filled later with control_reply_done. */
+struct reply *control_reply_defer(struct client *);
+void	 control_reply_done(struct reply *, char *line /* moved */);
+
+/* command.c: the command table. */
+struct cmd_ctx {
+	struct client	*client;
+	json_t		*id;
+	json_t		*args;
+	uid_t		 uid;
+	pid_t		 pid;
+};
+/* Returns the reply line, or NULL when the reply was deferred. */
+char	*command_run(struct cmd_ctx *, const char *cmd);
+void	 command_check_waiters(void);	/* after state changes */
+/* Start the apps of dump.json; -1 with messages in errors. */
+int	 command_resurrect(struct diag *errors, json_t **instances);
+
+/* daemon.c: home folder, pid file lock, socket file, daemonizing. */
+int	 daemon_home(const char *home, char **err);
+int	 daemon_lock(const char *home, char **err);
+int	 daemon_socket(const char *home, char **err);
+int	 daemon_detach(void);	/* fork, setsid, fork; in the daemon: 0 */
+void	 daemon_ready(int status);	/* tell the waiting parent */
+int	 daemon_write_pid(void);
+void	 daemon_cleanup(void);	/* remove the socket and pid files */
+int	 daemon_open_log(const char *home);
+
+#endif
