@@ -1,0 +1,25 @@
+/*
+ * A decoder for HTTP/1.1 chunked request bodies.  lws 4.1 does not decode
+ * them (it hands the raw chunk framing to HTTP_BODY and never completes
+ * the body), and clients such as node's http.request send them.  Pure.
+ */
+#ifndef WSD_CHUNKED_H
+#define WSD_CHUNKED_H
+
+#include <stddef.h>
+
+struct chunked {
+	int	state;
+	size_t	remain;		/* bytes left in the current chunk */
+};
+
+void	chunked_init(struct chunked *);
+/*
+ * Decode `len` bytes of framing from `in`, appending the data to `out`
+ * (at *outlen, at most `outmax` bytes in all).  Returns 1 once the last
+ * chunk was seen, 0 when more is needed, -1 on bad framing or overflow.
+ */
+int	chunked_feed(struct chunked *, const char *in, size_t len, char *out,
+	    size_t *outlen, size_t outmax);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * The subscription index: channel key → local subscribers.  The first local
+ * subscriber of a key subscribes the worker on the bus, the last one leaving
+ * unsubscribes it.  An event is framed once and the same buffer is queued
+ * to every subscriber.
+ */
+#ifndef WSD_HUB_H
+#define WSD_HUB_H
+
+#include <stddef.h>
+
+struct bus;
+struct session;
+struct hub_sub;
+
+/* The bus to follow, or NULL when Redis is not configured. */
+void	hub_init(struct bus *);
+void	hub_set_bus(struct bus *);
+
+/*
+ * Subscribe `s` (whose subscription list is *list) to `key`: 1 when it was
+ * new, 0 when already subscribed, -1 on ENOMEM.
+ */
+int	hub_subscribe(struct hub_sub **list, struct session *s, const char *key);
+/* 1 when removed, 0 when it was not subscribed. */
+int	hub_unsubscribe(struct hub_sub **list, const char *key);
+void	hub_unsubscribe_all(struct hub_sub **list);
+
+/* Deliver an event for `key` to the local subscribers; returns how many. */
+size_t	hub_publish(const char *key, size_t keylen, const char *payload,
+	    size_t len);
+
+size_t	hub_subscription_count(void);
+size_t	hub_channel_count(void);
+
+#endif

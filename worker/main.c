@@ -1,0 +1,293 @@
+/* wsworker: configuration from the environment, startup, signals and drain. */
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "bus.h"
+#include "exitcodes.h"
+#include "hub.h"
+#include "ipc.h"
+#include "listener.h"
+#include "log.h"
+#include "metrics.h"
+#include "session.h"
+#include "ws.h"
+
+struct worker {
+	uv_loop_t		*loop;
+	struct listener		 listener;
+	struct bus		*bus;
+	struct bus_config	 bus_conf;
+	int			 have_bus;
+	uv_signal_t		 sigint, sigterm;
+	uv_timer_t		 drain_timer;
+	uint64_t		 drain_deadline;
+	uint64_t		 drain_timeout_ms;
+	int			 draining;
+	int			 errors;
+};
+
+static struct worker	worker;
+
+/* A number from the environment, or `def`; a bad one is a config error. */
+static uint64_t
+worker_env_number(const char *name, uint64_t def, uint64_t min, uint64_t max)
+{
+	const char		*s = getenv(name);
+	char			*end;
+	unsigned long long	 v;
+
+	if (s == NULL || *s == '\0')
+		return def;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || *s == '-' || v < min || v > max) {
+		log_error("%s: expected a number from %llu to %llu, got \"%s\"",
+		    name, (unsigned long long)min, (unsigned long long)max, s);
+		worker.errors++;
+		return def;
+	}
+	return v;
+}
+
+static json_t *
+worker_stats_cb(void *arg)
+{
+	int	redis;
+
+	(void)arg;
+	redis = worker.bus == NULL ? -1 : bus_is_up(worker.bus) ? 1 : 0;
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:s}",
+	    "connections", (json_int_t)session_count(),
+	    "subscriptions", (json_int_t)hub_subscription_count(),
+	    "channels", (json_int_t)hub_channel_count(),
+	    "deliveries", (json_int_t)metrics.deliveries,
+	    "messages", (json_int_t)metrics.total_messages,
+	    "redis", metrics_redis_name(redis));
+}
+
+static void
+worker_bus_message_cb(void *arg, const char *key, size_t keylen,
+    const char *payload, size_t len)
+{
+	(void)arg;
+	hub_publish(key, keylen, payload, len);
+}
+
+static void
+worker_bus_state_cb(void *arg, int up)
+{
+	(void)arg;
+	log_json(up ? LOG_INFO : LOG_WARN, json_pack("{s:s}", "redis",
+	    up ? "up" : "down"), up ? "redis link up" : "redis link down");
+}
+
+static void
+worker_accept_cb(void *arg, int fd)
+{
+	(void)arg;
+	ws_adopt(fd);
+}
+
+static void
+worker_exit(void)
+{
+	log_json(LOG_INFO, json_pack("{s:I,s:I}", "sessions",
+	    (json_int_t)session_count(), "connections",
+	    (json_int_t)ws_connection_count()), "exiting");
+	ipc_close();
+	session_shutdown();
+	ws_destroy();		/* closes what is left; sessions unsubscribe */
+	hub_set_bus(NULL);
+	if (worker.bus != NULL) {
+		bus_free(worker.bus);
+		worker.bus = NULL;
+	}
+	exit(EXIT_OK);
+}
+
+static void
+worker_drain_timer_cb(uv_timer_t *t)
+{
+	(void)t;
+	/*
+	 * Wait for connections still upgrading too: they become sessions,
+	 * get their 1001, and nobody is reset by our exit.
+	 */
+	if (ws_connection_count() == 0 ||
+	    uv_now(worker.loop) >= worker.drain_deadline)
+		worker_exit();
+}
+
+/* Stop accepting, say going away to every client, exit once they're gone. */
+static void
+worker_drain(void)
+{
+	/*
+	 * wsd sends both its stop signal and the IPC drain: the second ask
+	 * changes nothing (the drain deadline bounds the wait anyway).
+	 */
+	if (worker.draining)
+		return;
+	worker.draining = 1;
+	log_json(LOG_INFO, json_pack("{s:I,s:I}", "sessions",
+	    (json_int_t)session_count(), "connections",
+	    (json_int_t)ws_connection_count()), "draining");
+	listener_close(&worker.listener);
+	session_close_all();
+	worker.drain_deadline = uv_now(worker.loop) + worker.drain_timeout_ms;
+	uv_timer_init(worker.loop, &worker.drain_timer);
+	uv_timer_start(&worker.drain_timer, worker_drain_timer_cb, 10, 10);
+}
+
+static void
+worker_drain_cb(void *arg)
+{
+	(void)arg;
+	worker_drain();
+}
+
+static void
+worker_signal_cb(uv_signal_t *h, int signo)
+{
+	(void)h;
+	log_info("signal %s", strsignal(signo));
+	worker_drain();
+}
+
+int
+main(int argc, char **argv)
+{
+	struct session_config	 sconf;
+	struct ws_config	 wconf;
+	enum log_level		 lvl;
+	const char		*s, *host, *secret, *previous;
+	char			*err = NULL;
+	uint64_t		 port, stats_ms;
+	int			 r;
+
+	(void)argc;
+	(void)argv;
+	s = getenv("WSD_INSTANCE");
+	if (s == NULL)
+		s = getenv("NODE_APP_INSTANCE");
+	log_setup(getenv("WSD_APP_NAME") ? getenv("WSD_APP_NAME") : "wsworker",
+	    s != NULL ? atoi(s) : -1);
+	if ((s = getenv("LOG_LEVEL")) != NULL && *s != '\0') {
+		if (log_level_parse(s, &lvl) == 0)
+			log_set_level(lvl);
+		else
+			log_warn("LOG_LEVEL: unknown level \"%s\"; using info",
+			    s);
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	/*
+	 * libjwt 1.10 accepts alg none and empty-key signatures when given an
+	 * empty key: an empty secret would let anyone in.
+	 */
+	secret = getenv("NEXTAUTH_SECRET");
+	if (secret == NULL || *secret == '\0') {
+		log_error("NEXTAUTH_SECRET is missing or empty: refusing to "
+		    "start (tokens could not be verified)");
+		return EXIT_CONFIG;
+	}
+	if (strlen(secret) < 32)
+		log_warn("NEXTAUTH_SECRET is shorter than 32 bytes");
+	previous = getenv("NEXTAUTH_SECRET_PREVIOUS");
+	if (previous != NULL && *previous == '\0')
+		previous = NULL;
+
+	host = getenv("WS_HOST");
+	if (host == NULL || *host == '\0')
+		host = "0.0.0.0";
+	port = worker_env_number("WS_PORT", 3002, 1, 65535);
+	memset(&sconf, 0, sizeof sconf);
+	sconf.send_queue_max = worker_env_number("WS_SEND_QUEUE_MAX", 1 << 20,
+	    1024, UINT32_MAX / 2);
+	sconf.max_subscriptions = worker_env_number("WS_MAX_SUBSCRIPTIONS", 256, 1,
+	    65535);
+	sconf.ping_interval_ms = worker_env_number("WS_PING_INTERVAL_MS", 30000, 0,
+	    86400000);
+	sconf.secret = (const unsigned char *)secret;
+	sconf.secret_len = strlen(secret);
+	sconf.previous = (const unsigned char *)previous;
+	sconf.previous_len = previous ? strlen(previous) : 0;
+	memset(&wconf, 0, sizeof wconf);
+	wconf.allowed_origins = getenv("ALLOWED_ORIGINS");
+	wconf.api_key = getenv("WS_API_KEY");
+	if (wconf.api_key != NULL && *wconf.api_key == '\0')
+		wconf.api_key = NULL;
+	wconf.max_message = worker_env_number("WS_MAX_MESSAGE", 64 * 1024, 16,
+	    64 * 1024 * 1024);
+	wconf.max_publish = worker_env_number("WS_MAX_PUBLISH", 1024 * 1024, 1024,
+	    64 * 1024 * 1024);
+	wconf.lws_log_level = getenv("WS_LWS_LOG_LEVEL") != NULL ?
+	    (int)worker_env_number("WS_LWS_LOG_LEVEL", 0, 0, 0xffff) : -1;
+	worker.drain_timeout_ms = worker_env_number("WS_DRAIN_TIMEOUT_MS", 1000, 0,
+	    600000);
+	stats_ms = worker_env_number("WS_STATS_INTERVAL_MS", 1000, 0, 3600000);
+
+	r = bus_config_from_env(&worker.bus_conf, &err);
+	if (r < 0) {
+		log_error("%s", err ? err : "invalid Redis configuration");
+		free(err);
+		worker.errors++;
+	}
+	worker.have_bus = r == 1;
+	if (worker.errors > 0)
+		return EXIT_CONFIG;
+
+	worker.loop = uv_default_loop();
+	if (listener_open(&worker.listener, worker.loop, host, (int)port,
+	    &err) != 0) {
+		log_error("%s", err ? err : "cannot listen");
+		return EXIT_TEMPFAIL;
+	}
+	if (ws_init(worker.loop, &wconf, &err) != 0) {
+		log_error("%s", err ? err : "libwebsockets failed");
+		return EXIT_TEMPFAIL;
+	}
+	session_init(worker.loop, &sconf);
+	if (worker.have_bus) {
+		worker.bus = bus_new(worker.loop, &worker.bus_conf,
+		    worker_bus_message_cb, worker_bus_state_cb, NULL);
+		if (worker.bus == NULL) {
+			log_error("cannot set up the Redis bus");
+			return EXIT_TEMPFAIL;
+		}
+	}
+	hub_init(worker.bus);
+	ws_set_bus(worker.bus);
+	if (ipc_open(worker.loop, stats_ms, worker_stats_cb, worker_drain_cb,
+	    NULL, &err) != 0) {
+		log_error("%s", err ? err : "bad WSD_IPC_FD");
+		return EXIT_CONFIG;
+	}
+
+	uv_signal_init(worker.loop, &worker.sigint);
+	uv_signal_init(worker.loop, &worker.sigterm);
+	uv_signal_start(&worker.sigint, worker_signal_cb, SIGINT);
+	uv_signal_start(&worker.sigterm, worker_signal_cb, SIGTERM);
+
+	if (listener_start(&worker.listener, worker_accept_cb, NULL) != 0) {
+		log_error("cannot poll the listening socket");
+		return EXIT_TEMPFAIL;
+	}
+	log_json(LOG_INFO, json_pack("{s:s,s:I,s:b,s:s}", "host", host,
+	    "port", (json_int_t)port, "inherited",
+	    worker.listener.inherited, "redis",
+	    worker.have_bus ? "configured" : "none"), "listening");
+	ipc_ready();
+
+	uv_run(worker.loop, UV_RUN_DEFAULT);
+	worker_exit();
+	return EXIT_OK;
+}

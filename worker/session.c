@@ -1,0 +1,617 @@
+/* Per-socket state: auth at open, message handlers, send queue, liveness. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <jansson.h>
+
+#include "auth.h"
+#include "channels.h"
+#include "frame.h"
+#include "hub.h"
+#include "log.h"
+#include "metrics.h"
+#include "session.h"
+#include "ws.h"
+
+#define SESSION_PING_OUT	0x01	/* pinged, no pong yet */
+#define SESSION_DIRTY		0x02	/* on the flush list */
+#define SESSION_LISTED		0x04	/* on the session list */
+#define SESSION_CLOSE_SENT	0x08	/* close handed to the ws layer */
+#define SESSION_SLOW		0x10	/* cut as a slow consumer */
+#define SESSION_CLOSE_OUT	0x20	/* the close frame is on the wire */
+
+#define SESSION_COALESCE_MAX	(256 * 1024)	/* bytes per coalesced write */
+#define SESSION_FREE_NODES_MAX	65536	/* queue nodes kept for reuse */
+#define SESSION_KILL_SECS	5	/* close handshake, drain */
+/*
+ * A slow consumer may still read what the kernel holds and then our close
+ * frame; its queue is freed at once, only lws's partial write is kept.
+ */
+#define SESSION_SLOW_KILL_SECS	30
+
+/* A queued frame; nodes are recycled through a free list. */
+struct qnode {
+	struct qnode	*next;
+	struct frame	*f;
+};
+
+static struct session_config	 session_conf;
+static int			 session_draining;
+static struct session		*session_list;
+static size_t			 session_n;
+static struct session		*session_dirty;
+static struct qnode		*session_free_nodes;
+static size_t			 session_nfree;
+static unsigned char		*session_scratch;
+static size_t			 session_scratch_cap;
+static struct deadline_heap	 session_expiries;
+static uv_check_t		 session_flush_check;
+static uv_timer_t		 session_ping_timer;
+static uv_timer_t		 session_expiry_timer;
+
+static void	session_flush(struct session *);
+static void	session_expiry_arm(void);
+
+static int64_t
+session_now_ms(void)
+{
+	struct timeval	tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void
+session_flush_cb(uv_check_t *h)
+{
+	struct session	*s;
+
+	while ((s = session_dirty) != NULL) {
+		session_dirty = s->dirty_next;
+		s->dirty_next = NULL;
+		s->flags &= ~SESSION_DIRTY;
+		session_flush(s);
+	}
+	uv_check_stop(h);
+}
+
+static void
+session_ping_cb(uv_timer_t *h)
+{
+	struct session	*s, *next;
+
+	(void)h;
+	for (s = session_list; s != NULL; s = next) {
+		next = s->next;
+		if (s->state != SESSION_OPEN)
+			continue;
+		if (s->flags & SESSION_PING_OUT) {
+			log_json(LOG_INFO, json_pack("{s:s}", "user", s->user),
+			    "no pong since the last ping: closing");
+			session_close(s, 1001, "ping timeout");
+			continue;
+		}
+		s->flags |= SESSION_PING_OUT;
+		if (ws_conn_ping(s->conn) < 0)
+			session_close(s, 1011, "write error");
+	}
+}
+
+static void
+session_expiry_cb(uv_timer_t *h)
+{
+	struct deadline	*d;
+	struct session	*s;
+	int64_t		 now = session_now_ms();
+
+	(void)h;
+	while ((d = deadline_top(&session_expiries)) != NULL && d->at <= now) {
+		deadline_remove(&session_expiries, d);
+		s = (struct session *)((char *)d -
+		    offsetof(struct session, expiry));
+		log_json(LOG_INFO, json_pack("{s:s}", "user", s->user),
+		    "token expired: closing");
+		session_close(s, 1008, "Unauthorized");
+	}
+	session_expiry_arm();
+}
+
+static void
+session_expiry_arm(void)
+{
+	struct deadline	*d;
+	int64_t		 delay;
+
+	if ((d = deadline_top(&session_expiries)) == NULL) {
+		uv_timer_stop(&session_expiry_timer);
+		return;
+	}
+	delay = d->at - session_now_ms();
+	if (delay < 0)
+		delay = 0;
+	uv_timer_start(&session_expiry_timer, session_expiry_cb,
+	    (uint64_t)delay + 1, 0);
+}
+
+int
+session_init(uv_loop_t *loop, const struct session_config *conf)
+{
+	session_conf = *conf;
+	deadline_heap_init(&session_expiries);
+	uv_check_init(loop, &session_flush_check);
+	uv_timer_init(loop, &session_ping_timer);
+	uv_timer_init(loop, &session_expiry_timer);
+	uv_unref((uv_handle_t *)&session_expiry_timer);
+	uv_unref((uv_handle_t *)&session_ping_timer);
+	if (conf->ping_interval_ms > 0)
+		uv_timer_start(&session_ping_timer, session_ping_cb,
+		    conf->ping_interval_ms, conf->ping_interval_ms);
+	return 0;
+}
+
+void
+session_shutdown(void)
+{
+	uv_check_stop(&session_flush_check);
+	uv_timer_stop(&session_ping_timer);
+	uv_timer_stop(&session_expiry_timer);
+}
+
+size_t
+session_count(void)
+{
+	return session_n;
+}
+
+static struct qnode *
+session_node_get(void)
+{
+	struct qnode	*q;
+
+	if ((q = session_free_nodes) != NULL) {
+		session_free_nodes = q->next;
+		session_nfree--;
+		return q;
+	}
+	return malloc(sizeof *q);
+}
+
+static void
+session_node_put(struct qnode *q)
+{
+	if (session_nfree >= SESSION_FREE_NODES_MAX) {
+		free(q);
+		return;
+	}
+	q->next = session_free_nodes;
+	session_free_nodes = q;
+	session_nfree++;
+}
+
+static void
+session_queue_clear(struct session *s)
+{
+	struct qnode	*q;
+
+	while ((q = s->qhead) != NULL) {
+		s->qhead = q->next;
+		frame_unref(q->f);
+		session_node_put(q);
+	}
+	s->qtail = NULL;
+	s->queued = 0;
+}
+
+static void
+session_mark_dirty(struct session *s)
+{
+	if (s->flags & SESSION_DIRTY)
+		return;
+	s->flags |= SESSION_DIRTY;
+	s->dirty_next = session_dirty;
+	session_dirty = s;
+	if (!uv_is_active((uv_handle_t *)&session_flush_check))
+		uv_check_start(&session_flush_check, session_flush_cb);
+}
+
+static void
+session_dirty_remove(struct session *s)
+{
+	struct session	**pp;
+
+	if (!(s->flags & SESSION_DIRTY))
+		return;
+	for (pp = &session_dirty; *pp != NULL; pp = &(*pp)->dirty_next) {
+		if (*pp == s) {
+			*pp = s->dirty_next;
+			break;
+		}
+	}
+	s->flags &= ~SESSION_DIRTY;
+	s->dirty_next = NULL;
+}
+
+int
+session_send(struct session *s, struct frame *f)
+{
+	struct qnode	*q;
+
+	if (s->state != SESSION_OPEN)
+		return -1;
+	/* the cap is on backlog: one frame alone may be bigger than it */
+	if (s->queued > 0 &&
+	    (size_t)s->queued + f->len > session_conf.send_queue_max) {
+		log_json(LOG_WARN, json_pack("{s:s,s:I}", "user", s->user,
+		    "queued", (json_int_t)s->queued),
+		    "send queue over its cap: closing a slow consumer");
+		metrics.errors++;
+		session_queue_clear(s);
+		session_close(s, 1008, "slow consumer");
+		s->flags |= SESSION_SLOW;
+		return -1;
+	}
+	if ((q = session_node_get()) == NULL)
+		return -1;
+	q->f = frame_ref(f);
+	q->next = NULL;
+	if (s->qtail != NULL)
+		s->qtail->next = q;
+	else
+		s->qhead = q;
+	s->qtail = q;
+	s->queued += f->len;
+	session_mark_dirty(s);
+	return 0;
+}
+
+/* Queue a message of our own (a reply), framed for this socket only. */
+static void
+session_send_json(struct session *s, json_t *msg)
+{
+	struct frame	*f;
+	char		*text;
+
+	if (msg == NULL)
+		return;
+	text = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	if (text == NULL)
+		return;
+	f = frame_new(text, strlen(text));
+	free(text);
+	if (f == NULL)
+		return;
+	session_send(s, f);
+	frame_unref(f);
+}
+
+/*
+ * Hand the queue to the socket: one frame is written straight from its
+ * shared buffer; several are copied into one buffer and written at once.
+ * When lws is still holding part of an earlier write, wait for writable.
+ */
+static void
+session_flush(struct session *s)
+{
+	struct qnode	*q, *last;
+	size_t		 total, off;
+	const void	*buf;
+
+	while (s->qhead != NULL) {
+		if (ws_conn_buffered(s->conn)) {
+			ws_conn_want_writable(s->conn);
+			return;
+		}
+		q = s->qhead;
+		total = q->f->len;
+		last = q;
+		while (last->next != NULL &&
+		    total + last->next->f->len <= SESSION_COALESCE_MAX) {
+			last = last->next;
+			total += last->f->len;
+		}
+		if (last == q)
+			buf = q->f->data;
+		else {
+			if (total > session_scratch_cap) {
+				free(session_scratch);
+				session_scratch = malloc(SESSION_COALESCE_MAX);
+				session_scratch_cap = session_scratch ?
+				    SESSION_COALESCE_MAX : 0;
+				if (session_scratch == NULL)
+					return;
+			}
+			off = 0;
+			for (q = s->qhead; ; q = q->next) {
+				memcpy(session_scratch + off, q->f->data,
+				    q->f->len);
+				off += q->f->len;
+				if (q == last)
+					break;
+			}
+			buf = session_scratch;
+		}
+		if (ws_conn_write(s->conn, buf, total) < 0) {
+			session_queue_clear(s);
+			session_close(s, 1011, "write error");
+			s->flags |= SESSION_CLOSE_SENT;	/* nothing more to send */
+			ws_conn_kill_after(s->conn, 0);
+			return;
+		}
+		s->queued -= (uint32_t)total;
+		do {
+			q = s->qhead;
+			s->qhead = q->next;
+			frame_unref(q->f);
+			session_node_put(q);
+		} while (q != last);
+		if (s->qhead == NULL)
+			s->qtail = NULL;
+	}
+	if (s->state == SESSION_CLOSING && !(s->flags & SESSION_CLOSE_SENT)) {
+		s->flags |= SESSION_CLOSE_SENT;
+		ws_conn_close(s->conn, s->close_code, s->close_reason,
+		    s->flags & SESSION_SLOW ? SESSION_SLOW_KILL_SECS :
+		    SESSION_KILL_SECS);
+	}
+}
+
+int
+session_writable(struct session *s)
+{
+	session_flush(s);
+	if ((s->flags & (SESSION_CLOSE_SENT | SESSION_CLOSE_OUT)) ==
+	    SESSION_CLOSE_SENT && !ws_conn_buffered(s->conn)) {
+		s->flags |= SESSION_CLOSE_OUT;
+		ws_conn_close_sent(s->conn);
+	}
+	return 0;
+}
+
+void
+session_close(struct session *s, int code, const char *reason)
+{
+	if (s->state == SESSION_CLOSING)
+		return;
+	s->state = SESSION_CLOSING;
+	s->close_code = (uint16_t)code;
+	s->close_reason = reason;
+	deadline_remove(&session_expiries, &s->expiry);
+	/*
+	 * Not lws_callback_on_writable() here: we may be inside lws's
+	 * ESTABLISHED callback, where asking for writable makes lws 4.1
+	 * drop the connection without a close frame.  The flush pass asks.
+	 */
+	session_mark_dirty(s);
+}
+
+void
+session_close_all(void)
+{
+	struct session	*s, *next;
+
+	session_draining = 1;
+	for (s = session_list; s != NULL; s = next) {
+		next = s->next;
+		session_close(s, 1001, "going away");
+	}
+}
+
+/* The credential the request carried, first of query, bearer, cookie. */
+static enum auth_status
+session_authenticate(const struct session_creds *c, struct auth_result *res)
+{
+	struct auth_keys	 keys;
+	enum auth_status	 st;
+	char			*tok = NULL;
+	int			 cookie = 0;
+
+	keys.secret = session_conf.secret;
+	keys.secret_len = session_conf.secret_len;
+	keys.previous = session_conf.previous;
+	keys.previous_len = session_conf.previous_len;
+
+	if (c->query != NULL)
+		tok = auth_token_from_query(c->query);
+	if ((tok == NULL || *tok == '\0') && c->authorization != NULL) {
+		free(tok);
+		tok = auth_token_from_bearer(c->authorization);
+	}
+	if ((tok == NULL || *tok == '\0') && c->cookie != NULL) {
+		free(tok);
+		tok = auth_session_from_cookie(c->cookie);
+		cookie = 1;
+	}
+	if (tok == NULL || *tok == '\0')
+		st = AUTH_MISSING;
+	else if (cookie)
+		st = auth_verify_session(&keys, tok, session_now_ms() / 1000,
+		    res);
+	else
+		st = auth_verify_jwt(&keys, tok, session_now_ms() / 1000, res);
+	if (tok != NULL) {
+		explicit_bzero(tok, strlen(tok));
+		free(tok);
+	}
+	return st;
+}
+
+void
+session_open(struct session *s, void *conn, const struct session_creds *c)
+{
+	struct auth_result	 res;
+	enum auth_status	 st;
+	int64_t			 at;
+
+	memset(s, 0, sizeof *s);
+	s->conn = conn;
+	s->state = SESSION_NEW;
+
+	metrics.total_connections++;	/* every upgrade, as the Node server */
+	memset(&res, 0, sizeof res);
+	st = session_authenticate(c, &res);
+	if (st != AUTH_OK) {
+		metrics.auth_failures++;
+		log_json(LOG_INFO, json_pack("{s:s?,s:s}", "remote", c->remote,
+		    "reason", auth_strerror(st)), "authentication failed");
+		session_close(s, 1008, "Unauthorized");
+		return;
+	}
+	if ((s->user = strdup(res.user)) == NULL) {
+		session_close(s, 1011, "out of memory");
+		return;
+	}
+	s->state = SESSION_OPEN;
+	s->next = session_list;
+	if (session_list != NULL)
+		session_list->prev = s;
+	session_list = s;
+	s->flags |= SESSION_LISTED;
+	session_n++;
+
+	at = res.exp * 1000;
+	if (at <= session_now_ms())
+		at = (res.exp + AUTH_LEEWAY_S) * 1000;
+	if (deadline_add(&session_expiries, &s->expiry, at) == 0 &&
+	    deadline_top(&session_expiries) == &s->expiry)
+		session_expiry_arm();
+
+	log_json(LOG_INFO, json_pack("{s:s,s:s?}", "user", s->user,
+	    "remote", c->remote), "client connected");
+	session_send_json(s, json_pack("{s:s,s:{s:s,s:s}}", "type", "connected",
+	    "data", "userId", s->user,
+	    "message", "Successfully connected to WebSocket server"));
+	if (session_draining) {
+		/* upgraded while we drain: welcome, then go to another instance */
+		session_close(s, 1001, "going away");
+	}
+}
+
+void
+session_closed(struct session *s, const char *remote)
+{
+	session_dirty_remove(s);
+	session_queue_clear(s);
+	deadline_remove(&session_expiries, &s->expiry);
+	hub_unsubscribe_all(&s->subs);
+	if (s->flags & SESSION_LISTED) {
+		if (s->prev != NULL)
+			s->prev->next = s->next;
+		else
+			session_list = s->next;
+		if (s->next != NULL)
+			s->next->prev = s->prev;
+		session_n--;
+		log_json(LOG_INFO, json_pack("{s:s,s:s?}", "user", s->user,
+		    "remote", remote), "client disconnected");
+	}
+	free(s->user);
+	memset(s, 0, sizeof *s);
+}
+
+void
+session_pong(struct session *s)
+{
+	s->flags &= ~SESSION_PING_OUT;
+}
+
+static void
+session_deny(struct session *s, json_t *channel, const char *message)
+{
+	session_send_json(s, json_pack("{s:s,s:{s:s,s:O?}}", "type", "error",
+	    "data", "message", message, "channel", channel));
+}
+
+static void
+session_subscribe_cb(struct session *s, json_t *msg)
+{
+	json_t	*channel = json_object_get(msg, "channel");
+	char	 key[CHANNEL_KEY_MAX];
+	int	 r;
+
+	if (channels_key(channel, s->user, key, sizeof key) != 0) {
+		session_deny(s, channel, "Access denied to channel");
+		return;
+	}
+	if (s->nsubs >= session_conf.max_subscriptions) {
+		session_deny(s, channel, "Too many subscriptions");
+		return;
+	}
+	r = hub_subscribe(&s->subs, s, key);
+	if (r < 0) {
+		metrics.errors++;
+		session_deny(s, channel, "Internal error");
+		return;
+	}
+	if (r == 1)
+		s->nsubs++;
+	log_json(LOG_DEBUG, json_pack("{s:s,s:s}", "user", s->user,
+	    "channel", key), "subscribed");
+	session_send_json(s, json_pack("{s:s,s:{s:O,s:s}}", "type",
+	    "subscribed", "data", "channel", channel, "channelKey", key));
+}
+
+static void
+session_unsubscribe_cb(struct session *s, json_t *msg)
+{
+	json_t	*channel = json_object_get(msg, "channel");
+	char	 key[CHANNEL_KEY_MAX];
+
+	if (channels_key(channel, s->user, key, sizeof key) != 0) {
+		session_deny(s, channel, "Access denied to channel");
+		return;
+	}
+	if (hub_unsubscribe(&s->subs, key) == 1)
+		s->nsubs--;
+	session_send_json(s, json_pack("{s:s,s:{s:O,s:s}}", "type",
+	    "unsubscribed", "data", "channel", channel, "channelKey", key));
+}
+
+static void
+session_ping_msg_cb(struct session *s, json_t *msg)
+{
+	(void)msg;
+	session_send_json(s, json_pack("{s:s}", "type", "pong"));
+}
+
+static const struct {
+	const char	*type;
+	void		(*handler)(struct session *, json_t *);
+} session_handlers[] = {
+	{ "subscribe",		session_subscribe_cb },
+	{ "unsubscribe",	session_unsubscribe_cb },
+	{ "ping",		session_ping_msg_cb },
+};
+
+void
+session_message(struct session *s, const char *data, size_t len)
+{
+	json_t		*msg;
+	const char	*type;
+	size_t		 i;
+
+	if (s->state != SESSION_OPEN)
+		return;
+	metrics.total_messages++;
+	msg = json_loadb(data, len, JSON_DECODE_ANY, NULL);
+	if (msg == NULL || !json_is_object(msg)) {
+		json_decref(msg);
+		metrics.errors++;
+		session_send_json(s, json_pack("{s:s,s:{s:s}}", "type", "error",
+		    "data", "message", "Invalid message format"));
+		return;
+	}
+	type = json_string_value(json_object_get(msg, "type"));
+	if (type != NULL) {
+		for (i = 0; i < sizeof session_handlers /
+		    sizeof session_handlers[0]; i++) {
+			if (strcmp(session_handlers[i].type, type) == 0) {
+				session_handlers[i].handler(s, msg);
+				break;
+			}
+		}
+	}
+	json_decref(msg);
+}

@@ -1,0 +1,88 @@
+/*
+ * One WebSocket client (SPEC §4.2–4.3, 4.7): authentication at open, the
+ * message handlers, the send queue with its cap, liveness pings and the
+ * token-expiry deadline.  The struct lives in the WebSocket layer's
+ * per-connection memory, so it is kept small.
+ */
+#ifndef WSD_SESSION_H
+#define WSD_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "deadline.h"
+
+struct frame;
+struct hub_sub;
+struct qnode;
+
+enum session_state {
+	SESSION_NEW = 0,	/* upgraded, not yet opened */
+	SESSION_OPEN,		/* authenticated: messages are served */
+	SESSION_CLOSING,	/* a close was asked: nothing more is sent */
+};
+
+struct session {
+	void			*conn;		/* the WebSocket layer's handle */
+	char			*user;
+	struct session		*next, *prev;	/* every open session */
+	struct session		*dirty_next;	/* sessions with frames to flush */
+	struct hub_sub		*subs;
+	struct qnode		*qhead, *qtail;
+	uint32_t		 queued;	/* bytes in the queue */
+	uint16_t		 nsubs;
+	uint8_t			 state;
+	uint8_t			 flags;
+	uint16_t		 close_code;	/* once CLOSING */
+	const char		*close_reason;	/* a static string */
+	struct deadline		 expiry;	/* token exp */
+};
+
+struct session_config {
+	size_t		send_queue_max;		/* WS_SEND_QUEUE_MAX */
+	unsigned	max_subscriptions;	/* WS_MAX_SUBSCRIPTIONS */
+	uint64_t	ping_interval_ms;	/* WS_PING_INTERVAL_MS, 0 = off */
+	const unsigned char *secret;		/* NEXTAUTH_SECRET */
+	size_t		secret_len;
+	const unsigned char *previous;		/* NEXTAUTH_SECRET_PREVIOUS */
+	size_t		previous_len;
+};
+
+/* The credentials a request carried (any may be NULL). */
+struct session_creds {
+	const char	*query;		/* the URI's query string */
+	const char	*authorization;	/* Authorization header */
+	const char	*cookie;	/* Cookie header */
+	const char	*remote;	/* peer address, for logs */
+};
+
+int	session_init(uv_loop_t *, const struct session_config *);
+void	session_shutdown(void);
+
+/*
+ * A socket finished its upgrade: authenticate.  On success the welcome is
+ * queued; otherwise the socket is closed with 1008 Unauthorized.
+ */
+void	session_open(struct session *, void *conn, const struct session_creds *);
+/* One complete client message. */
+void	session_message(struct session *, const char *data, size_t len);
+void	session_pong(struct session *);
+/*
+ * The socket is writable: flush; -1 means close it now with close_code
+ * and close_reason.
+ */
+int	session_writable(struct session *);
+/* The socket is gone (any reason): free everything. */
+void	session_closed(struct session *, const char *remote);
+
+/* Queue a shared frame (reference taken); -1 when not queued. */
+int	session_send(struct session *, struct frame *);
+/* Close with code and reason (sent once the queue is handed over). */
+void	session_close(struct session *, int code, const char *reason);
+/* Drain: close every session with 1001 going away. */
+void	session_close_all(void);
+size_t	session_count(void);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * The WebSocket layer: the libwebsockets context on the worker's libuv loop,
+ * adoption of accepted sockets, the protocol callback, and the plain HTTP
+ * routes (426, /health, /metrics, POST /api/publish).  The only file that
+ * includes libwebsockets; the rest of the worker sees a connection as an
+ * opaque handle and the ws_conn_* calls below.
+ */
+#ifndef WSD_WS_H
+#define WSD_WS_H
+
+#include <stddef.h>
+
+#include <uv.h>
+
+struct bus;
+
+struct ws_config {
+	const char	*allowed_origins;	/* comma list, NULL/empty = any */
+	const char	*api_key;		/* WS_API_KEY, NULL = no API */
+	size_t		 max_message;		/* WS_MAX_MESSAGE */
+	size_t		 max_publish;		/* POST body cap */
+	int		 lws_log_level;		/* lws LLL_ bits, -1 = errors */
+};
+
+int	ws_init(uv_loop_t *, const struct ws_config *, char **err);
+/* The bus publishes go to, or NULL (local delivery). */
+void	ws_set_bus(struct bus *);
+/* Serve an accepted socket (takes the fd, closing it on failure). */
+int	ws_adopt(int fd);
+/* Connections lws holds: upgrading, HTTP or WebSocket. */
+size_t	ws_connection_count(void);
+/* Destroy the context (closes every connection without a close frame). */
+void	ws_destroy(void);
+
+/*
+ * For session.c.  conn_write sends bytes that are already framed; when the
+ * socket takes only part, lws keeps the rest and conn_buffered is true
+ * until it has been written.
+ */
+int	ws_conn_write(void *conn, const void *buf, size_t len);
+int	ws_conn_buffered(void *conn);
+void	ws_conn_want_writable(void *conn);
+int	ws_conn_ping(void *conn);
+/*
+ * Send a close frame with code and reason; the connection ends when the
+ * peer answers, or after a short wait once the frame is out (wait_secs
+ * while it is stuck behind data the peer has not read).
+ */
+void	ws_conn_close(void *conn, int code, const char *reason, int wait_secs);
+/* The close frame left (it was stuck behind buffered data): wait less. */
+void	ws_conn_close_sent(void *conn);
+/* Drop the connection after `secs` whatever it does. */
+void	ws_conn_kill_after(void *conn, int secs);
+
+#endif
