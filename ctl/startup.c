@@ -14,6 +14,7 @@
 
 #include "ctl.h"
 #include "exitcodes.h"
+#include "fsutil.h"
 
 /*
  * What gets installed, and why so:
@@ -569,42 +570,19 @@ static int
 startup_write(const char *path, const char *text, mode_t mode)
 {
 	char tmp[PATH_MAX * 2 + 8];
-	size_t len = strlen(text), off = 0;
-	ssize_t n;
-	int fd, saved;
+	int saved;
 
 	snprintf(tmp, sizeof tmp, "%s.new", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    mode);
-	if (fd == -1)
+	/* The mode is set exactly: root's umask 0077 would hide the unit. */
+	if (fsutil_write_file(tmp, text, strlen(text), mode) == -1)
 		return -1;
-	while (off < len) {
-		n = write(fd, text + off, len - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			goto fail;
-		off += (size_t)n;
-	}
-	/* The umask must not narrow it: root's 0077 would hide the unit. */
-	if (fchmod(fd, mode) == -1 || fsync(fd) == -1)
-		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
 	if (rename(tmp, path) == -1) {
-		fd = -1;
-		goto fail;
+		saved = errno;
+		unlink(tmp);
+		errno = saved;
+		return -1;
 	}
 	return 0;
-fail:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	unlink(tmp);
-	errno = saved;
-	return -1;
 }
 
 /* Run a command, its output passed through; its exit status or -1. */

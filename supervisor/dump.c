@@ -12,6 +12,7 @@
 
 #include "diag.h"
 #include "dump.h"
+#include "fsutil.h"
 
 #define DUMP_NAME	"dump.json"
 #define DUMP_VERSION	1
@@ -43,43 +44,6 @@ dump_seterr(char **err, const char *fmt, const char *path, const char *why)
 		return;
 	if (asprintf(err, fmt, path, why) == -1)
 		*err = NULL;
-}
-
-/* Write all of buf to a new file at path (0600), fsync'ed; -1 with errno. */
-static int
-dump_write_file(const char *path, const char *buf, size_t len)
-{
-	ssize_t n;
-	size_t off;
-	int fd, saved;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
-	if (fd == -1)
-		return -1;
-	for (off = 0; off < len; off += (size_t)n) {
-		n = write(fd, buf + off, len - off);
-		if (n == -1 && errno == EINTR) {
-			n = 0;
-			continue;
-		}
-		if (n == -1)
-			goto fail;
-	}
-	if (fsync(fd) == -1)
-		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	return 0;
-fail:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	unlink(path);
-	errno = saved;
-	return -1;
 }
 
 static void
@@ -182,7 +146,7 @@ dump_keep_backup(const char *cur, const char *bak)
 	if (r == -1) {
 		text = json_dumps(doc, JSON_INDENT(2));
 		r = text == NULL ? -1 :
-		    dump_write_file(tmp, text, strlen(text));
+		    fsutil_write_file(tmp, text, strlen(text), 0600);
 		free(text);
 	}
 	json_decref(doc);
@@ -216,7 +180,7 @@ dump_write(const char *home, json_t *doc, char **err)
 		dump_seterr(err, "%s: %s", DUMP_NAME, strerror(ENOMEM));
 		goto out;
 	}
-	if (dump_write_file(tmp, text, strlen(text)) == -1) {
+	if (fsutil_write_file(tmp, text, strlen(text), 0600) == -1) {
 		dump_seterr(err, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
