@@ -85,9 +85,9 @@ $(O)/tools/%: tests/tools/%.c $(LIBWORKER) $(LIBSUPERVISOR) $(LIBCTL) $(LIBCOMMO
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Iworker -Isupervisor -Ictl $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(WSBENCH): $(wildcard bench/wsbench/*.c) $(LIBCOMMON)
+$(WSBENCH): $(wildcard bench/wsbench/*.c) $(LIBCOMMON) $(wildcard bench/wsbench/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 
 # Debian packages the build, the tests and the benchmark need; only the
 # missing ones are installed, so this is a no-op on a prepared machine.
@@ -123,7 +123,7 @@ run: deps all
 unit: $(UNIT_BINS) $(TOOL_BINS)
 
 test: deps
-	@$(MAKE) --no-print-directory all unit npm
+	@$(MAKE) --no-print-directory all unit npm $(WSBENCH)
 	@O=$(O) BINDIR=$(BINDIR) bash tests/run.sh
 
 asan:

@@ -1,0 +1,359 @@
+#!/usr/bin/env python3
+"""Writes BENCHMARKS.md from the result lines bench/run.sh collected.
+
+usage: report.py RESULTS.jsonl OUT.md key=value...
+
+Each result line is {"stack","rep","scenario","r":{...}}.  Every figure is
+shown as the median over its samples with the spread (min-max) and the
+ratio Node/PM2 : wsd.  Nothing is judged: there is no pass or fail here.
+"""
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+
+
+def load(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                pass
+    return rows
+
+
+def samples(rows, stack, scenario, fn):
+    out = []
+    for r in rows:
+        if r["stack"] != stack or r["scenario"] != scenario:
+            continue
+        try:
+            v = fn(r["r"])
+        except (KeyError, TypeError, IndexError, ZeroDivisionError):
+            v = None
+        if isinstance(v, list):
+            out.extend(float(x) for x in v)
+        elif v is not None:
+            out.append(float(v))
+    return out
+
+
+def fmt(v, unit):
+    if v is None:
+        return "–"
+    if unit == "ms":
+        return "%.3g ms" % v if v < 100 else "%.0f ms" % v
+    if unit == "MB":
+        return "%.1f MB" % (v / 1e6)
+    if unit == "KB":
+        return "%.2f KB" % (v / 1000)
+    if unit == "/s":
+        if v >= 1e6:
+            return "%.3g M/s" % (v / 1e6)
+        return "%.3g k/s" % (v / 1000) if v >= 1000 else "%.0f /s" % v
+    if unit == "s":
+        return "%.3g s" % v
+    if unit == "n":
+        return "%d" % round(v)
+    return "%.3g" % v
+
+
+def cell(xs, unit):
+    if not xs:
+        return "–", None
+    m = statistics.median(xs)
+    if len(xs) == 1:
+        return fmt(m, unit) + " (n=1)", m
+    return "%s (%s – %s, n=%d)" % (fmt(m, unit), fmt(min(xs), unit),
+                                   fmt(max(xs), unit), len(xs)), m
+
+
+def ratio(node, wsd, better):
+    """How many times better wsd is (above 1) or worse (below 1)."""
+    if node is None or wsd is None:
+        return "–"
+    a, b = (node, wsd) if better == "lower" else (wsd, node)
+    if b == 0:
+        return "– (%s 0)" % ("wsd" if better == "lower" else "Node") if a > 0 else "– (both 0)"
+    return "%.3g×" % (a / b)
+
+
+def machine():
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        with open("/proc/meminfo") as f:
+            mem = "%.1f GiB" % (int(f.readline().split()[1]) / 1048576)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        nofile = subprocess.run(["sh", "-c", "ulimit -Hn"], capture_output=True,
+                                text=True).stdout.strip()
+    except OSError:
+        nofile = "?"
+    return {"nproc": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
+            "mem": mem, "nofile": nofile}
+
+
+def main():
+    rows = load(sys.argv[1])
+    out = sys.argv[2]
+    meta = dict(a.split("=", 1) for a in sys.argv[3:])
+    m = machine()
+    quick = meta.get("quick") == "1"
+    conns = meta.get("conns", "10000")
+    big = meta.get("conns_big", "0")
+
+    def ctl_ms(r):
+        if "ms" in r:
+            return r["ms"]		# wsbench exectime: one sample per run
+        return r["value"] / 1000.0
+
+    def burst(field):
+        return lambda r: r[field]
+
+    def respawn(field):
+        return lambda r: r[field] if r.get("mode") in ("respawn", "respawn-online") else None
+
+    def big_per_conn(r):
+        if not r["ready"]:
+            return None
+        return (r["after"]["rss"] - r["before"]["rss"]) / r["ready"]
+
+    # (label, unit, [(scenario, extractor)], better)
+    table = [
+        ("`status` wall time (wsctl / pm2)", "ms", "ctl_status", ctl_ms, "lower"),
+        ("`jlist` wall time", "ms", "ctl_jlist", ctl_ms, "lower"),
+        ("`restart fonana-ws` wall time (under churn)", "ms", "ctl_restart", ctl_ms, "lower"),
+        ("(for scale: `/bin/true` spawned the same way)", "ms", "exec_true", ctl_ms, "lower"),
+        ("supervisor RSS, 3 apps (wsd / PM2 God daemon)", "MB", "sup_rss",
+         lambda r: r["value"], "lower"),
+        ("kill -9 → replacement online", "ms", "respawn", respawn("online_ms"), "lower"),
+        ("kill -9 → first connection served by the replacement", "ms", "respawn",
+         respawn("served_ms"), "lower"),
+        ("failed connects, %s connects/s for %s s, nothing else happening (baseline)" %
+         (meta.get("churn_rate"), int(meta.get("churn_ms", "0")) // 1000), "n",
+         "churn_none", lambda r: r["failed_total"], "lower"),
+        ("failed connects during `restart fonana-ws` (same load)", "n",
+         "churn_restart", lambda r: r["failed_total"], "lower"),
+        ("failed connects during `reload` (same load)", "n", "churn_reload",
+         lambda r: r["failed_total"], "lower"),
+        ("worker RSS per idle authenticated subscribed connection, %s conns, 2 instances"
+         % conns, "KB", "conns_" + conns, lambda r: r["bytes_per_conn"], "lower"),
+    ]
+    if big != "0":
+        table.append(("worker RSS per idle subscribed connection, %s conns, 3 instances"
+                      % big, "KB", "conns_" + big, big_per_conn, "lower"))
+    for n in ("1000", "10000"):
+        ev = [r["r"].get("events") for r in rows if r["scenario"] == "fanout_burst_" + n]
+        if not ev:
+            continue
+        table += [
+            ("fan-out burst, %s subs × %s events: deliveries/s" % (n, ev[0]),
+             "/s", "fanout_burst_" + n, burst("deliveries_per_s"), "higher"),
+            ("fan-out burst, %s subs: server CPU s per million deliveries" % n, "s",
+             "fanout_burst_" + n, burst("cpu_s_per_million"), "lower"),
+            ("fan-out burst, %s subs: latency p50 (queueing included)" % n, "ms",
+             "fanout_burst_" + n, burst("p50_ms"), "lower"),
+            ("fan-out burst, %s subs: latency p99" % n, "ms",
+             "fanout_burst_" + n, burst("p99_ms"), "lower"),
+            ("fan-out burst, %s subs: lost deliveries" % n, "n",
+             "fanout_burst_" + n, burst("lost"), "lower"),
+            ("fan-out 10 events/s, %s subs: latency p50" % n, "ms",
+             "fanout_paced_" + n, burst("p50_ms"), "lower"),
+            ("fan-out 10 events/s, %s subs: latency p99" % n, "ms",
+             "fanout_paced_" + n, burst("p99_ms"), "lower"),
+            ("fan-out 10 events/s, %s subs: server CPU s per million deliveries" % n, "s",
+             "fanout_paced_" + n, burst("cpu_s_per_million"), "lower"),
+        ]
+
+    lines = []
+    w = lines.append
+    w("# BENCHMARKS")
+    w("")
+    w("Written by `bench/run.sh` (`%s`), %s, in %s s. Do not edit by hand: run "
+      "`make bench` again." % (meta.get("cmd"), meta.get("start"), meta.get("duration_s")))
+    w("")
+    w("wsd (wsd + wsworker, C) side by side with the stack it replaces: a Node.js `ws` %s "
+      "server implementing the same protocol (`bench/peer/server.js`, ws + jsonwebtoken + "
+      "ioredis, per-channel Redis subscriptions) under PM2 %s in cluster mode (Node %s). "
+      "Same machine, same load, same Redis (%s), in the same run, alternating A/B "
+      "(wsd first in odd repeats, Node first in even ones), %s repeat(s)%s."
+      % (meta.get("ws"), meta.get("pm2"), meta.get("node"), meta.get("redis"),
+         meta.get("reps"), " — quick mode: a small subset" if quick else ""))
+    w("")
+    w("## Machine")
+    w("")
+    w("- %s CPUs (`nproc`), %s, %s RAM, Linux %s" % (m["nproc"], m["cpu"], m["mem"], m["kernel"]))
+    w("- open files per process: at most %s (hard limit, cannot be raised here)" % m["nofile"])
+    w("- load average (1/5/15 min) at start: %s, at end: %s"
+      % (meta.get("load_start"), meta.get("load_end")))
+    w("")
+    w("**Read the figures with this in mind:** the load generator (`wsbench`), Redis, "
+      "the supervisors and the servers all share these %s cores, and other work on the "
+      "machine (builds, tests) shows in the load average above. Absolute numbers are "
+      "those of a loaded 2-core box; the ratios, measured side by side in one run, are "
+      "the meaningful part." % m["nproc"])
+    w("")
+    w("## Results")
+    w("")
+    w("Median (min – max over samples, n = number of samples). The last column is "
+      "how many times better wsd's median is than the Node stack's in the direction "
+      "the \"better\" column gives (Node ÷ wsd for lower-is-better rows, wsd ÷ Node "
+      "for higher-is-better ones); below 1× means the Node stack did better.")
+    w("")
+    w("| figure | better | wsd | Node ws + PM2 | wsd's advantage |")
+    w("|---|---|---|---|---|")
+    for label, unit, scen, fn, better in table:
+        if scen == "exec_true":
+            x = samples(rows, "host", scen, fn)
+            if x:
+                cx, _ = cell(x, unit)
+                w("| %s | – | %s | %s | – |" % (label, cx, cx))
+            continue
+        a = samples(rows, "wsd", scen, fn)
+        b = samples(rows, "node", scen, fn)
+        if not a and not b:
+            continue	# not run in this mode
+        ca, ma = cell(a, unit)
+        cb, mb = cell(b, unit)
+        w("| %s | %s | %s | %s | %s |" % (label, better, ca, cb, ratio(mb, ma, better)))
+    w("")
+    w("## How each figure is taken")
+    w("")
+    w("- **CLI wall time**: `wsctl status` / `pm2 status` (and `jlist`) with 3 apps "
+      "defined (fonana-ws ×2 in cluster mode plus two idle fork-mode apps), output to "
+      "`/dev/null`, %s runs per repeat, timed by `wsbench exectime` from spawn to "
+      "reaped exit (no shell in the measurement); process start included, so the "
+      "`/bin/true` row gives the machine's floor for any command. `restart` is timed "
+      "the same way while the churn below runs." % meta.get("ctl_runs"))
+    w("- **Supervisor RSS**: `VmRSS` of the wsd process / of the PM2 God daemon "
+      "(`$PM2_HOME/pm2.pid`), same 3 apps, 1 s after all are online.")
+    w("- **kill -9**: `wsbench respawn` sends SIGKILL to instance 0 and then (a) polls "
+      "the supervisor's list every 2 ms over one persistent connection (wsd's control "
+      "socket; PM2's RPC socket via `bench/peer/pm2poll.js`) until the slot runs a new "
+      "pid whose status is `online`, and (b) keeps up to 32 `GET /health` probes in "
+      "flight (a new one every ms) until one is answered by a pid that did not exist "
+      "before the kill (both servers put their pid in `/health`).")
+    w("- **Failed connects**: `wsbench churn` opens %s authenticated WebSocket "
+      "connections per second for %s s (connect, upgrade with `?token=`, wait for "
+      "`{\"type\":\"connected\"}`, close). A baseline run does nothing else, so "
+      "that failures of a stack that cannot keep up with the rate at all are not "
+      "blamed on the restart; then, 1.5 s in, `wsctl restart fonana-ws` / "
+      "`pm2 restart fonana-ws` (then, in a second run, `reload`). Every attempt that "
+      "does not reach the welcome counts: refused, reset, handshake failure, closed "
+      "before the welcome, or no welcome within 5 s. (wsd's `reload` is a restart with "
+      "`--update-env` until zero-downtime reload lands; see docs/control-protocol.md.)"
+      % (meta.get("churn_rate"), int(meta.get("churn_ms", "0")) // 1000))
+    w("- **Memory per connection**: `wsbench conns -n %s --channel own`: each "
+      "connection has its own user (a fresh HS256 token, `?token=`), waits for the "
+      "welcome, subscribes to its own `notifications_<user>` channel and waits for "
+      "`subscribed`; RSS of the instances' process trees (from `/proc`) before the "
+      "first connect and 2 s after the last, divided by the number of connections. "
+      "Supervisor and Redis excluded." % conns)
+    if big != "0":
+        w("- **%s connections**: one process may hold at most %s open files, so this "
+          "runs **3 instances** of each server and **%d wsbench processes** of 10 000 "
+          "connections each (source addresses 127.0.0.2–250 split between them); run "
+          "once, not repeated." % (big, m["nofile"], int(big) // 10000))
+    w("- **Fan-out**: `wsbench fanout -n N` subscribers on one channel (`post_bench`), "
+      "2 instances; a publisher thread `PUBLISH`es `ws:post_bench` "
+      "`{\"type\":\"bench\",\"data\":{\"t\":<CLOCK_MONOTONIC ns>,\"seq\":i}}` into Redis "
+      "(burst: all events as fast as Redis takes them, pipelined 50 at a time; paced: %s events at 10/s). Latency = "
+      "receive time − `t`; deliveries/s = deliveries ÷ (last receive − first publish); "
+      "lost = N × events − deliveries; server CPU = on-CPU time of every thread of the "
+      "instances (`/proc/<pid>/task/*/schedstat`) from the first publish to the last "
+      "delivery." % meta.get("paced_events"))
+    w("")
+    w("## Notes")
+    w("")
+    w("- Open files: one process may hold at most %s descriptors here and the hard "
+      "limit cannot be raised (wsbench raises its soft limit to it and refuses an "
+      "`-n` that does not fit), so a server instance holds at most about 19 900 "
+      "connections. The %s-connection figure uses 2 instances and one wsbench "
+      "process%s." % (m["nofile"], conns,
+                      "; the %s one uses 3 instances and %d wsbench processes of 10 000"
+                      % (big, int(big) // 10000) if big != "0" else ""))
+    w("- A baseline churn run (no restart) sits next to the restart run: on a loaded "
+      "machine a stack that cannot accept the rate at all would otherwise have its "
+      "capacity failures counted as restart failures.")
+    w("- Reported, not judged: SPEC §6 lists targets; this file only measures. "
+      "Not measured here yet: the naive single-threaded epoll ceiling SPEC §6 "
+      "compares the fan-out CPU and latency against.")
+    w("- `wsbench` is one thread on epoll (plus a publisher thread in fan-out); its "
+      "own CPU time per run is in the details below, so a stack that makes the "
+      "generator work harder (one frame per write vs coalesced frames) shows there.")
+    w("")
+    w("## Exact commands")
+    w("")
+    w("```")
+    w("%s        # = O=build BINDIR=bin%s sh bench/run.sh" %
+      (meta.get("cmd"), " QUICK=1" if quick else ""))
+    w("npm ci --prefix bench                          # pm2 %s, ws %s, jsonwebtoken, ioredis"
+      % (meta.get("pm2"), meta.get("ws")))
+    w("wsd --foreground -f eco.json                   # WSD_HOME private, env -i")
+    w("pm2 start bench/peer/ecosystem.config.js       # PM2_HOME private, env -i, cluster")
+    w("wsbench conns  -n %s --channel own --pids <instances> --settle-ms 2000" % conns)
+    w("wsbench fanout -n N -m M --channel post:bench --redis 127.0.0.1:<port> --pids <instances>")
+    w("wsbench fanout -n N -m %s --rate 10 --channel post:bench --redis … --pids …"
+      % meta.get("paced_events"))
+    w("wsbench churn  --rate %s --duration-ms %s --timeout-ms 5000   # + restart / reload at 1.5 s"
+      % (meta.get("churn_rate"), meta.get("churn_ms")))
+    w("wsbench respawn --kill <pid> --pids <instances> [--wsd-sock $WSD_HOME/wsd.sock]")
+    w("wsbench exectime -n %s -- wsctl status     # and pm2 status, jlist, /bin/true"
+      % meta.get("ctl_runs"))
+    w("```")
+    w("")
+    w("## Details per run")
+    w("")
+    w("Raw result lines are JSON (`wsbench` prints one per run); the failure "
+      "breakdown of the churn runs and the generator's own CPU time:")
+    w("")
+    for scen in ("churn_none", "churn_restart", "churn_reload"):
+        for s in ("wsd", "node"):
+            for r in rows:
+                if r["scenario"] == scen and r["stack"] == s:
+                    x = r["r"]
+                    w("- %s %s rep %s: %s attempts, %s ok, failed %s, welcome p50 %s ms "
+                      "p99 %s ms, failures per second %s"
+                      % (s, scen, r["rep"], x.get("attempts"), x.get("ok"),
+                         json.dumps({k: v for k, v in x.get("failed", {}).items() if v}),
+                         x.get("welcome_p50_ms"), x.get("welcome_p99_ms"),
+                         x.get("fails_per_s")))
+    for s in ("wsd", "node"):
+        for r in rows:
+            if r["stack"] == s and r["scenario"].startswith("fanout"):
+                x = r["r"]
+                w("- %s %s rep %s: %s/%s delivered, %.0f/s, generator CPU %.2f s, server "
+                  "CPU %.2f s, Redis receivers %s%s"
+                  % (s, r["scenario"], r["rep"], x.get("deliveries"), x.get("expected"),
+                     x.get("deliveries_per_s", 0), x.get("gen_cpu_s", 0),
+                     x.get("server_cpu_s", 0), x.get("redis_receivers"),
+                     ", error: " + x["error"] if x.get("error") else ""))
+    for r in rows:
+        if r["scenario"] == "up_failed":
+            w("- %s rep %s: the stack did not come up for a session (see the run's log)"
+              % (r["stack"], r["rep"]))
+    w("")
+    with open(out + ".new", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(out + ".new", out)
+
+
+if __name__ == "__main__":
+    main()
