@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +260,16 @@ app_update_env(struct app *a, struct diag *errors)
 	return 0;
 }
 
+void
+app_set_env(struct app *a, struct env *env)
+{
+	env_free(&a->env);
+	a->env = *env;
+	env_init(env);
+	a->env_resolved = 1;
+	app_update_port(a);
+}
+
 static struct inst *
 app_inst_new(struct app *a, int slot)
 {
@@ -292,6 +303,7 @@ app_inst_free_cb(uv_handle_t *h)
 	json_decref(in->stats);
 	free(in->out_path);
 	free(in->err_path);
+	free(in->reload_why);
 	free(in);
 }
 
@@ -303,21 +315,33 @@ app_cron_free_cb(uv_handle_t *h)
 
 static void	app_cron_arm(struct app *);
 
-/* cron_restart: restart the running instances, then wait for the next time. */
+/* cron_restart: reload the running instances, then wait for the next time. */
 static void
 app_cron_cb(uv_timer_t *t)
 {
 	struct app *a = t->data;
-	size_t i;
+	struct inst **v;
+	size_t i, n = 0;
 
+	app_cron_arm(a);
+	if (reload_busy(a)) {
+		log_json(LOG_INFO, json_pack("{ss}", "app", a->cfg.name),
+		    "cron_restart %s: skipped, a reload is in progress",
+		    a->cfg.cron_restart);
+		return;
+	}
 	log_json(LOG_INFO, json_pack("{ss}", "app", a->cfg.name),
-	    "cron_restart %s: restarting", a->cfg.cron_restart);
+	    "cron_restart %s: reloading", a->cfg.cron_restart);
+	if ((v = calloc(a->ninsts + 1, sizeof *v)) == NULL)
+		return;
 	for (i = 0; i < a->ninsts; i++)
 		if (a->insts[i] != NULL && !a->insts[i]->removing &&
 		    (a->insts[i]->ps.state == ST_ONLINE ||
 		    a->insts[i]->ps.state == ST_LAUNCHING))
-			app_restart_inst(a->insts[i]);
-	app_cron_arm(a);
+			v[n++] = a->insts[i];
+	if (n > 0)
+		reload_start(v, n, NULL, NULL, "cron_restart");
+	free(v);
 }
 
 static void
@@ -373,7 +397,8 @@ app_inst_reap(struct inst *in)
 	size_t i;
 	int left = 0;
 
-	if (!in->removing || in->pid != 0 || policy_running(in->ps.state))
+	if (!in->removing || in->pid != 0 || in->old_pid != 0 ||
+	    policy_running(in->ps.state))
 		return;
 	TAILQ_REMOVE(&inst_list, in, entry);
 	for (i = 0; i < a->ninsts; i++) {
@@ -614,6 +639,208 @@ out:
 	return rc;
 }
 
+/*
+ * Zero-downtime reload of one instance.  The online process is set aside
+ * (old_pid, old_ipc: its IPC messages are ignored from then on, so its
+ * stats and a late "ready" never pass for the replacement's), and the
+ * policy spawns the replacement as a counted restart: it gets the same
+ * slot socket (wsd holds it), so both processes accept from one queue
+ * during the overlap and nothing queued is lost when the old one stops
+ * accepting.  Once the replacement is online the old process gets the
+ * drain (IPC and kill_signal) and SIGKILL after kill_timeout.  Its exit is
+ * reaped here and never reaches the policy; its output pipes are read to
+ * EOF like any other's.  If the replacement exits, or cannot be spawned,
+ * before it is online, the old process is the instance again, as if
+ * nothing had happened (its policy state is restored).
+ */
+static json_t *
+app_old_fields(const struct inst *in)
+{
+	return json_pack("{sssisisi}", "app", in->app->cfg.name,
+	    "instance", in->slot, "id", in->id, "pid", (int)in->old_pid);
+}
+
+static void
+app_old_ipc_cb(void *arg, json_t *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+static void
+app_handle_free_cb(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void
+app_old_timer_cb(uv_timer_t *t)
+{
+	struct inst *in = t->data;
+
+	if (in->old_pid > 0) {
+		log_json(LOG_WARN, app_old_fields(in),
+		    "kill_timeout passed: SIGKILL to the replaced process");
+		proc_signal(in->old_pid, SIGKILL, in->app->cfg.treekill);
+	}
+}
+
+/* Ask the replaced process to drain and exit; SIGKILL after kill_timeout. */
+static void
+app_old_retire(struct inst *in)
+{
+	int sig = in->app->cfg.kill_signal > 0 ? in->app->cfg.kill_signal : SIGINT;
+
+	if (in->old_pid == 0 || in->old_signalled)
+		return;
+	in->old_signalled = 1;
+	log_json(LOG_INFO, app_old_fields(in),
+	    "replaced by pid %d: draining the old process with SIG%s",
+	    (int)in->pid, sigabbrev_np(sig) != NULL ? sigabbrev_np(sig) : "?");
+	if (in->old_ipc != NULL)
+		ipc_send(in->old_ipc, json_pack("{ss}", "cmd", "drain"));
+	proc_signal(in->old_pid, sig, in->app->cfg.treekill);
+	if (in->old_timer == NULL &&
+	    (in->old_timer = malloc(sizeof *in->old_timer)) != NULL) {
+		uv_timer_init(wsd_loop, in->old_timer);
+		in->old_timer->data = in;
+	}
+	if (in->old_timer != NULL)
+		uv_timer_start(in->old_timer, app_old_timer_cb,
+		    in->app->pc.kill_timeout_ms, 0);
+}
+
+/* The replaced process has exited (and been reaped). */
+static void
+app_old_gone(struct inst *in)
+{
+	in->old_pid = 0;
+	in->old_signalled = 0;
+	ipc_close(in->old_ipc);
+	in->old_ipc = NULL;
+	if (in->old_timer != NULL) {
+		uv_close((uv_handle_t *)in->old_timer, app_handle_free_cb);
+		in->old_timer = NULL;
+	}
+}
+
+static void
+app_reload_fail(struct inst *in, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+app_reload_fail(struct inst *in, const char *fmt, ...)
+{
+	va_list ap;
+
+	free(in->reload_why);
+	va_start(ap, fmt);
+	if (vasprintf(&in->reload_why, fmt, ap) < 0)
+		in->reload_why = NULL;
+	va_end(ap);
+	in->reload = RL_FAILED;
+}
+
+/* The replacement is gone before it was online: the old process is back. */
+static void
+app_reload_restore(struct inst *in, const char *what)
+{
+	int last_code = in->ps.last_code, last_signal = in->ps.last_signal;
+
+	/* Back to the old process's state and ↺; exit_code/exit_signal
+	 * still tell how the replacement ended. */
+	uv_timer_stop(&in->timer);
+	in->ps = in->old_ps;
+	in->ps.last_code = last_code;
+	in->ps.last_signal = last_signal;
+	in->pid = in->old_pid;
+	in->ipc = in->old_ipc;
+	ipc_set_cb(in->ipc, app_ipc_cb, in);
+	in->started_epoch = in->old_started_epoch;
+	in->old_pid = 0;
+	in->old_ipc = NULL;
+	in->old_signalled = 0;
+	app_reload_fail(in, "the replacement %s; pid %d keeps running", what,
+	    (int)in->pid);
+	log_json(LOG_ERROR, app_fields(in), "reload failed: %s",
+	    in->reload_why != NULL ? in->reload_why : what);
+}
+
+/* After each event: move the reload on (drain the old one once online). */
+static void
+app_reload_advance(struct inst *in)
+{
+	if (in->reload != RL_SPAWNING)
+		return;
+	switch (in->ps.state) {
+	case ST_LAUNCHING:
+		return;
+	case ST_ONLINE:
+		if (in->old_pid != 0) {
+			in->reload = RL_RETIRING;
+			app_old_retire(in);
+		} else
+			in->reload = RL_DONE;
+		return;
+	case ST_ERRORED:
+		if (in->pid == 0 && in->old_pid != 0 && !in->old_signalled) {
+			app_reload_restore(in, "could not be started "
+			    "(wsd's log says why)");
+			return;
+		}
+		/* FALLTHROUGH */
+	default:
+		app_reload_fail(in, "interrupted: the instance is %s",
+		    policy_state_name(in->ps.state));
+		return;
+	}
+}
+
+int
+app_reload_inst(struct inst *in)
+{
+	if (in->ps.state != ST_ONLINE || in->pid == 0 || in->old_pid != 0 ||
+	    in->removing)
+		return -1;
+	free(in->reload_why);
+	in->reload_why = NULL;
+	in->old_pid = in->pid;
+	in->old_ipc = in->ipc;
+	in->old_signalled = 0;
+	in->old_started_epoch = in->started_epoch;
+	in->old_ps = in->ps;
+	ipc_set_cb(in->old_ipc, app_old_ipc_cb, NULL);
+	in->pid = 0;
+	in->ipc = NULL;
+	in->reload = RL_SPAWNING;
+	log_json(LOG_INFO, app_old_fields(in), "reloading: starting the replacement");
+	app_event(in, PEV_RELOAD, 0, 0);
+	return 0;
+}
+
+int
+app_reload_result(struct inst *in, const char **why)
+{
+	*why = NULL;
+	switch (in->reload) {
+	case RL_DONE:
+	case RL_NONE:
+		return 1;
+	case RL_FAILED:
+		*why = in->reload_why != NULL ? in->reload_why : "failed";
+		return -1;
+	default:
+		return 0;
+	}
+}
+
+void
+app_reload_forget(struct inst *in)
+{
+	if (in->reload == RL_DONE || in->reload == RL_FAILED)
+		in->reload = RL_NONE;
+}
+
 static void
 app_timer_cb(uv_timer_t *t)
 {
@@ -671,6 +898,7 @@ app_event(struct inst *in, enum policy_ev type, int code, int sig)
 			    po.why != NULL ? ": " : "", po.why != NULL ? po.why : "");
 	}
 	app_apply(in, &po);
+	app_reload_advance(in);
 	if (--app_in_step > 0)
 		return;
 	app_inst_reap(in);	/* may free `in` */
@@ -682,11 +910,11 @@ void
 app_child_exit(pid_t pid, int status)
 {
 	struct inst *in;
-	char what[64];
+	char what[64], before[96];
 	int code = -1, sig = 0;
 
 	TAILQ_FOREACH(in, &inst_list, entry)
-		if (in->pid == pid)
+		if (in->pid == pid || in->old_pid == pid)
 			break;
 	if (in == NULL)
 		return;	/* an orphan we adopted, or a failed exec */
@@ -699,11 +927,38 @@ app_child_exit(pid_t pid, int status)
 		    sigabbrev_np(sig) != NULL ? sigabbrev_np(sig) : "?");
 	} else
 		return;
-	log_json(code == 0 || in->ps.state == ST_STOPPING ? LOG_INFO : LOG_WARN,
-	    app_fields(in), "%s", what);
 	/* What the leader left in its group would hold pipes and ports. */
 	if (in->app->cfg.treekill)
 		kill(-pid, SIGKILL);
+	if (pid == in->old_pid) {
+		/* The replaced process: never a crash, never restarted. */
+		log_json(in->old_signalled || code == 0 ? LOG_INFO : LOG_WARN,
+		    app_old_fields(in), "replaced process %s", what);
+		app_old_gone(in);
+		if (in->reload == RL_RETIRING)
+			in->reload = RL_DONE;
+		app_inst_reap(in);	/* may free `in` */
+		if (app_in_step == 0 && app_observer != NULL)
+			app_observer();
+		return;
+	}
+	log_json(code == 0 || in->ps.state == ST_STOPPING ? LOG_INFO : LOG_WARN,
+	    app_fields(in), "%s", what);
+	if (in->reload == RL_SPAWNING && in->old_pid != 0 &&
+	    !in->old_signalled) {
+		/* The replacement died before it was online: keep the old one. */
+		ipc_close(in->ipc);
+		in->ipc = NULL;
+		in->pid = 0;
+		in->ps.last_code = code;
+		in->ps.last_signal = sig;
+		snprintf(before, sizeof before, "%s before it was online",
+		    what);
+		app_reload_restore(in, before);
+		if (app_in_step == 0 && app_observer != NULL)
+			app_observer();
+		return;
+	}
 	in->pid = 0;
 	ipc_close(in->ipc);
 	in->ipc = NULL;
@@ -720,6 +975,7 @@ app_start_inst(struct inst *in)
 void
 app_stop_inst(struct inst *in)
 {
+	app_old_retire(in);
 	app_event(in, PEV_STOP, 0, 0);
 }
 
@@ -733,6 +989,7 @@ void
 app_delete_inst(struct inst *in)
 {
 	in->removing = 1;
+	app_old_retire(in);
 	app_event(in, PEV_STOP, 0, 0);
 }
 
@@ -847,7 +1104,7 @@ app_all_stopped(void)
 	struct inst *in;
 
 	TAILQ_FOREACH(in, &inst_list, entry)
-		if (in->pid != 0)
+		if (in->pid != 0 || in->old_pid != 0)
 			return 0;
 	return 1;
 }
@@ -963,6 +1220,10 @@ app_inst_json(const struct inst *in, int details)
 		json_object_set(o, "stats", in->stats);
 	if (a->listen_port > 0)
 		json_object_set_new(o, "port", json_integer(a->listen_port));
+	if (in->reload == RL_SPAWNING || in->reload == RL_RETIRING)
+		json_object_set_new(o, "reloading", json_true());
+	if (in->old_pid != 0)
+		json_object_set_new(o, "old_pid", json_integer(in->old_pid));
 	if (details) {
 		json_object_set_new(o, "config", app_config_json(a));
 		json_object_set_new(o, "env", app_env_json(&a->env));
@@ -1002,15 +1263,17 @@ app_sample_stats(void)
 		i++;
 	}
 	free(ps);
-	/* max_memory_restart: over the limit → restart that instance. */
+	/* max_memory_restart: over the limit → reload that instance (not
+	 * while its app is being reloaded: a fresh process is coming). */
 	TAILQ_FOREACH(in, &inst_list, entry) {
 		uint64_t lim = in->app->cfg.max_memory_restart;
 
-		if (lim > 0 && in->ps.state == ST_ONLINE && in->mem > lim) {
+		if (lim > 0 && in->ps.state == ST_ONLINE && in->mem > lim &&
+		    in->reload == RL_NONE && !reload_busy(in->app)) {
 			log_json(LOG_WARN, app_fields(in), "memory limit reached "
-			    "(%llu > %llu bytes): restarting",
+			    "(%llu > %llu bytes): reloading",
 			    (unsigned long long)in->mem, (unsigned long long)lim);
-			app_restart_inst(in);
+			reload_start(&in, 1, NULL, NULL, "max_memory_restart");
 		}
 	}
 }

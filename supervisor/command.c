@@ -106,6 +106,25 @@ command_target(struct cmd_ctx *ctx, int required, struct inst ***v,
 	return 0;
 }
 
+/*
+ * An app whose reload is under way refuses the commands that would change
+ * its processes (`busy`): a stop or restart in the middle of a replacement
+ * would fight the reload over the same slots.  Retry once the reload has
+ * answered.  NULL when none of `v` is busy.
+ */
+static char *
+command_busy(struct cmd_ctx *ctx, struct inst **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (reload_busy(v[i]->app))
+			return proto_reply_error(ctx->id, "busy",
+			    "%s is being reloaded: try again when the reload "
+			    "has finished", v[i]->app->cfg.name);
+	return NULL;
+}
+
 static int
 command_waiter_done(struct waiter *w)
 {
@@ -369,6 +388,10 @@ cmd_start(struct cmd_ctx *ctx)
 	}
 	if (command_target(ctx, 1, &v, &n, &err) < 0)
 		return err;
+	if ((r = command_busy(ctx, v, n)) != NULL) {
+		free(v);
+		return r;
+	}
 	for (i = 0; i < n; i++)
 		app_start_inst(v[i]);
 	r = proto_reply_ok(ctx->id, json_pack("{so}", "instances",
@@ -387,6 +410,10 @@ cmd_stop(struct cmd_ctx *ctx)
 
 	if (command_target(ctx, 1, &v, &n, &err) < 0)
 		return err;
+	if ((r = command_busy(ctx, v, n)) != NULL) {
+		free(v);
+		return r;
+	}
 	ids = calloc(n + 1, sizeof *ids);
 	for (i = 0; i < n; i++)
 		ids[i] = v[i]->id;
@@ -415,6 +442,10 @@ command_restart(struct cmd_ctx *ctx, int update_env)
 
 	if (command_target(ctx, 1, &v, &n, &err) < 0)
 		return err;
+	if ((r = command_busy(ctx, v, n)) != NULL) {
+		free(v);
+		return r;
+	}
 	if (update_env) {
 		diag_init(&errors);
 		for (i = 0; i < n; i++) {
@@ -455,11 +486,29 @@ cmd_restart(struct cmd_ctx *ctx)
 	    json_is_true(json_object_get(ctx->args, "update_env")));
 }
 
-/* Until the instance-by-instance reload exists: a restart re-reading env. */
+/* Zero-downtime reload (reload.c); answered once every old process is gone. */
 static char *
 cmd_reload(struct cmd_ctx *ctx)
 {
-	return command_restart(ctx, 1);
+	struct inst **v;
+	size_t n;
+	char *err, *r;
+
+	if (command_target(ctx, 1, &v, &n, &err) < 0)
+		return err;
+	if ((r = command_busy(ctx, v, n)) != NULL) {
+		free(v);
+		return r;
+	}
+	if (n == 0) {
+		free(v);
+		return proto_reply_ok(ctx->id, json_pack("{so}", "instances",
+		    json_array()));
+	}
+	reload_start(v, n, control_reply_defer(ctx->client), ctx->id,
+	    "wsctl reload");
+	free(v);
+	return NULL;
 }
 
 static char *
@@ -472,6 +521,10 @@ cmd_delete(struct cmd_ctx *ctx)
 
 	if (command_target(ctx, 1, &v, &n, &err) < 0)
 		return err;
+	if ((r = command_busy(ctx, v, n)) != NULL) {
+		free(v);
+		return r;
+	}
 	ids = calloc(n + 1, sizeof *ids);
 	for (i = 0; i < n; i++)
 		ids[i] = v[i]->id;
@@ -502,6 +555,10 @@ cmd_scale(struct cmd_ctx *ctx)
 	if ((a = app_by_name(json_string_value(t))) == NULL)
 		return proto_reply_error(ctx->id, "no_such_app",
 		    "no app named \"%s\"", json_string_value(t));
+	if (reload_busy(a))
+		return proto_reply_error(ctx->id, "busy", "%s is being "
+		    "reloaded: try again when the reload has finished",
+		    a->cfg.name);
 	if (app_scale(a, (int)json_integer_value(nj)) < 0)
 		return proto_reply_error(ctx->id, "internal", "scale failed");
 	return proto_reply_ok(ctx->id, json_pack("{so}", "instances",

@@ -90,6 +90,15 @@ ipc_open(uv_loop_t *loop, int fd, ipc_msg_cb cb, void *arg)
 	return NULL;
 }
 
+void
+ipc_set_cb(struct ipc *ipc, ipc_msg_cb cb, void *arg)
+{
+	if (ipc == NULL)
+		return;
+	ipc->cb = cb;
+	ipc->arg = arg;
+}
+
 static void
 ipc_write_cb(uv_write_t *w, int status)
 {

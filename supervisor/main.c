@@ -119,13 +119,15 @@ main_finish(void)
 static void
 main_observer_cb(void)
 {
+	reload_check();
 	command_check_waiters();
 	if (main_shutting) {
 		if (app_all_stopped())
 			main_finish();
 		return;
 	}
-	if ((!main_ready_sent || main_reloading) && app_all_online()) {
+	if ((!main_ready_sent || main_reloading) && app_all_online() &&
+	    (!main_reloading || reload_idle())) {
 		main_ready_sent = 1;
 		main_reloading = 0;
 		notify_send("READY=1");
@@ -155,7 +157,25 @@ wsd_reopen_logs(void)
 	log_info("log files reopened");
 }
 
-/* SIGHUP: re-read each ecosystem file; new apps start, changed ones restart. */
+static void
+main_reload_app(struct app *a)
+{
+	struct inst **v;
+	size_t j, n = 0;
+
+	if ((v = calloc(a->ninsts + 1, sizeof *v)) == NULL)
+		return;
+	for (j = 0; j < a->ninsts; j++)
+		if (a->insts[j] != NULL && !a->insts[j]->removing &&
+		    j < (size_t)a->cfg.instances)
+			v[n++] = a->insts[j];
+	if (n > 0)
+		reload_start(v, n, NULL, NULL, "SIGHUP");
+	free(v);
+}
+
+/* SIGHUP: re-read each ecosystem file; new apps start, changed ones reload
+ * (instance by instance, queued behind a reload already under way). */
 static void
 main_reload_config(void)
 {
@@ -199,7 +219,6 @@ main_reload_config(void)
 			for (k = 0; k < eco.napps; k++) {
 				int changed = 1;
 				const char *mode = main_mode;
-				size_t j;
 
 				old = app_by_name(eco.apps[k].name);
 				if (old != NULL) {
@@ -216,10 +235,7 @@ main_reload_config(void)
 				    &errors, &a) < 0)
 					continue;
 				if (old != NULL)
-					for (j = 0; j < a->ninsts; j++)
-						if (a->insts[j] != NULL &&
-						    !a->insts[j]->removing)
-							app_restart_inst(a->insts[j]);
+					main_reload_app(a);
 			}
 			for (k = 0; k < errors.n; k++)
 				log_error("reload: %s", errors.msgs[k]);

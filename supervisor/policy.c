@@ -211,6 +211,19 @@ policy_step(const struct policy_conf *pc, struct policy_state *ps,
 		}
 		break;
 
+	case PEV_RELOAD:
+		/*
+		 * Only an online process is reloaded; the old one is no longer
+		 * the instance's (app.c drains it once the replacement is
+		 * online), so this is a spawn counted as a restart, as PM2's
+		 * reload counts it.
+		 */
+		if (ps->state == ST_ONLINE) {
+			out->act |= PACT_TIMER_STOP;
+			policy_spawn(ps, out, 1);
+		}
+		break;
+
 	case PEV_STOP:
 		switch (ps->state) {
 		case ST_LAUNCHING:

@@ -27,6 +27,7 @@ enum policy_ev {
 	PEV_READY,	/* IPC {"ready":true} */
 	PEV_EXIT,	/* the process exited (code or signal in the event) */
 	PEV_TIMER,	/* the instance's one timer fired */
+	PEV_RELOAD,	/* reload: the caller set the online process aside; spawn its replacement */
 };
 
 /* Actions, a bit set the caller performs in this order. */

@@ -35,6 +35,20 @@
 
 struct ipc;
 
+/*
+ * Where an instance is in a zero-downtime reload (app_reload_inst).  While
+ * SPAWNING and RETIRING two processes serve the slot: `pid` is the
+ * replacement (what status shows), `old_pid` the process it replaces.  The
+ * old one is no longer the policy's: its exit is never a crash.
+ */
+enum reload_phase {
+	RL_NONE,	/* no reload */
+	RL_SPAWNING,	/* replacement started, waiting until it is online */
+	RL_RETIRING,	/* replacement online; the old process drains and exits */
+	RL_DONE,	/* replaced (the reload job reads it, then RL_NONE) */
+	RL_FAILED,	/* the replacement never came online (reload_why says why) */
+};
+
 /* One instance slot of an app (pm_id). */
 struct inst {
 	struct app		*app;
@@ -55,6 +69,14 @@ struct inst {
 	int			 removing;	/* delete/scale down: free once stopped */
 	char			*out_path;
 	char			*err_path;
+	enum reload_phase	 reload;
+	pid_t			 old_pid;	/* the replaced process, 0 = none */
+	struct ipc		*old_ipc;
+	uv_timer_t		*old_timer;	/* its kill_timeout → SIGKILL */
+	int			 old_signalled;	/* asked to drain */
+	uint64_t		 old_started_epoch;
+	struct policy_state	 old_ps;	/* restored if the replacement fails */
+	char			*reload_why;	/* RL_FAILED: why */
 	TAILQ_ENTRY(inst)	 entry;		/* in the global list, by id */
 };
 
@@ -106,7 +128,18 @@ void	 app_stop_inst(struct inst *);
 /* Restart with the app's current env (app_update_env first to re-read it). */
 void	 app_restart_inst(struct inst *);
 int	 app_update_env(struct app *, struct diag *errors);
+/* Put `env` (moved) back as the app's env; the replaced one is freed. */
+void	 app_set_env(struct app *, struct env *env);
 void	 app_delete_inst(struct inst *);
+/*
+ * Zero-downtime replacement of one online instance: spawn the replacement
+ * on the same slot socket, and once it is online drain the old process.
+ * 0 = started (follow with app_reload_result), -1 = not online.
+ */
+int	 app_reload_inst(struct inst *);
+/* 0 in progress, 1 replaced, -1 failed (*why); then forget the outcome. */
+int	 app_reload_result(struct inst *, const char **why);
+void	 app_reload_forget(struct inst *);
 int	 app_scale(struct app *, int n);
 /* Shutdown: stop everything; true once no process runs. */
 void	 app_stop_all(void);
@@ -146,6 +179,7 @@ int	 logcap_truncate(const char *path);
 /* ipc.c: the JSON-lines channel to an instance. */
 typedef void	(*ipc_msg_cb)(void *arg, json_t *msg);
 struct ipc	*ipc_open(uv_loop_t *, int fd, ipc_msg_cb, void *arg);
+void	 ipc_set_cb(struct ipc *, ipc_msg_cb, void *arg);
 int	 ipc_send(struct ipc *, json_t *msg /* stolen */);
 void	 ipc_close(struct ipc *);	/* frees itself; no more callbacks */
 
@@ -182,6 +216,19 @@ char	*command_run(struct cmd_ctx *, const char *cmd);
 void	 command_check_waiters(void);	/* after state changes */
 /* Start the apps of dump.json; -1 with messages in errors. */
 int	 command_resurrect(struct diag *errors, json_t **instances);
+
+/* reload.c: reload jobs, instance by instance, one app at a time. */
+/*
+ * Reload the instances `v` (env files re-read once per app).  reply: the
+ * control reply to fill when the job ends, or NULL (cron_restart,
+ * max_memory_restart, SIGHUP: logged only).  A job waits while an earlier
+ * one still has instances of the same app to do.
+ */
+void	 reload_start(struct inst **v, size_t n, struct reply *reply,
+	    json_t *id, const char *why);
+int	 reload_busy(const struct app *);	/* a job still has its instances */
+int	 reload_idle(void);			/* no job at all */
+void	 reload_check(void);			/* after state changes */
 
 /* daemon.c: home folder, pid file lock, socket file, daemonizing. */
 int	 daemon_home(const char *home, char **err);

@@ -22,7 +22,7 @@ p0=$(instance_field 0 pid); s0=$(instance_field 1 pid)
 restarted() { p=$(instance_field 0 pid); [ "$p" != 0 ] && [ "$p" != "$p0" ] && instance_status 0 online; }
 if wait_for 75 "the cron restart" restarted; then
 	ok "cron_restart restarts the instance at the next minute"
-	grep -q '"msg":"cron_restart \* \* \* \* \*: restarting"' "$T/wsd.stdout" && ok "cron restart logged" || not_ok "cron restart logged"
+	grep -q '"msg":"cron_restart \* \* \* \* \*: reloading"' "$T/wsd.stdout" && ok "cron restart logged (as a graceful reload)" || not_ok "cron restart logged"
 	[ "$(instance_field 0 restarts)" = 1 ] && ok "↺ counts the cron restart" || not_ok "↺ after cron" "$(instance_field 0 restarts)"
 	[ "$(instance_field 1 pid)" = "$s0" ] && ok "an app without cron_restart is left alone" || not_ok "other app untouched"
 else

@@ -311,6 +311,34 @@ test_restart_running(void **state)
 	assert_int_equal(fx.ps.restarts, 1);
 }
 
+/* Reload: spawn the replacement at once (no kill), counted; only when online. */
+static void
+test_reload_spawns_without_kill(void **state)
+{
+	(void)state;
+	fx.pc.wait_ready = 1;
+	start();
+	ev(PEV_READY, 0, 0);
+	assert_int_equal(fx.ps.state, ST_ONLINE);
+	fx.now += 5000;
+	ev(PEV_RELOAD, 0, 0);
+	assert_true(fx.out.act & PACT_SPAWN);
+	assert_false(fx.out.act & (PACT_KILL | PACT_SIGKILL));
+	assert_int_equal(fx.ps.state, ST_LAUNCHING);
+	assert_int_equal(fx.ps.restarts, 1);
+	ev(PEV_SPAWNED, 0, 0);
+	assert_int_equal(fx.ps.state, ST_LAUNCHING);
+	ev(PEV_READY, 0, 0);
+	assert_int_equal(fx.ps.state, ST_ONLINE);
+	/* Not online (launching, stopped): nothing happens. */
+	ev(PEV_STOP, 0, 0);
+	ev(PEV_EXIT, 0, 0);
+	assert_int_equal(fx.ps.state, ST_STOPPED);
+	ev(PEV_RELOAD, 0, 0);
+	assert_int_equal(fx.out.act, 0);
+	assert_int_equal(fx.ps.state, ST_STOPPED);
+}
+
 static void
 test_restart_errored_resets_loop(void **state)
 {
@@ -393,6 +421,7 @@ main(void)
 		cmocka_unit_test_setup(test_exp_backoff, setup),
 		cmocka_unit_test_setup(test_stop_then_sigkill, setup),
 		cmocka_unit_test_setup(test_restart_running, setup),
+		cmocka_unit_test_setup(test_reload_spawns_without_kill, setup),
 		cmocka_unit_test_setup(test_restart_errored_resets_loop, setup),
 		cmocka_unit_test_setup(test_stop_waiting_cancels, setup),
 		cmocka_unit_test_setup(test_spawn_failed, setup),

@@ -1,0 +1,361 @@
+/*
+ * Reload jobs: the zero-downtime reload of a set of instances, one
+ * instance at a time (app_reload_inst: the replacement starts, comes
+ * online, then the old process drains and exits), and the reply once the
+ * last old process is gone.
+ *
+ * A job re-reads each app's env files once, before that app's first
+ * instance.  An instance that is not online (stopped, errored, waiting,
+ * launching) has nothing to keep serving: it is restarted and waited for.
+ * So is every instance of a fork-mode app, as PM2 does: a fork-mode
+ * process may own its port (without SO_REUSEPORT) or its files alone, and
+ * a replacement overlapping it would fail; cluster-mode instances share
+ * the slot socket wsd holds, and are replaced with an overlap.
+ * When a replacement fails, the job skips the rest of that app (the old
+ * processes keep running) and goes on with the other apps; the reply then
+ * is `reload_failed` with every error.  If none of the app's instances
+ * had been replaced yet, the app gets back the env its processes run with,
+ * so that a later crash restart does not bring up what just failed.
+ *
+ * Jobs queue per app: one asked by wsd itself (SIGHUP) waits while an
+ * earlier job still has instances of the same app to do.  The control
+ * commands refuse a busy app instead (command.c: `busy`), so a person
+ * never waits behind a reload without knowing it.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "proto.h"
+#include "wsd.h"
+
+enum reload_step {
+	STEP_NEXT,	/* ids[cur] not started */
+	STEP_RELOAD,	/* ids[cur] is being replaced */
+	STEP_RESTART,	/* ids[cur] was not online: restarted, wait for online */
+};
+
+/* An app's env before the job re-read it. */
+struct reload_env {
+	char			*name;
+	struct env		 env;
+	int			 replaced;	/* an instance runs the new env */
+};
+
+struct reload_job {
+	struct reply		*reply;		/* NULL: asked by wsd itself */
+	json_t			*id;
+	char			*why;
+	int			*ids;		/* -1: skipped */
+	int			*orig;		/* for the reply */
+	size_t			 n;
+	size_t			 cur;
+	enum reload_step	 step;
+	uint64_t		 spawns;	/* ids[cur]'s spawns when restarted */
+	json_t			*errors;	/* strings */
+	struct reload_env	*envs;		/* apps whose env was re-read */
+	size_t			 nenvs;
+	TAILQ_ENTRY(reload_job)	 entry;
+};
+
+static TAILQ_HEAD(, reload_job) reload_jobs =
+    TAILQ_HEAD_INITIALIZER(reload_jobs);
+
+/* Whether job `j` still has instances of app `a` to do. */
+static int
+reload_job_has(const struct reload_job *j, const struct app *a)
+{
+	struct inst *in;
+	size_t k;
+
+	for (k = j->cur; k < j->n; k++)
+		if ((in = app_inst_by_id(j->ids[k])) != NULL && in->app == a)
+			return 1;
+	return 0;
+}
+
+int
+reload_busy(const struct app *a)
+{
+	struct reload_job *j;
+
+	TAILQ_FOREACH(j, &reload_jobs, entry)
+		if (reload_job_has(j, a))
+			return 1;
+	return 0;
+}
+
+int
+reload_idle(void)
+{
+	return TAILQ_EMPTY(&reload_jobs);
+}
+
+static struct reload_env *
+reload_env_of(struct reload_job *j, const struct app *a)
+{
+	size_t i;
+
+	for (i = 0; i < j->nenvs; i++)
+		if (strcmp(j->envs[i].name, a->cfg.name) == 0)
+			return &j->envs[i];
+	return NULL;
+}
+
+static void
+reload_error(struct reload_job *j, struct inst *in, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Record an error for `in`'s app and skip the rest of that app. */
+static void
+reload_error(struct reload_job *j, struct inst *in, const char *fmt, ...)
+{
+	struct app *a = in->app;
+	struct reload_env *re;
+	struct inst *o;
+	va_list ap;
+	char *msg = NULL, *line = NULL;
+	size_t k;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (asprintf(&line, "%s (id %d): %s", a->cfg.name, in->id,
+	    msg != NULL ? msg : "failed") < 0)
+		line = NULL;
+	log_json(LOG_ERROR, json_pack("{sssisiss}", "app", a->cfg.name,
+	    "instance", in->slot, "id", in->id, "reload", j->why),
+	    "reload of %s stopped: %s", a->cfg.name,
+	    msg != NULL ? msg : "failed");
+	json_array_append_new(j->errors, json_string(line != NULL ? line :
+	    "reload failed"));
+	if ((re = reload_env_of(j, a)) != NULL && !re->replaced &&
+	    re->env.n > 0 && in->pid != 0) {
+		app_set_env(a, &re->env);
+		re->replaced = 1;	/* nothing left to restore */
+		log_json(LOG_INFO, json_pack("{ss}", "app", a->cfg.name),
+		    "the env the running processes were started with is kept");
+	}
+	for (k = j->cur + 1; k < j->n; k++)
+		if ((o = app_inst_by_id(j->ids[k])) != NULL && o->app == a)
+			j->ids[k] = -1;
+	free(msg);
+	free(line);
+}
+
+/* Whether an earlier job still has instances of `a` to do. */
+static int
+reload_blocked(const struct reload_job *j, const struct app *a)
+{
+	const struct reload_job *e;
+
+	for (e = TAILQ_FIRST(&reload_jobs); e != NULL && e != j;
+	    e = TAILQ_NEXT(e, entry))
+		if (reload_job_has(e, a))
+			return 1;
+	return 0;
+}
+
+/* Re-read the env files of in's app once per job; 0 or -1 (recorded). */
+static int
+reload_env(struct reload_job *j, struct inst *in)
+{
+	struct reload_env *re, *nv;
+	struct diag errors;
+	size_t i;
+	int rc = 0;
+
+	if (reload_env_of(j, in->app) != NULL)
+		return 0;
+	if ((nv = realloc(j->envs, (j->nenvs + 1) * sizeof *nv)) == NULL)
+		return 0;
+	j->envs = nv;
+	re = &j->envs[j->nenvs++];
+	memset(re, 0, sizeof *re);
+	re->name = strdup(in->app->cfg.name);
+	env_init(&re->env);
+	env_copy(&re->env, &in->app->env);
+	diag_init(&errors);
+	if (app_update_env(in->app, &errors) < 0) {
+		reload_error(j, in, "%s", errors.n > 0 ? errors.msgs[0] :
+		    "cannot resolve the environment");
+		for (i = 1; i < errors.n; i++)
+			json_array_append_new(j->errors,
+			    json_string(errors.msgs[i]));
+		rc = -1;
+	}
+	diag_free(&errors);
+	return rc;
+}
+
+/* Start ids[cur]; afterwards the step says what to wait for. */
+static void
+reload_begin(struct reload_job *j, struct inst *in)
+{
+	if (reload_env(j, in) < 0) {
+		j->step = STEP_NEXT;
+		j->cur++;
+		return;
+	}
+	if (in->ps.state == ST_ONLINE &&
+	    in->app->cfg.exec_mode == EXEC_CLUSTER &&
+	    app_reload_inst(in) == 0) {
+		j->step = STEP_RELOAD;
+		return;
+	}
+	/* Fork mode, or nothing serving to keep: start it over (stop, then
+	 * spawn) and wait until online. */
+	j->spawns = in->spawns;
+	j->step = STEP_RESTART;
+	app_restart_inst(in);
+}
+
+/* Move job `j` as far as it can go now; 1 when it has finished. */
+static int
+reload_job_step(struct reload_job *j)
+{
+	struct inst *in;
+	const char *why;
+	int r;
+
+	while (j->cur < j->n) {
+		if ((in = app_inst_by_id(j->ids[j->cur])) == NULL ||
+		    in->removing) {
+			j->step = STEP_NEXT;
+			j->cur++;
+			continue;
+		}
+		switch (j->step) {
+		case STEP_NEXT:
+			if (reload_blocked(j, in->app))
+				return 0;
+			reload_begin(j, in);
+			break;
+		case STEP_RELOAD:
+			if ((r = app_reload_result(in, &why)) == 0)
+				return 0;
+			if (r < 0)
+				reload_error(j, in, "%s", why);
+			else if (reload_env_of(j, in->app) != NULL)
+				reload_env_of(j, in->app)->replaced = 1;
+			app_reload_forget(in);
+			j->step = STEP_NEXT;
+			j->cur++;
+			break;
+		case STEP_RESTART:
+			if (in->spawns <= j->spawns &&
+			    in->ps.state != ST_ERRORED &&
+			    in->ps.state != ST_STOPPED)
+				return 0;	/* not respawned yet */
+			if (in->ps.state == ST_LAUNCHING)
+				return 0;
+			if (in->ps.state != ST_ONLINE)
+				reload_error(j, in, "not online after its "
+				    "restart (%s)", policy_state_name(in->ps.state));
+			j->step = STEP_NEXT;
+			j->cur++;
+			break;
+		}
+	}
+	return 1;
+}
+
+static void
+reload_finish(struct reload_job *j)
+{
+	json_t *insts = json_array();
+	struct inst *in;
+	size_t i;
+	char *line;
+
+	TAILQ_REMOVE(&reload_jobs, j, entry);
+	for (i = 0; i < j->n; i++)
+		if ((in = app_inst_by_id(j->orig[i])) != NULL)
+			json_array_append_new(insts, app_inst_json(in, 0));
+	if (json_array_size(j->errors) == 0)
+		log_json(LOG_INFO, json_pack("{ss}", "reload", j->why),
+		    "reload done: %zu instance%s", j->n, j->n == 1 ? "" : "s");
+	if (j->reply != NULL) {
+		if (json_array_size(j->errors) == 0)
+			line = proto_reply_ok(j->id, json_pack("{so}",
+			    "instances", insts));
+		else
+			line = proto_reply_error_ex(j->id, "reload_failed",
+			    json_pack("{sOso}", "errors", j->errors,
+			    "instances", insts), "%s%s",
+			    json_string_value(json_array_get(j->errors, 0)),
+			    json_array_size(j->errors) > 1 ?
+			    " (and more: see errors)" : "");
+		control_reply_done(j->reply, line);
+	} else
+		json_decref(insts);
+	json_decref(j->id);
+	json_decref(j->errors);
+	for (i = 0; i < j->nenvs; i++) {
+		free(j->envs[i].name);
+		env_free(&j->envs[i].env);
+	}
+	free(j->envs);
+	free(j->why);
+	free(j->ids);
+	free(j->orig);
+	free(j);
+}
+
+void
+reload_check(void)
+{
+	static int running, again;
+	struct reload_job *j, *next;
+
+	/* Starting a replacement runs the app observer, which calls us. */
+	if (running) {
+		again = 1;
+		return;
+	}
+	running = 1;
+	do {
+		again = 0;
+		TAILQ_FOREACH_SAFE(j, &reload_jobs, entry, next)
+			if (reload_job_step(j)) {
+				reload_finish(j);
+				again = 1;	/* a queued job may go on now */
+				break;
+			}
+	} while (again);
+	running = 0;
+}
+
+void
+reload_start(struct inst **v, size_t n, struct reply *reply, json_t *id,
+    const char *why)
+{
+	struct reload_job *j;
+	size_t i;
+
+	if ((j = calloc(1, sizeof *j)) == NULL ||
+	    (j->ids = calloc(n + 1, sizeof *j->ids)) == NULL ||
+	    (j->orig = calloc(n + 1, sizeof *j->orig)) == NULL) {
+		if (j != NULL)
+			free(j->ids);
+		free(j);
+		if (reply != NULL)
+			control_reply_done(reply, proto_reply_error(id,
+			    "internal", "out of memory"));
+		return;
+	}
+	j->reply = reply;
+	j->id = json_incref(id != NULL ? id : json_null());
+	j->why = strdup(why != NULL ? why : "reload");
+	j->n = n;
+	for (i = 0; i < n; i++)
+		j->ids[i] = j->orig[i] = v[i]->id;
+	j->errors = json_array();
+	TAILQ_INSERT_TAIL(&reload_jobs, j, entry);
+	log_json(LOG_INFO, json_pack("{ss}", "reload", j->why),
+	    "reload of %zu instance%s", n, n == 1 ? "" : "s");
+	reload_check();
+}
