@@ -400,35 +400,62 @@ cmd_start(struct cmd_ctx *ctx)
 	return r;
 }
 
+/* The target's instances, none of them mid-reload; else an error reply. */
 static char *
-cmd_stop(struct cmd_ctx *ctx)
+command_idle_target(struct cmd_ctx *ctx, struct inst ***v, size_t *n)
 {
-	struct inst **v;
-	size_t n, i;
-	char *err, *r;
+	char *err;
+
+	if (command_target(ctx, 1, v, n, &err) < 0)
+		return err;
+	if ((err = command_busy(ctx, *v, *n)) != NULL) {
+		free(*v);
+		*v = NULL;
+	}
+	return err;
+}
+
+/*
+ * Register the reply (sent once every instance reaches `kind`), then apply
+ * `act` to each.  Acting may free an instance or finish at once, so each
+ * is looked up again by id.  Frees v.
+ */
+static char *
+command_act(struct cmd_ctx *ctx, struct inst **v, size_t n,
+    enum wait_kind kind, void (*act)(struct inst *))
+{
+	struct inst *in;
+	size_t i;
+	char *r;
 	int *ids;
 
-	if (command_target(ctx, 1, &v, &n, &err) < 0)
-		return err;
-	if ((r = command_busy(ctx, v, n)) != NULL) {
+	if ((ids = calloc(n + 1, sizeof *ids)) == NULL) {
 		free(v);
-		return r;
+		return proto_reply_error(ctx->id, "internal", "out of memory");
 	}
-	ids = calloc(n + 1, sizeof *ids);
 	for (i = 0; i < n; i++)
 		ids[i] = v[i]->id;
-	r = command_wait(ctx, WAIT_STOPPED, v, n);
+	r = command_wait(ctx, kind, v, n);
 	free(v);
-	/* Stopping may free nothing, but may finish at once: look up again. */
 	for (i = 0; i < n; i++) {
-		struct inst *in = app_inst_by_id(ids[i]);
-
-		if (in != NULL)
-			app_stop_inst(in);
+		if ((in = app_inst_by_id(ids[i])) != NULL)
+			act(in);
 	}
 	free(ids);
 	command_check_waiters();
 	return r;
+}
+
+static char *
+cmd_stop(struct cmd_ctx *ctx)
+{
+	struct inst **v;
+	size_t n;
+	char *r;
+
+	if ((r = command_idle_target(ctx, &v, &n)) != NULL)
+		return r;
+	return command_act(ctx, v, n, WAIT_STOPPED, app_stop_inst);
 }
 
 static char *
@@ -437,15 +464,10 @@ command_restart(struct cmd_ctx *ctx, int update_env)
 	struct inst **v;
 	struct diag errors;
 	size_t n, i, k;
-	char *err, *r;
-	int *ids;
+	char *r;
 
-	if (command_target(ctx, 1, &v, &n, &err) < 0)
-		return err;
-	if ((r = command_busy(ctx, v, n)) != NULL) {
-		free(v);
+	if ((r = command_idle_target(ctx, &v, &n)) != NULL)
 		return r;
-	}
 	if (update_env) {
 		diag_init(&errors);
 		for (i = 0; i < n; i++) {
@@ -463,20 +485,7 @@ command_restart(struct cmd_ctx *ctx, int update_env)
 		}
 		diag_free(&errors);
 	}
-	ids = calloc(n + 1, sizeof *ids);
-	for (i = 0; i < n; i++)
-		ids[i] = v[i]->id;
-	r = command_wait(ctx, WAIT_SPAWNED, v, n);
-	free(v);
-	for (i = 0; i < n; i++) {
-		struct inst *in = app_inst_by_id(ids[i]);
-
-		if (in != NULL)
-			app_restart_inst(in);
-	}
-	free(ids);
-	command_check_waiters();
-	return r;
+	return command_act(ctx, v, n, WAIT_SPAWNED, app_restart_inst);
 }
 
 static char *
@@ -492,14 +501,10 @@ cmd_reload(struct cmd_ctx *ctx)
 {
 	struct inst **v;
 	size_t n;
-	char *err, *r;
+	char *r;
 
-	if (command_target(ctx, 1, &v, &n, &err) < 0)
-		return err;
-	if ((r = command_busy(ctx, v, n)) != NULL) {
-		free(v);
+	if ((r = command_idle_target(ctx, &v, &n)) != NULL)
 		return r;
-	}
 	if (n == 0) {
 		free(v);
 		return proto_reply_ok(ctx->id, json_pack("{so}", "instances",
@@ -515,30 +520,12 @@ static char *
 cmd_delete(struct cmd_ctx *ctx)
 {
 	struct inst **v;
-	size_t n, i;
-	char *err, *r;
-	int *ids;
+	size_t n;
+	char *r;
 
-	if (command_target(ctx, 1, &v, &n, &err) < 0)
-		return err;
-	if ((r = command_busy(ctx, v, n)) != NULL) {
-		free(v);
+	if ((r = command_idle_target(ctx, &v, &n)) != NULL)
 		return r;
-	}
-	ids = calloc(n + 1, sizeof *ids);
-	for (i = 0; i < n; i++)
-		ids[i] = v[i]->id;
-	r = command_wait(ctx, WAIT_GONE, v, n);
-	free(v);
-	for (i = 0; i < n; i++) {
-		struct inst *in = app_inst_by_id(ids[i]);
-
-		if (in != NULL)
-			app_delete_inst(in);
-	}
-	free(ids);
-	command_check_waiters();
-	return r;
+	return command_act(ctx, v, n, WAIT_GONE, app_delete_inst);
 }
 
 static char *
