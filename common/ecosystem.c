@@ -586,6 +586,11 @@ eco_f_env_file(struct eco_ctx *ctx, struct app_config *a, const char *k,
 		eco_error(ctx, k, "expected a path or an array of paths");
 		return;
 	}
+	/* Checked here too, so that a dry run lists it with every other error. */
+	for (i = 0; i < n; i++) {
+		if (access(files[i], R_OK) == -1)
+			eco_error(ctx, k, "%s: %s", files[i], strerror(errno));
+	}
 	eco_strv_free(a->env_files, a->nenv_files);
 	a->env_files = files;
 	a->nenv_files = n;

@@ -237,6 +237,7 @@ test_every_field(void **state)
 
 	(void)state;
 	assert_int_equal(mkdir(expand("@D/app"), 0700), 0);
+	put(".env", "");
 	LOAD_OK("{\"apps\":[{"
 	    "\"name\":\"fonana-ws\",\"script\":\"wsworker\","
 	    "\"args\":[\"--port\",3002],\"interpreter\":\"none\","
@@ -244,7 +245,7 @@ test_every_field(void **state)
 	    "\"port\":3002,\"env\":{\"NODE_ENV\":\"production\","
 	    "\"WS_PORT\":3002,\"RATIO\":0.5,\"DEBUG\":false},"
 	    "\"env_production\":{\"LOG_LEVEL\":\"info\"},"
-	    "\"env_file\":[\".env\",\"/etc/wsd.env\"],"
+	    "\"env_file\":[\".env\",\"/dev/null\"],"
 	    "\"secrets\":[\"redis_password\",\"nextauth.secret-2\"],"
 	    "\"autorestart\":false,\"max_restarts\":3,\"min_uptime\":\"10s\","
 	    "\"restart_delay\":250,\"exp_backoff_restart_delay\":100,"
@@ -276,7 +277,7 @@ test_every_field(void **state)
 	assert_string_equal(env_get(&a->modes[0].env, "LOG_LEVEL"), "info");
 	assert_int_equal(a->nenv_files, 2);
 	assert_string_equal(a->env_files[0], expand("@D/.env"));
-	assert_string_equal(a->env_files[1], "/etc/wsd.env");
+	assert_string_equal(a->env_files[1], "/dev/null");
 	assert_int_equal(a->nsecrets, 2);
 	assert_string_equal(a->secrets[1], "nextauth.secret-2");
 	assert_false(a->autorestart);
@@ -312,6 +313,8 @@ test_aliases_and_forms(void **state)
 	struct app_config *a;
 
 	(void)state;
+	assert_int_equal(mkdir(expand("@D/sub"), 0700), 0);
+	put("sub/.env", "");
 	LOAD_OK("[{\"script\":\"s\",\"args\":\"  -a  b\\tc \","
 	    "\"instances\":\"max\",\"output\":\"/o\",\"error\":\"/e\","
 	    "\"log\":\"/l\",\"combine_logs\":true,\"env_file\":\"sub/.env\","
@@ -451,6 +454,18 @@ test_names(void **state)
 	LOAD_ERR("[{\"script\":\"s\",\"cron_restart\":\"* * *\"}]",
 	    "@F: apps[0].cron_restart: expected 5 fields (minute hour day "
 	    "month weekday)");
+}
+
+/* A missing env_file is listed with the other errors of a dry run. */
+static void
+test_missing_env_file(void **state)
+{
+	(void)state;
+	put("present.env", "A=1\n");
+	LOAD_ERR("[{\"script\":\"s\",\"instances\":\"lots\","
+	    "\"env_file\":[\"present.env\",\"absent.env\"]}]",
+	    "@F: apps[0].instances: expected a number or \"max\"",
+	    "@F: apps[0].env_file: @D/absent.env: No such file or directory");
 }
 
 static void
@@ -622,6 +637,7 @@ test_copy(void **state)
 	struct app_config c;
 
 	(void)state;
+	put(".env", "");
 	LOAD_OK("[{\"name\":\"n\",\"script\":\"s.js\",\"args\":\"a b\","
 	    "\"env\":{\"X\":\"1\"},\"env_dev\":{\"Y\":\"2\"},"
 	    "\"env_file\":\".env\",\"secrets\":[\"s\"],\"stop_exit_codes\":[4],"
@@ -656,6 +672,7 @@ main(void)
 		T(test_aliases_and_forms),
 		T(test_errors_all_at_once),
 		T(test_names),
+		T(test_missing_env_file),
 		T(test_unknown_keys),
 		T(test_units),
 		T(test_resolve_env),
