@@ -85,14 +85,24 @@ cmd_logs_feed(struct ctl *ctl, struct cmd_logs_file *lf, const char *buf,
 	}
 }
 
-/* Read lf->fd from lf->off to its end. */
+/* Read lf->fd from lf->off to end, or to its end of file if end is -1. */
 static void
-cmd_logs_drain(struct ctl *ctl, struct cmd_logs_file *lf)
+cmd_logs_drain(struct ctl *ctl, struct cmd_logs_file *lf, off_t end)
 {
 	char buf[65536];
+	size_t want;
 	ssize_t r;
 
-	while ((r = pread(lf->fd, buf, sizeof buf, lf->off)) > 0) {
+	for (;;) {
+		want = sizeof buf;
+		if (end != -1) {
+			if (lf->off >= end)
+				break;
+			if ((off_t)want > end - lf->off)
+				want = (size_t)(end - lf->off);
+		}
+		if ((r = pread(lf->fd, buf, want, lf->off)) <= 0)
+			break;
 		lf->off += r;
 		cmd_logs_feed(ctl, lf, buf, r);
 	}
@@ -161,8 +171,12 @@ cmd_logs_tail(struct ctl *ctl, struct cmd_logs_file *lf, long lines,
 		printf("\033[90m%s last %ld lines:\033[0m\n", lf->path, lines);
 	else if (lines > 0)
 		printf("%s last %ld lines:\n", lf->path, lines);
+	/*
+	 * Up to the size seen now, not to the end: an app writing while we
+	 * read would otherwise get more than --lines lines printed.
+	 */
 	lf->off = cmd_logs_tail_start(lf->fd, sb.st_size, lines);
-	cmd_logs_drain(ctl, lf);
+	cmd_logs_drain(ctl, lf, sb.st_size);
 	if (!follow && lf->partlen > 0) {
 		cmd_logs_emit(ctl, lf, lf->part, lf->partlen);
 		lf->partlen = 0;
@@ -193,7 +207,7 @@ cmd_logs_follow(struct ctl *ctl, struct cmd_logs_file *files, size_t n)
 			}
 			if (stat(lf->path, &sb) == 0 &&
 			    (sb.st_ino != lf->ino || sb.st_dev != lf->dev)) {
-				cmd_logs_drain(ctl, lf);
+				cmd_logs_drain(ctl, lf, -1);
 				close(lf->fd);
 				if (cmd_logs_open(lf) == -1)
 					continue;
@@ -202,7 +216,7 @@ cmd_logs_follow(struct ctl *ctl, struct cmd_logs_file *files, size_t n)
 				lf->off = 0;
 				lf->partlen = 0;
 			}
-			cmd_logs_drain(ctl, lf);
+			cmd_logs_drain(ctl, lf, -1);
 		}
 		if (fflush(stdout) == EOF)
 			return;		/* the reader went away */
