@@ -5,11 +5,11 @@
 #include "frame.h"
 
 size_t
-frame_header(unsigned char *out, uint64_t len)
+frame_header(unsigned char *out, unsigned op, uint64_t len)
 {
 	int	i;
 
-	out[0] = 0x81;		/* FIN, text */
+	out[0] = (unsigned char)(0x80 | (op & 0x0f));	/* FIN */
 	if (len < 126) {
 		out[1] = (unsigned char)len;
 		return 2;
@@ -29,13 +29,19 @@ frame_header(unsigned char *out, uint64_t len)
 struct frame *
 frame_new(const void *payload, size_t len)
 {
+	return frame_new_op(FRAME_TEXT, payload, len);
+}
+
+struct frame *
+frame_new_op(unsigned op, const void *payload, size_t len)
+{
 	unsigned char	 hdr[FRAME_HEADER_MAX];
 	struct frame	*f;
 	size_t		 h;
 
-	if (len > UINT32_MAX - FRAME_HEADER_MAX)
+	if (len > UINT32_MAX - FRAME_HEADER_MAX || ((op & 0x8) && len > 125))
 		return NULL;
-	h = frame_header(hdr, len);
+	h = frame_header(hdr, op, len);
 	f = malloc(sizeof *f + h + len);
 	if (f == NULL)
 		return NULL;

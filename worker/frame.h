@@ -17,10 +17,15 @@ struct frame {
 	unsigned char	 data[];
 };
 
-/* Encode an unmasked FIN text frame header for `len`; returns its size. */
-size_t		 frame_header(unsigned char *out, uint64_t len);
-/* A frame holding `payload`, one reference; NULL on ENOMEM. */
+#define FRAME_TEXT		0x1
+#define FRAME_PING		0x9
+
+/* Encode an unmasked FIN header of opcode `op` for `len`; returns its size. */
+size_t		 frame_header(unsigned char *out, unsigned op, uint64_t len);
+/* A text frame holding `payload`, one reference; NULL on ENOMEM. */
 struct frame	*frame_new(const void *payload, size_t len);
+/* A frame of opcode `op` (control frames: len <= 125). */
+struct frame	*frame_new_op(unsigned op, const void *payload, size_t len);
 struct frame	*frame_ref(struct frame *);
 void		 frame_unref(struct frame *);
 

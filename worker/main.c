@@ -255,7 +255,10 @@ main(int argc, char **argv)
 		log_error("%s", err ? err : "libwebsockets failed");
 		return EXIT_TEMPFAIL;
 	}
-	session_init(worker.loop, &sconf);
+	if (session_init(worker.loop, &sconf) != 0) {
+		log_error("out of memory");
+		return EXIT_TEMPFAIL;
+	}
 	if (worker.have_bus) {
 		worker.bus = bus_new(worker.loop, &worker.bus_conf,
 		    worker_bus_message_cb, worker_bus_state_cb, NULL);

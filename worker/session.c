@@ -1,8 +1,12 @@
 /* Per-socket state: auth at open, message handlers, send queue, liveness. */
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include <jansson.h>
 
@@ -23,6 +27,7 @@
 #define SESSION_CLOSE_OUT	0x20	/* the close frame is on the wire */
 
 #define SESSION_COALESCE_MAX	(256 * 1024)	/* bytes per coalesced write */
+#define SESSION_IOV_MAX		64		/* frames per coalesced write */
 #define SESSION_FREE_NODES_MAX	65536	/* queue nodes kept for reuse */
 #define SESSION_KILL_SECS	5	/* close handshake, drain */
 /*
@@ -44,10 +49,10 @@ static size_t			 session_n;
 static struct session		*session_dirty;
 static struct qnode		*session_free_nodes;
 static size_t			 session_nfree;
-static unsigned char		*session_scratch;
-static size_t			 session_scratch_cap;
+static struct frame		*session_ping_frame;
 static struct deadline_heap	 session_expiries;
 static uv_check_t		 session_flush_check;
+static uv_idle_t		 session_flush_idle;
 static uv_timer_t		 session_ping_timer;
 static uv_timer_t		 session_expiry_timer;
 
@@ -75,6 +80,13 @@ session_flush_cb(uv_check_t *h)
 		session_flush(s);
 	}
 	uv_check_stop(h);
+	uv_idle_stop(&session_flush_idle);
+}
+
+static void
+session_flush_idle_cb(uv_idle_t *h)
+{
+	(void)h;	/* only there to make the poll not block */
 }
 
 static void
@@ -94,8 +106,11 @@ session_ping_cb(uv_timer_t *h)
 			continue;
 		}
 		s->flags |= SESSION_PING_OUT;
-		if (ws_conn_ping(s->conn) < 0)
-			session_close(s, 1011, "write error");
+		/*
+		 * Queued behind the data, never written in the middle of a
+		 * frame; a consumer too slow to get to it times out.
+		 */
+		(void)session_send(s, session_ping_frame);
 	}
 }
 
@@ -139,8 +154,12 @@ int
 session_init(uv_loop_t *loop, const struct session_config *conf)
 {
 	session_conf = *conf;
+	/* lws 4.1 reports no RECEIVE_PONG for an empty pong: send a byte */
+	if ((session_ping_frame = frame_new_op(FRAME_PING, "p", 1)) == NULL)
+		return -1;
 	deadline_heap_init(&session_expiries);
 	uv_check_init(loop, &session_flush_check);
+	uv_idle_init(loop, &session_flush_idle);
 	uv_timer_init(loop, &session_ping_timer);
 	uv_timer_init(loop, &session_expiry_timer);
 	uv_unref((uv_handle_t *)&session_expiry_timer);
@@ -155,8 +174,11 @@ void
 session_shutdown(void)
 {
 	uv_check_stop(&session_flush_check);
+	uv_idle_stop(&session_flush_idle);
 	uv_timer_stop(&session_ping_timer);
 	uv_timer_stop(&session_expiry_timer);
+	frame_unref(session_ping_frame);
+	session_ping_frame = NULL;
 }
 
 size_t
@@ -212,8 +234,16 @@ session_mark_dirty(struct session *s)
 	s->flags |= SESSION_DIRTY;
 	s->dirty_next = session_dirty;
 	session_dirty = s;
-	if (!uv_is_active((uv_handle_t *)&session_flush_check))
+	/*
+	 * The flush runs after the loop's poll phase, once for everything
+	 * the I/O callbacks queued.  The idle handle keeps that poll from
+	 * blocking when the frames were queued by a timer (a ping, an
+	 * expiry close), which would otherwise wait for the next event.
+	 */
+	if (!uv_is_active((uv_handle_t *)&session_flush_check)) {
 		uv_check_start(&session_flush_check, session_flush_cb);
+		uv_idle_start(&session_flush_idle, session_flush_idle_cb);
+	}
 }
 
 static void
@@ -288,67 +318,70 @@ session_send_json(struct session *s, json_t *msg)
 }
 
 /*
- * Hand the queue to the socket: one frame is written straight from its
- * shared buffer; several are copied into one buffer and written at once.
- * When lws is still holding part of an earlier write, wait for writable.
+ * Hand the queue to the socket: frames are written straight from their
+ * shared buffers, as many as SESSION_IOV_MAX in one sendmsg().  The socket
+ * is written directly, not through lws_write(), which would cost a trip
+ * through lws's buffered-output path per delivery.  Only the frame the
+ * socket took part of is handed to lws, which copies the rest and sends it
+ * before anything of its own (a pong to a client's ping, the close frame):
+ * so nothing is ever spliced into the middle of a frame.  While lws holds
+ * such a remainder, the queue waits for writable.
  */
 static void
 session_flush(struct session *s)
 {
-	struct qnode	*q, *last;
-	size_t		 total, off;
-	const void	*buf;
+	struct iovec	 iov[SESSION_IOV_MAX];
+	struct msghdr	 mh;
+	struct qnode	*q;
+	size_t		 total, left;
+	ssize_t		 n;
+	int		 niov;
 
 	while (s->qhead != NULL) {
 		if (ws_conn_buffered(s->conn)) {
 			ws_conn_want_writable(s->conn);
 			return;
 		}
-		q = s->qhead;
-		total = q->f->len;
-		last = q;
-		while (last->next != NULL &&
-		    total + last->next->f->len <= SESSION_COALESCE_MAX) {
-			last = last->next;
-			total += last->f->len;
+		total = 0;
+		niov = 0;
+		for (q = s->qhead; q != NULL && niov < SESSION_IOV_MAX &&
+		    total < SESSION_COALESCE_MAX; q = q->next) {
+			iov[niov].iov_base = q->f->data;
+			iov[niov].iov_len = q->f->len;
+			total += iov[niov++].iov_len;
 		}
-		if (last == q)
-			buf = q->f->data;
-		else {
-			if (total > session_scratch_cap) {
-				free(session_scratch);
-				session_scratch = malloc(SESSION_COALESCE_MAX);
-				session_scratch_cap = session_scratch ?
-				    SESSION_COALESCE_MAX : 0;
-				if (session_scratch == NULL)
-					return;
-			}
-			off = 0;
-			for (q = s->qhead; ; q = q->next) {
-				memcpy(session_scratch + off, q->f->data,
-				    q->f->len);
-				off += q->f->len;
-				if (q == last)
-					break;
-			}
-			buf = session_scratch;
+		memset(&mh, 0, sizeof mh);
+		mh.msg_iov = iov;
+		mh.msg_iovlen = (size_t)niov;
+		n = sendmsg(s->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			ws_conn_want_writable(s->conn);
+			return;
 		}
-		if (ws_conn_write(s->conn, buf, total) < 0) {
+		left = n < 0 ? 0 : (size_t)n;
+		while (left > 0) {
+			q = s->qhead;
+			if (left < q->f->len &&
+			    ws_conn_write(s->conn, q->f->data + left,
+			    q->f->len - left) < 0)
+				n = -1;
+			left -= left < q->f->len ? left : q->f->len;
+			s->queued -= q->f->len;
+			s->qhead = q->next;
+			frame_unref(q->f);
+			session_node_put(q);
+		}
+		if (s->qhead == NULL)
+			s->qtail = NULL;
+		if (n < 0) {
 			session_queue_clear(s);
 			session_close(s, 1011, "write error");
 			s->flags |= SESSION_CLOSE_SENT;	/* nothing more to send */
 			ws_conn_kill_after(s->conn, 0);
 			return;
 		}
-		s->queued -= (uint32_t)total;
-		do {
-			q = s->qhead;
-			s->qhead = q->next;
-			frame_unref(q->f);
-			session_node_put(q);
-		} while (q != last);
-		if (s->qhead == NULL)
-			s->qtail = NULL;
 	}
 	if (s->state == SESSION_CLOSING && !(s->flags & SESSION_CLOSE_SENT)) {
 		s->flags |= SESSION_CLOSE_SENT;
@@ -447,6 +480,7 @@ session_open(struct session *s, void *conn, const struct session_creds *c)
 
 	memset(s, 0, sizeof *s);
 	s->conn = conn;
+	s->fd = ws_conn_fd(conn);
 	s->state = SESSION_NEW;
 
 	metrics.total_connections++;	/* every upgrade, as the Node server */

@@ -32,6 +32,7 @@ struct session {
 	struct hub_sub		*subs;
 	struct qnode		*qhead, *qtail;
 	uint32_t		 queued;	/* bytes in the queue */
+	int			 fd;		/* the socket, written directly */
 	uint16_t		 nsubs;
 	uint8_t			 state;
 	uint8_t			 flags;

@@ -217,6 +217,12 @@ ws_conn_write(void *conn, const void *buf, size_t len)
 }
 
 int
+ws_conn_fd(void *conn)
+{
+	return lws_get_socket_fd(conn);
+}
+
+int
 ws_conn_buffered(void *conn)
 {
 	return lws_partial_buffered(conn);
@@ -226,16 +232,6 @@ void
 ws_conn_want_writable(void *conn)
 {
 	lws_callback_on_writable(conn);
-}
-
-int
-ws_conn_ping(void *conn)
-{
-	unsigned char	buf[LWS_PRE + 1];
-
-	/* lws 4.1 reports no RECEIVE_PONG for an empty pong: send a byte */
-	buf[LWS_PRE] = 'p';
-	return lws_write(conn, buf + LWS_PRE, 1, LWS_WRITE_PING) < 0 ? -1 : 0;
 }
 
 void

@@ -33,14 +33,17 @@ size_t	ws_connection_count(void);
 void	ws_destroy(void);
 
 /*
- * For session.c.  conn_write sends bytes that are already framed; when the
- * socket takes only part, lws keeps the rest and conn_buffered is true
- * until it has been written.
+ * For session.c, which writes whole frames to the socket itself (plain
+ * TCP: wsd has no TLS) while lws has nothing of its own left to send.
+ * conn_write hands lws bytes that are already framed (the rest of a frame
+ * the socket took part of); lws keeps what the socket does not take, and
+ * conn_buffered is true until it is out.  conn_want_writable asks for one
+ * session_writable() call when the socket can take more.
  */
+int	ws_conn_fd(void *conn);
 int	ws_conn_write(void *conn, const void *buf, size_t len);
 int	ws_conn_buffered(void *conn);
 void	ws_conn_want_writable(void *conn);
-int	ws_conn_ping(void *conn);
 /*
  * Send a close frame with code and reason; the connection ends when the
  * peer answers, or after a short wait once the frame is out (wait_secs

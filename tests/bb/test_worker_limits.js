@@ -9,12 +9,13 @@ const { assert } = lib;
 
 const s = lib.suite();
 const QUEUE_MAX = 256 * 1024;
-let redis, w, wPing;
+let redis, w, wPing, wBig;
 
 s.setup(async () => {
 	// Redis must not drop the worker's subscriber link while we flood it.
 	redis = await lib.startRedis({ args: ['--client-output-buffer-limit', 'pubsub 0 0 0'] });
 	w = await lib.startWorker({ redis, env: { WS_SEND_QUEUE_MAX: String(QUEUE_MAX), WS_MAX_SUBSCRIPTIONS: '4' } });
+	wBig = await lib.startWorker({ redis, env: { WS_SEND_QUEUE_MAX: String(64 * 1024 * 1024) } });
 	wPing = await lib.startWorker({ env: { WS_PING_INTERVAL_MS: '300', ALLOWED_ORIGINS: 'https://fonana.me,https://www.fonana.me' } });
 });
 
@@ -84,6 +85,41 @@ s.test('the slow consumer is closed with 1008 "slow consumer"', async () => {
 	assert.ok(slow, 'the previous test did not get that far');
 	assert.deepStrictEqual(slow.closeFrame, { code: 1008, reason: 'slow consumer' });
 });
+
+s.test('a client ping while the server is blocked mid-frame: the pong waits for the frame, every event arrives intact', async () => {
+	// 120 × 60 KB is more than loopback's socket buffers hold, so the
+	// worker ends up with a frame partly written when the ping comes; a
+	// pong written there would be spliced into that frame.
+	const N = 120;
+	const A = await new lib.RawClient(wBig.port, '/?token=' + lib.token(lib.SECRET, 'midframe')).connect();
+	await lib.waitFor(() => A.texts().some((t) => t.includes('"connected"')), 5000, 'the welcome');
+	A.sendText({ type: 'subscribe', channel: { type: 'post', postId: 'mid' } });
+	await lib.waitFor(() => A.texts().some((t) => t.includes('"subscribed"')), 5000, 'subscribed');
+	const from = A.frames.length;
+	A.pause();
+	const pad = crypto.randomBytes(45 * 1024).toString('base64');
+	const sent = [];
+	for (let i = 0; i < N; i++) {
+		const t = JSON.stringify({ type: 'post_updated', data: { postId: 'mid', seq: i, pad } });
+		sent.push(t);
+		await lib.publish(redis, 'post_mid', t);
+	}
+	await lib.sleep(300);
+	A.sendFrame(9, Buffer.from('client-ping'));
+	await lib.sleep(300);
+	A.resume();
+	await lib.waitFor(() => A.ended || A.frames.length - from >= N + 1, 20000, () => 'all ' + N + ' events and a pong (got ' +
+	    (A.frames.length - from) + ' frames)');
+	const got = A.frames.slice(from);
+	const bad = got.filter((f) => f.opcode !== 1 && f.opcode !== 10);
+	assert.deepStrictEqual(bad.map((f) => f.opcode), [], 'frames that are neither text nor pong: the stream is corrupt');
+	const texts = got.filter((f) => f.opcode === 1).map((f) => f.payload.toString('utf8'));
+	assert.strictEqual(texts.length, N);
+	assert.ok(texts.every((t, i) => t === sent[i]), 'events differ or are out of order');
+	const pongs = got.filter((f) => f.opcode === 10).map((f) => f.payload.toString());
+	assert.deepStrictEqual(pongs, ['client-ping']);
+	A.destroy();
+}, { timeout: 60000 });
 
 s.test('subscriptions per socket are capped (WS_MAX_SUBSCRIPTIONS=4); unsubscribing frees a slot', async () => {
 	const c = await lib.connectUser(w.url, 'subcap');
