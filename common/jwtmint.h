@@ -1,4 +1,4 @@
-/* Minting HS256 test tokens (wsctl token, tests, the benchmark) with OpenSSL. */
+/* Minting HS256 test tokens (wsctl token, tests, the benchmark). */
 #ifndef WSD_JWTMINT_H
 #define WSD_JWTMINT_H
 

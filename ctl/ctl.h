@@ -73,6 +73,7 @@ int	status_show(struct ctl *);		/* list + table; exit status */
 void	status_print(struct ctl *, FILE *, json_t *instances);
 void	status_uptime(char *, size_t, long long ms);
 void	status_bytes(char *, size_t, double bytes);
+void	status_cpu(char *, size_t, double percent);
 void	status_json_print(json_t *);		/* compact JSON + newline */
 
 #endif

@@ -1,4 +1,5 @@
 /* Unit tests of wsctl's table renderer and status formatting (ctl/table.c, ctl/status.c). */
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -250,6 +251,60 @@ test_bytes(void **state)
 	assert_string_equal(b, "3.0gb");
 }
 
+/* The cpu column as it was drawn with libm's round and floor. */
+static void
+cpu_libm(char *buf, size_t len, double cpu)
+{
+	cpu = round(cpu * 10) / 10;
+	if (cpu == floor(cpu))
+		snprintf(buf, len, "%.0f%%", cpu);
+	else
+		snprintf(buf, len, "%.1f%%", cpu);
+}
+
+static void
+test_cpu(void **state)
+{
+	static const double edges[] = {
+		0, -0.0, 0.04, 0.05, 0.049999999999999996, 0.25, 0.35, 0.45,
+		-0.03, -0.05, -0.25, 0.95, 0.96, 99.95, 100, 199.96, 1e15,
+		4503599627370495.5, 4503599627370496.0, 1e300, -1e300,
+		INFINITY, -INFINITY, NAN,
+	};
+	char got[400], want[400];
+	size_t i;
+	double v;
+
+	(void)state;
+	status_cpu(got, sizeof got, 0.4);
+	assert_string_equal(got, "0.4%");
+	status_cpu(got, sizeof got, 12.04);
+	assert_string_equal(got, "12%");
+	status_cpu(got, sizeof got, 0.05);
+	assert_string_equal(got, "0.1%");
+	for (i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+		status_cpu(got, sizeof got, edges[i]);
+		cpu_libm(want, sizeof want, edges[i]);
+		assert_string_equal(got, want);
+	}
+	/* Every hundredth and its neighbours up to 400 %, both signs. */
+	for (i = 0; i <= 40000; i++) {
+		v = i / 100.0;
+		status_cpu(got, sizeof got, v);
+		cpu_libm(want, sizeof want, v);
+		assert_string_equal(got, want);
+		status_cpu(got, sizeof got, nextafter(v, 1e9));
+		cpu_libm(want, sizeof want, nextafter(v, 1e9));
+		assert_string_equal(got, want);
+		status_cpu(got, sizeof got, nextafter(v, -1e9));
+		cpu_libm(want, sizeof want, nextafter(v, -1e9));
+		assert_string_equal(got, want);
+		status_cpu(got, sizeof got, -v);
+		cpu_libm(want, sizeof want, -v);
+		assert_string_equal(got, want);
+	}
+}
+
 static void
 test_status_table(void **state)
 {
@@ -306,6 +361,7 @@ main(void)
 		cmocka_unit_test(test_control_chars),
 		cmocka_unit_test(test_uptime),
 		cmocka_unit_test(test_bytes),
+		cmocka_unit_test(test_cpu),
 		cmocka_unit_test(test_status_table),
 	};
 
