@@ -44,6 +44,7 @@ LIBCTL        := $(O)/libctl.a
 UNIT_BINS     := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 TOOL_BINS     := $(patsubst tests/tools/%.c,$(O)/tools/%,$(TOOL_SRC))
 WSBENCH       := $(O)/wsbench
+CEILING       := $(O)/ceiling
 
 PROGS := $(BINDIR)/wsd $(BINDIR)/wsworker $(BINDIR)/wsctl
 
@@ -97,6 +98,11 @@ $(WSBENCH): $(wildcard bench/wsbench/*.c) $(LIBCOMMON) $(wildcard bench/wsbench/
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 
+# The naive ceiling SPEC §6 compares the worker's fan-out against.
+$(CEILING): bench/ceiling/ceiling.c worker/frame.c worker/frame.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Iworker $(LDFLAGS) -o $@ $(filter %.c,$^) $(LDLIBS)
+
 # Debian packages the build, the tests and the benchmark need; only the
 # missing ones are installed, so this is a no-op on a prepared machine.
 DEB_PKGS := pkg-config libuv1-dev libjansson-dev libhiredis-dev libjwt-dev \
@@ -131,7 +137,7 @@ run: deps all
 unit: $(UNIT_BINS) $(TOOL_BINS)
 
 test: deps
-	@$(MAKE) --no-print-directory all unit npm $(WSBENCH)
+	@$(MAKE) --no-print-directory all unit npm $(WSBENCH) $(CEILING)
 	@O=$(O) BINDIR=$(BINDIR) bash tests/run.sh
 
 asan:
@@ -141,10 +147,10 @@ asan:
 	    LDFLAGS="-fsanitize=address,undefined" all unit
 	@O=build-asan BINDIR=build-asan/bin TESTS=unit bash tests/run.sh
 
-bench: deps all $(WSBENCH)
+bench: deps all $(WSBENCH) $(CEILING)
 	@O=$(O) BINDIR=$(BINDIR) sh bench/run.sh
 
-bench-quick: deps all $(WSBENCH)
+bench-quick: deps all $(WSBENCH) $(CEILING)
 	@O=$(O) BINDIR=$(BINDIR) QUICK=1 sh bench/run.sh
 
 # install / uninstall (PREFIX, DESTDIR).  The systemd unit and the SysV

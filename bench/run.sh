@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # make bench / make bench-quick: runs wsd and the Node ws + PM2 stack it
 # replaces side by side on this machine, alternating A/B with repeats,
-# and writes BENCHMARKS.md at the top of the tree.
+# and writes BENCHMARKS.md at the top of the tree.  The load sessions run
+# a third stack, "ceiling" (bench/ceiling: the naive single-threaded epoll
+# server of SPEC §6, one write() per delivery), that the fan-out figures
+# are compared against; it has no supervisor, so no supervisor rows.
 #
 #   O=<objdir> BINDIR=<programs> [QUICK=1] [BENCH_KEEP=1] bash bench/run.sh
 #
@@ -26,8 +29,9 @@ WSBENCH=$O/wsbench
 WSD=$BINDIR/wsd
 WSCTL=$BINDIR/wsctl
 WSWORKER=$BINDIR/wsworker
-for f in "$WSBENCH" "$WSD" "$WSCTL" "$WSWORKER"; do
-	[ -x "$f" ] || { echo "bench: $f is missing (make all $O/wsbench)" >&2; exit 1; }
+CEILING=$O/ceiling
+for f in "$WSBENCH" "$CEILING" "$WSD" "$WSCTL" "$WSWORKER"; do
+	[ -x "$f" ] || { echo "bench: $f is missing (make all $O/wsbench $O/ceiling)" >&2; exit 1; }
 done
 # pyenv's python3 shim costs about a second per call here: the system one.
 PY=python3
@@ -41,6 +45,7 @@ RES=$W/results.jsonl
 : > "$RES"
 BG_PIDS=()
 WSD_PID=
+CEIL_PID=
 export PM2_HOME=$W/pm2
 export WSD_HOME=$W/wsd-home
 mkdir -p "$PM2_HOME" "$WSD_HOME"
@@ -65,6 +70,11 @@ else
 	CONNS_BIG=${BENCH_CONNS_BIG:-50000}
 	CHURN_ACTIONS="none restart reload"
 fi
+# SPEC §6's paced fan-out: 5 000 subscribers, 10 events/s.  At that rate
+# each event (5 000 writes, some 50 ms of server time) is delivered before
+# the next is published, so the same run gives "one event at a time":
+# server CPU per delivery with nothing to coalesce.
+FAN_PACED=5000; PACED_RATE=10
 CHURN_RATE=500
 START_TS=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 START_S=$(date +%s)
@@ -80,6 +90,7 @@ cleanup() {
 		for _ in $(seq 1 100); do kill -0 "$WSD_PID" 2>/dev/null || break; sleep 0.05; done
 		kill -KILL "$WSD_PID" 2>/dev/null
 	fi
+	[ -n "$CEIL_PID" ] && kill -TERM "$CEIL_PID" 2>/dev/null
 	if [ -x "$PM2" ] && [ -f "$PM2_HOME/pm2.pid" ]; then
 		timeout 20 "${CLEAN_ENV[@]}" "$PM2" kill >/dev/null 2>&1
 	fi
@@ -189,11 +200,29 @@ down_node() {
 	rm -f "$PM2_HOME/pm2.pid"
 	sleep 0.3
 }
+# The ceiling: one process, one thread by definition; no supervisor.
+up_ceiling() {
+	PORT=$(free_port)
+	"${CLEAN_ENV[@]}" "$CEILING" --port "$PORT" --redis "127.0.0.1:$REDIS_PORT" \
+	    >> "$W/ceiling.out" 2>&1 &
+	CEIL_PID=$!
+	BG_PIDS+=($!)
+	wait_for 10 health_ok
+}
+down_ceiling() {
+	[ -n "$CEIL_PID" ] || return 0
+	kill -TERM "$CEIL_PID" 2>/dev/null
+	for _ in $(seq 1 100); do kill -0 "$CEIL_PID" 2>/dev/null || break; sleep 0.05; done
+	kill -KILL "$CEIL_PID" 2>/dev/null
+	wait "$CEIL_PID" 2>/dev/null
+	CEIL_PID=
+}
 up()   { "up_$1" "$2" "$3"; }
 down() { "down_$1"; }
 # pids of the fonana-ws instances, comma separated
 pids_wsd()  { "$WSCTL" jlist | "$PY" -c 'import json,sys; print(",".join(str(i["pid"]) for i in json.load(sys.stdin) if i["name"]=="fonana-ws" and i["pid"]))'; }
 pids_node() { "${CLEAN_ENV[@]}" "$PM2" jlist | "$PY" -c 'import json,sys; print(",".join(str(i["pid"]) for i in json.load(sys.stdin) if i["name"]=="fonana-ws" and i["pid"]))'; }
+pids_ceiling() { echo "$CEIL_PID"; }
 sup_pid()   { if [ "$1" = wsd ]; then echo "$WSD_PID"; else cat "$PM2_HOME/pm2.pid"; fi; }
 ctl() { if [ "$1" = wsd ]; then shift; "$WSCTL" "$@"; else shift; "${CLEAN_ENV[@]}" "$PM2" "$@"; fi; }
 # ctl_time wsd|node|true RUNS ARGS…: wall time of the CLI, one JSON line.
@@ -276,13 +305,23 @@ EOF
 	down "$s"
 }
 
-# The worker: memory per idle subscribed connection, then fan-out.
+# The worker: memory per idle subscribed connection, then fan-out: bursts
+# at 1 k and 10 k subscribers with 2 instances (the ceiling: its one
+# process), CPU summed over the trees; then the paced 5 k run with ONE
+# instance of every stack.  One instance there because the ceiling has one
+# thread, and a loopback write() costs more when the reader it wakes is
+# idle on the other core: two busy instances batch those wake-ups and look
+# cheaper per delivery than one process can be (seen here: wsd 7.3 µs per
+# delivery with 2 instances, 9 with one, the ceiling 9.5).
 session_load() {
 	local s=$1 pids out n m
 	log "$s: load session (rep $REP)"
 	if ! up "$s" 2 0; then log "$s: did not come up"; record "$s" up_failed '{}'; down "$s"; return; fi
 	sleep 1
 	pids=$(pids_$s)
+	# A few connections first: the code pages the first ones fault in
+	# (libraries, JIT) are not a per-connection cost.
+	wb conns -n 20 --channel own --settle-ms 0 --timeout-ms 10000 > /dev/null
 	out=$W/conns.$s.$REP
 	wb conns -n "$CONNS" --channel own --pids "$pids" --settle-ms 2000 \
 	    --timeout-ms 30000 > "$out"
@@ -297,12 +336,16 @@ session_load() {
 		    --redis "127.0.0.1:$REDIS_PORT" --pids "$pids" --drain-ms 5000 \
 		    --timeout-ms 30000 > "$out"
 		record "$s" "fanout_burst_$n" "$(result_of "$out")"
-		out=$W/paced.$s.$n.$REP
-		wb fanout -n "$n" -m "$PACED_EVENTS" --rate 10 --channel post:bench \
-		    --redis "127.0.0.1:$REDIS_PORT" --pids "$pids" --drain-ms 5000 \
-		    --timeout-ms 30000 > "$out"
-		record "$s" "fanout_paced_$n" "$(result_of "$out")"
 	done
+	down "$s"
+	if ! up "$s" 1 0; then log "$s: did not come up"; record "$s" up_failed '{}'; down "$s"; return; fi
+	sleep 1
+	pids=$(pids_$s)
+	out=$W/paced.$s.$FAN_PACED.$REP
+	wb fanout -n "$FAN_PACED" -m "$PACED_EVENTS" --rate "$PACED_RATE" \
+	    --channel post:bench --redis "127.0.0.1:$REDIS_PORT" --pids "$pids" \
+	    --drain-ms 5000 --timeout-ms 30000 > "$out"
+	record "$s" "fanout_paced_$FAN_PACED" "$(result_of "$out")"
 	down "$s"
 }
 
@@ -346,7 +389,10 @@ session_big() {
 for REP in $(seq 1 "$REPS"); do
 	if [ $((REP % 2)) = 1 ]; then order="wsd node"; else order="node wsd"; fi
 	for s in $order; do session_sup "$s"; done
-	for s in $order; do session_load "$s"; done
+	# The ceiling between the two, so that neither stack always runs
+	# right after it (or right before it).
+	set -- $order
+	for s in "$1" ceiling "$2"; do session_load "$s"; done
 done
 if [ "$CONNS_BIG" -gt 0 ]; then
 	REP=1
@@ -364,7 +410,7 @@ CMD="make bench"
     "redis=$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')" \
     "ctl_runs=$CTL_RUNS" "churn_ms=$CHURN_MS" "churn_rate=$CHURN_RATE" \
     "conns=$CONNS" "conns_big=$CONNS_BIG" \
-    "paced_events=$PACED_EVENTS" \
+    "paced_events=$PACED_EVENTS" "paced_subs=$FAN_PACED" "paced_rate=$PACED_RATE" \
     && log "wrote ${BENCH_OUT:-BENCHMARKS.md} ($((END_S - START_S)) s)"
 [ "${BENCH_KEEP:-0}" = 1 ] && cp "$RES" "$W/results.copy.jsonl"
 exit 0

@@ -8,10 +8,11 @@ if [ -x /usr/bin/python3 ]; then python3() { /usr/bin/python3 "$@"; }; fi
 
 OBJ=${WSD_OBJDIR:-$TOP/build}
 WSBENCH=$OBJ/wsbench
-if [ ! -x "$WSBENCH" ]; then
+CEILING=$OBJ/ceiling
+if [ ! -x "$WSBENCH" ] || [ ! -x "$CEILING" ]; then
 	# make test builds the programs, not the benchmark: build it here.
 	make -C "$TOP" --no-print-directory O="$OBJ" BINDIR="$BIN" "$OBJ/wsbench" \
-	    > "$T/make.log" 2>&1 || { cat "$T/make.log"; }
+	    "$OBJ/ceiling" > "$T/make.log" 2>&1 || { cat "$T/make.log"; }
 fi
 if [ ! -x "$WSBENCH" ]; then
 	not_ok "wsbench builds" "see the make output above"
@@ -67,6 +68,33 @@ check "churn: a bad token counts as no_welcome" \
     --timeout-ms 5000 > "$T/refused" 2>"$T/refused.err"
 check "churn: a closed port counts as refused" \
     test "$(field "$T/refused" "d['failed']['refused']")" = "$(field "$T/refused" "d['attempts']")"
+
+# The naive ceiling (bench/ceiling) serves the same protocol: one
+# subscriber gets one event, and SIGTERM ends it.
+if [ -x "$CEILING" ]; then
+	CPORT=$(free_port)
+	"$CEILING" --port "$CPORT" --redis "127.0.0.1:$REDIS_PORT" > "$T/ceiling.log" 2>&1 &
+	CPID=$!
+	track "$CPID"
+	ceil_health() { python3 -c 'import sys,urllib.request; urllib.request.urlopen("http://127.0.0.1:%s/health" % sys.argv[1], timeout=1).read()' "$CPORT"; }
+	if wait_for 10 "ceiling /health" ceil_health; then
+		"$WSBENCH" fanout -n 1 -m 1 --port "$CPORT" --channel post:ceiltest \
+		    --redis "127.0.0.1:$REDIS_PORT" --pids "$CPID" --drain-ms 3000 \
+		    --timeout-ms 10000 > "$T/ceilfan" 2>"$T/ceilfan.err"
+		check "ceiling: one subscriber gets the one event" \
+		    test "$(field "$T/ceilfan" "d['deliveries'] == 1 and d['lost'] == 0")" = True
+		check "ceiling: its CPU is measured" \
+		    test "$(field "$T/ceilfan" "d['procs']")" = 1
+	else
+		not_ok "ceiling starts" "$(tail -5 "$T/ceiling.log")"
+	fi
+	kill -TERM "$CPID" 2>/dev/null
+	wait_for 5 "ceiling exits on SIGTERM" eval '! kill -0 "$CPID"'
+	wait "$CPID"
+	check "ceiling: SIGTERM ends it cleanly" test $? = 0
+else
+	not_ok "ceiling builds" "see $T/make.log"
+fi
 
 "$WSBENCH" conns -n 999999 --port "$PORT" > /dev/null 2>"$T/toomany"
 check "conns: more connections than RLIMIT_NOFILE allows is refused (64)" \
