@@ -111,14 +111,6 @@ struct bus_link {
 	uint64_t		 sync_target;	/* sub: sub_sent after the set */
 };
 
-/* A subscribed key, stored as its channel name "ws:<key>". */
-struct bus_key {
-	struct bus_key	*next;
-	uint64_t	 hash;
-	size_t		 len;
-	char		 chan[];
-};
-
 /*
  * A publish waiting for its reply (on the inflight list, owned by hiredis
  * as privdata) or for its failure to be reported (on the failed queue).
@@ -168,10 +160,8 @@ struct bus {
 	char			 hb_chan[64];
 	size_t			 hb_len;
 
-	struct bus_key		**keys;
-	size_t			 nbuckets;
-	size_t			 nkeys;
-	uint64_t		 seed;
+	bus_keys_cb		 keys_cb;	/* the caller's subscription set */
+	size_t			 nkeys;		/* its size, for the log */
 
 	struct bus_pub		*inflight;
 	struct bus_pub		*failed;
@@ -872,58 +862,6 @@ bus_backoff_delay(uint64_t min_ms, uint64_t max_ms, unsigned attempt,
 	return d - d / 2 + rnd % (d / 2 + 1);
 }
 
-/* --- the subscription set --------------------------------------------- */
-
-static uint64_t
-bus_hash(const struct bus *b, const char *s, size_t len)
-{
-	uint64_t	 h = 0xcbf29ce484222325ULL ^ b->seed;
-	size_t		 i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return h;
-}
-
-static struct bus_key **
-bus_key_slot(struct bus *b, const char *chan, size_t len, uint64_t h)
-{
-	struct bus_key	**kp;
-
-	for (kp = &b->keys[h & (b->nbuckets - 1)]; *kp != NULL;
-	    kp = &(*kp)->next)
-		if ((*kp)->hash == h && (*kp)->len == len &&
-		    memcmp((*kp)->chan, chan, len) == 0)
-			break;
-	return kp;
-}
-
-static int
-bus_key_grow(struct bus *b)
-{
-	struct bus_key	**nk, *k, *next;
-	size_t		 n = b->nbuckets * 2, i;
-
-	if ((nk = calloc(n, sizeof(*nk))) == NULL)
-		return -1;
-	for (i = 0; i < b->nbuckets; i++) {
-		for (k = b->keys[i]; k != NULL; k = next) {
-			next = k->next;
-			k->next = nk[k->hash & (n - 1)];
-			nk[k->hash & (n - 1)] = k;
-		}
-	}
-	free(b->keys);
-	b->keys = nk;
-	b->nbuckets = n;
-	return 0;
-}
-
 /* --- links ------------------------------------------------------------ */
 
 static void
@@ -1008,38 +946,78 @@ bus_send_auth(struct bus_link *l, const char *user, const char *password)
 	    (void *)(intptr_t)BUS_STEP_AUTH, argc, argv, lens);
 }
 
-/* SUBSCRIBE the heartbeat channel and every key, in chunks. */
+/* Channel names collected for bus_sub_sync, sent BUS_CHUNK at a time. */
+struct bus_sync {
+	struct bus_link	*l;
+	size_t		 used;			/* bytes of buf */
+	int		 n;			/* names in buf */
+	size_t		 off[BUS_CHUNK], len[BUS_CHUNK];
+	char		 buf[BUS_CHUNK * 64];
+};
+
+static void
+bus_sync_send(struct bus_sync *y)
+{
+	const char	*argv[BUS_CHUNK + 1];
+	size_t		 lens[BUS_CHUNK + 1];
+	int		 i;
+
+	if (y->n == 0)
+		return;
+	argv[0] = "SUBSCRIBE";
+	lens[0] = 9;
+	for (i = 0; i < y->n; i++) {
+		argv[i + 1] = y->buf + y->off[i];
+		lens[i + 1] = y->len[i];
+	}
+	redisAsyncCommandArgv(y->l->ac, bus_sub_cb, NULL, y->n + 1, argv,
+	    lens);
+	y->l->sub_sent += (uint64_t)y->n;
+	y->n = 0;
+	y->used = 0;
+}
+
+/* bus_put_key for bus_sub_sync: keys are shorter than BUS_KEY_MAX. */
+static void
+bus_sync_put(void *ctx, const char *key, size_t klen)
+{
+	struct bus_sync	*y = ctx;
+	size_t		 len = BUS_PREFIX_LEN + klen;
+
+	if (klen >= BUS_KEY_MAX)
+		return;		/* refused by bus_subscribe already */
+	if (y->used + len > sizeof(y->buf))
+		bus_sync_send(y);
+	memcpy(y->buf + y->used, BUS_PREFIX, BUS_PREFIX_LEN);
+	memcpy(y->buf + y->used + BUS_PREFIX_LEN, key, klen);
+	y->off[y->n] = y->used;
+	y->len[y->n] = len;
+	y->used += len;
+	if (++y->n == BUS_CHUNK)
+		bus_sync_send(y);
+}
+
+/* SUBSCRIBE the heartbeat channel, then every key of the caller's set. */
 static void
 bus_sub_sync(struct bus_link *l)
 {
 	struct bus	*b = l->bus;
-	const char	*argv[BUS_CHUNK + 1];
-	size_t		 lens[BUS_CHUNK + 1], i;
-	int		 argc;
-	struct bus_key	*k;
+	struct bus_sync	 y;
+	const char	*argv[2];
+	size_t		 lens[2];
 
 	argv[0] = "SUBSCRIBE";
 	lens[0] = 9;
 	argv[1] = b->hb_chan;
 	lens[1] = b->hb_len;
-	argc = 2;
-	for (i = 0; i < b->nbuckets; i++) {
-		for (k = b->keys[i]; k != NULL; k = k->next) {
-			argv[argc] = k->chan;
-			lens[argc++] = k->len;
-			if (argc == BUS_CHUNK + 1) {
-				redisAsyncCommandArgv(l->ac, bus_sub_cb, NULL,
-				    argc, argv, lens);
-				l->sub_sent += (uint64_t)argc - 1;
-				argc = 1;
-			}
-		}
-	}
-	if (argc > 1) {
-		redisAsyncCommandArgv(l->ac, bus_sub_cb, NULL, argc, argv,
-		    lens);
-		l->sub_sent += (uint64_t)argc - 1;
-	}
+	redisAsyncCommandArgv(l->ac, bus_sub_cb, NULL, 2, argv, lens);
+	l->sub_sent++;
+	y.l = l;
+	y.used = 0;
+	y.n = 0;
+	if (b->keys_cb != NULL)
+		b->keys_cb(b->arg, bus_sync_put, &y);
+	bus_sync_send(&y);
 	l->sync_target = l->sub_sent;
 	l->synced = 1;
 }
@@ -1464,7 +1442,6 @@ bus_sub_cb(redisAsyncContext *ac, void *reply, void *priv)
 	struct bus_link	*l = ac->data;
 	struct bus	*b;
 	redisReply	*r = reply, *t, *ch, *pl;
-	uint64_t	 h;
 
 	(void)priv;
 	if (l == NULL || r == NULL || r->type != REDIS_REPLY_ARRAY ||
@@ -1486,10 +1463,6 @@ bus_sub_cb(redisAsyncContext *ac, void *reply, void *priv)
 		}
 		if (ch->len <= BUS_PREFIX_LEN ||
 		    memcmp(ch->str, BUS_PREFIX, BUS_PREFIX_LEN) != 0)
-			return;
-		/* Late messages of an unsubscribed key are dropped. */
-		h = bus_hash(b, ch->str, ch->len);
-		if (*bus_key_slot(b, ch->str, ch->len, h) == NULL)
 			return;
 		if (b->message_cb != NULL)
 			b->message_cb(b->arg, ch->str + BUS_PREFIX_LEN,
@@ -1716,18 +1689,9 @@ static void
 bus_handle_closed_cb(uv_handle_t *h)
 {
 	struct bus	*b = h->data;
-	size_t		 i;
-	struct bus_key	*k, *next;
 
 	if (--b->open_handles > 0)
 		return;
-	for (i = 0; i < b->nbuckets; i++) {
-		for (k = b->keys[i]; k != NULL; k = next) {
-			next = k->next;
-			free(k);
-		}
-	}
-	free(b->keys);
 	bus_sentinels_free(b->sentinels, b->nsentinels);
 	free(b->master_host);
 	free(b->last_error);
@@ -1746,7 +1710,7 @@ bus_timers(struct bus *b, size_t i)
 
 struct bus *
 bus_new(uv_loop_t *loop, const struct bus_config *cfg, bus_message_cb mcb,
-    bus_state_cb scb, void *arg)
+    bus_state_cb scb, bus_keys_cb kcb, void *arg)
 {
 	struct bus	*b;
 	char		*err = NULL;
@@ -1758,6 +1722,7 @@ bus_new(uv_loop_t *loop, const struct bus_config *cfg, bus_message_cb mcb,
 	b->loop = loop;
 	b->message_cb = mcb;
 	b->state_cb = scb;
+	b->keys_cb = kcb;
 	b->arg = arg;
 	b->failed_tail = &b->failed;
 	b->cmd.bus = b->sub.bus = b->query.bus = b->watch.bus = b;
@@ -1765,10 +1730,7 @@ bus_new(uv_loop_t *loop, const struct bus_config *cfg, bus_message_cb mcb,
 	b->sub.kind = BUS_LINK_SUB;
 	b->query.kind = BUS_LINK_QUERY;
 	b->watch.kind = BUS_LINK_WATCH;
-	b->seed = ((uint64_t)arc4random() << 32) | arc4random();
-	b->nbuckets = 64;
-	if (bus_config_copy(&b->cfg, cfg) == -1 ||
-	    (b->keys = calloc(b->nbuckets, sizeof(*b->keys))) == NULL)
+	if (bus_config_copy(&b->cfg, cfg) == -1)
 		goto fail;
 	if (b->cfg.sentinels != NULL) {
 		if (bus_parse_sentinels(b->cfg.sentinels, &b->sentinels,
@@ -1802,82 +1764,53 @@ bus_new(uv_loop_t *loop, const struct bus_config *cfg, bus_message_cb mcb,
 fail:
 	bus_sentinels_free(b->sentinels, b->nsentinels);
 	free(b->master_host);
-	free(b->keys);
 	bus_config_free(&b->cfg);
 	free(b);
 	return NULL;
 }
 
-void
-bus_subscribe(struct bus *b, const char *key)
+/* (UN)SUBSCRIBE ws:<key> now, when the link has replayed the set. */
+static void
+bus_sub_send(struct bus *b, const char *cmd, const char *key)
 {
-	struct bus_key	**kp, *k;
-	size_t		 klen = strlen(key), len = BUS_PREFIX_LEN + klen;
-	uint64_t	 h;
+	char		 chan[BUS_PREFIX_LEN + BUS_KEY_MAX];
+	size_t		 klen = strlen(key);
 	const char	*argv[2];
 	size_t		 lens[2];
 
+	if (b->sub.ac == NULL || !b->sub.synced)
+		return;		/* the next bus_sub_sync has it */
+	memcpy(chan, BUS_PREFIX, BUS_PREFIX_LEN);
+	memcpy(chan + BUS_PREFIX_LEN, key, klen);
+	argv[0] = cmd;
+	lens[0] = strlen(cmd);
+	argv[1] = chan;
+	lens[1] = BUS_PREFIX_LEN + klen;
+	if (redisAsyncCommandArgv(b->sub.ac, bus_sub_cb, NULL, 2, argv,
+	    lens) == REDIS_OK && cmd[0] == 'S')
+		b->sub.sub_sent++;
+}
+
+void
+bus_subscribe(struct bus *b, const char *key)
+{
 	if (b->state == BUS_CLOSED)
 		return;
-	if ((k = malloc(sizeof(*k) + len + 1)) == NULL) {
-		log_error("redis: out of memory subscribing to %s", key);
+	if (strlen(key) >= BUS_KEY_MAX) {
+		log_error("redis: key too long to subscribe: %.40s...", key);
 		return;
 	}
-	memcpy(k->chan, BUS_PREFIX, BUS_PREFIX_LEN);
-	memcpy(k->chan + BUS_PREFIX_LEN, key, klen + 1);
-	h = bus_hash(b, k->chan, len);
-	if (*(kp = bus_key_slot(b, k->chan, len, h)) != NULL) {
-		free(k);
-		return;
-	}
-	k->hash = h;
-	k->len = len;
-	k->next = NULL;
-	*kp = k;
-	if (++b->nkeys > b->nbuckets)
-		(void)bus_key_grow(b);
-	if (b->sub.ac != NULL && b->sub.synced) {
-		argv[0] = "SUBSCRIBE";
-		lens[0] = 9;
-		argv[1] = k->chan;
-		lens[1] = k->len;
-		if (redisAsyncCommandArgv(b->sub.ac, bus_sub_cb, NULL, 2, argv,
-		    lens) == REDIS_OK)
-			b->sub.sub_sent++;
-	}
+	b->nkeys++;
+	bus_sub_send(b, "SUBSCRIBE", key);
 }
 
 void
 bus_unsubscribe(struct bus *b, const char *key)
 {
-	struct bus_key	**kp, *k;
-	size_t		 klen = strlen(key), len = BUS_PREFIX_LEN + klen;
-	char		 sbuf[256], *chan = sbuf;
-	const char	*argv[2];
-	size_t		 lens[2];
-
-	if (b->state == BUS_CLOSED)
+	if (b->state == BUS_CLOSED || strlen(key) >= BUS_KEY_MAX)
 		return;
-	if (len + 1 > sizeof(sbuf) && (chan = malloc(len + 1)) == NULL)
-		return;
-	memcpy(chan, BUS_PREFIX, BUS_PREFIX_LEN);
-	memcpy(chan + BUS_PREFIX_LEN, key, klen + 1);
-	kp = bus_key_slot(b, chan, len, bus_hash(b, chan, len));
-	if ((k = *kp) != NULL) {
-		*kp = k->next;
-		free(k);
-		b->nkeys--;
-		if (b->sub.ac != NULL && b->sub.synced) {
-			argv[0] = "UNSUBSCRIBE";
-			lens[0] = 11;
-			argv[1] = chan;
-			lens[1] = len;
-			redisAsyncCommandArgv(b->sub.ac, bus_sub_cb, NULL, 2,
-			    argv, lens);
-		}
-	}
-	if (chan != sbuf)
-		free(chan);
+	b->nkeys--;
+	bus_sub_send(b, "UNSUBSCRIBE", key);
 }
 
 size_t

@@ -49,20 +49,32 @@ int	bus_config_from_env(struct bus_config *, char **err);
 int	bus_config_parse_url(struct bus_config *, const char *url, char **err);
 void	bus_config_free(struct bus_config *);
 
-/* A message on ws:<key>; payload is not NUL-terminated and not kept. */
+#define BUS_KEY_MAX	1024	/* longest key + 1 (the worker's: 256) */
+
+/*
+ * A message on ws:<key>; payload is not NUL-terminated and not kept.  A
+ * key unsubscribed a moment ago may still get one: the caller drops it.
+ */
 typedef void (*bus_message_cb)(void *arg, const char *key, size_t keylen,
 	    const char *payload, size_t len);
 /* The link went up (1) or down (0). */
 typedef void (*bus_state_cb)(void *arg, int up);
 /* A publish finished: ok, and PUBLISH's receiver count. */
 typedef void (*bus_publish_cb)(void *arg, int ok, long long receivers);
+/*
+ * The subscription set is the caller's, not the bus's: after every
+ * (re)connect the bus calls keys_cb, which calls put(ctx, key, len) once
+ * per key it holds, and SUBSCRIBEs them all.
+ */
+typedef void (*bus_put_key)(void *ctx, const char *key, size_t len);
+typedef void (*bus_keys_cb)(void *arg, bus_put_key put, void *ctx);
 
 struct bus	*bus_new(uv_loop_t *, const struct bus_config *,
-		    bus_message_cb, bus_state_cb, void *arg);
+		    bus_message_cb, bus_state_cb, bus_keys_cb, void *arg);
 /*
- * Subscription set: the caller calls subscribe on a key's first local
- * subscriber and unsubscribe on its last.  The bus remembers the set and
- * replays it after every reconnect.
+ * The caller calls subscribe when a key enters its set (its first local
+ * subscriber) and unsubscribe when it leaves (its last); keys are shorter
+ * than BUS_KEY_MAX.
  */
 void	bus_subscribe(struct bus *, const char *key);
 void	bus_unsubscribe(struct bus *, const char *key);

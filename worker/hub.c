@@ -246,6 +246,24 @@ hub_publish(const char *key, size_t keylen, const char *payload, size_t len)
 	return n;
 }
 
+void
+hub_each_key(void *arg, bus_put_key put, void *ctx)
+{
+	struct hub_entry	*e;
+	size_t			 i;
+
+	(void)arg;
+	for (i = 0; i < hub_size; i++)
+		for (e = hub_table[i]; e != NULL; e = e->next)
+			put(ctx, e->key, e->keylen);
+}
+
+int
+hub_has_key(const char *key, size_t keylen)
+{
+	return hub_find(key, keylen, hub_hash(key, keylen)) != NULL;
+}
+
 size_t
 hub_subscription_count(void)
 {

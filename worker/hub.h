@@ -9,7 +9,8 @@
 
 #include <stddef.h>
 
-struct bus;
+#include "bus.h"
+
 struct session;
 struct hub_sub;
 
@@ -29,6 +30,11 @@ void	hub_unsubscribe_all(struct hub_sub **list);
 /* Deliver an event for `key` to the local subscribers; returns how many. */
 size_t	hub_publish(const char *key, size_t keylen, const char *payload,
 	    size_t len);
+
+/* The keys with local subscribers, for the bus (a bus_keys_cb). */
+void	hub_each_key(void *arg, bus_put_key put, void *ctx);
+/* 1 when `key` has local subscribers. */
+int	hub_has_key(const char *key, size_t keylen);
 
 size_t	hub_subscription_count(void);
 size_t	hub_channel_count(void);

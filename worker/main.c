@@ -261,7 +261,8 @@ main(int argc, char **argv)
 	}
 	if (worker.have_bus) {
 		worker.bus = bus_new(worker.loop, &worker.bus_conf,
-		    worker_bus_message_cb, worker_bus_state_cb, NULL);
+		    worker_bus_message_cb, worker_bus_state_cb, hub_each_key,
+		    NULL);
 		if (worker.bus == NULL) {
 			log_error("cannot set up the Redis bus");
 			return EXIT_TEMPFAIL;

@@ -50,6 +50,20 @@ static struct session		*session_dirty;
 static struct qnode		*session_free_nodes;
 static size_t			 session_nfree;
 static struct frame		*session_ping_frame;
+
+/* Indexed by enum session_close_why. */
+static const struct {
+	uint16_t	 code;
+	const char	*reason;
+} session_closes[] = {
+	[SESSION_GOING_AWAY] =		{ 1001, "going away" },
+	[SESSION_PING_TIMEOUT] =	{ 1001, "ping timeout" },
+	[SESSION_UNAUTHORIZED] =	{ 1008, "Unauthorized" },
+	[SESSION_SLOW_CONSUMER] =	{ 1008, "slow consumer" },
+	[SESSION_TOO_BIG] =		{ 1009, "Message too big" },
+	[SESSION_WRITE_ERROR] =		{ 1011, "write error" },
+	[SESSION_NO_MEMORY] =		{ 1011, "out of memory" },
+};
 static struct deadline_heap	 session_expiries;
 static uv_check_t		 session_flush_check;
 static uv_idle_t		 session_flush_idle;
@@ -102,7 +116,7 @@ session_ping_cb(uv_timer_t *h)
 		if (s->flags & SESSION_PING_OUT) {
 			log_json(LOG_INFO, json_pack("{s:s}", "user", s->user),
 			    "no pong since the last ping: closing");
-			session_close(s, 1001, "ping timeout");
+			session_close(s, SESSION_PING_TIMEOUT);
 			continue;
 		}
 		s->flags |= SESSION_PING_OUT;
@@ -128,7 +142,7 @@ session_expiry_cb(uv_timer_t *h)
 		    offsetof(struct session, expiry));
 		log_json(LOG_INFO, json_pack("{s:s}", "user", s->user),
 		    "token expired: closing");
-		session_close(s, 1008, "Unauthorized");
+		session_close(s, SESSION_UNAUTHORIZED);
 	}
 	session_expiry_arm();
 }
@@ -278,7 +292,7 @@ session_send(struct session *s, struct frame *f)
 		    "send queue over its cap: closing a slow consumer");
 		metrics.errors++;
 		session_queue_clear(s);
-		session_close(s, 1008, "slow consumer");
+		session_close(s, SESSION_SLOW_CONSUMER);
 		s->flags |= SESSION_SLOW;
 		return -1;
 	}
@@ -377,7 +391,7 @@ session_flush(struct session *s)
 			s->qtail = NULL;
 		if (n < 0) {
 			session_queue_clear(s);
-			session_close(s, 1011, "write error");
+			session_close(s, SESSION_WRITE_ERROR);
 			s->flags |= SESSION_CLOSE_SENT;	/* nothing more to send */
 			ws_conn_kill_after(s->conn, 0);
 			return;
@@ -385,7 +399,8 @@ session_flush(struct session *s)
 	}
 	if (s->state == SESSION_CLOSING && !(s->flags & SESSION_CLOSE_SENT)) {
 		s->flags |= SESSION_CLOSE_SENT;
-		ws_conn_close(s->conn, s->close_code, s->close_reason,
+		ws_conn_close(s->conn, session_closes[s->close_why].code,
+		    session_closes[s->close_why].reason,
 		    s->flags & SESSION_SLOW ? SESSION_SLOW_KILL_SECS :
 		    SESSION_KILL_SECS);
 	}
@@ -404,13 +419,12 @@ session_writable(struct session *s)
 }
 
 void
-session_close(struct session *s, int code, const char *reason)
+session_close(struct session *s, enum session_close_why why)
 {
 	if (s->state == SESSION_CLOSING)
 		return;
 	s->state = SESSION_CLOSING;
-	s->close_code = (uint16_t)code;
-	s->close_reason = reason;
+	s->close_why = (uint8_t)why;
 	deadline_remove(&session_expiries, &s->expiry);
 	/*
 	 * Not lws_callback_on_writable() here: we may be inside lws's
@@ -428,7 +442,7 @@ session_close_all(void)
 	session_draining = 1;
 	for (s = session_list; s != NULL; s = next) {
 		next = s->next;
-		session_close(s, 1001, "going away");
+		session_close(s, SESSION_GOING_AWAY);
 	}
 }
 
@@ -490,11 +504,11 @@ session_open(struct session *s, void *conn, const struct session_creds *c)
 		metrics.auth_failures++;
 		log_json(LOG_INFO, json_pack("{s:s?,s:s}", "remote", c->remote,
 		    "reason", auth_strerror(st)), "authentication failed");
-		session_close(s, 1008, "Unauthorized");
+		session_close(s, SESSION_UNAUTHORIZED);
 		return;
 	}
 	if ((s->user = strdup(res.user)) == NULL) {
-		session_close(s, 1011, "out of memory");
+		session_close(s, SESSION_NO_MEMORY);
 		return;
 	}
 	s->state = SESSION_OPEN;
@@ -519,7 +533,7 @@ session_open(struct session *s, void *conn, const struct session_creds *c)
 	    "message", "Successfully connected to WebSocket server"));
 	if (session_draining) {
 		/* upgraded while we drain: welcome, then go to another instance */
-		session_close(s, 1001, "going away");
+		session_close(s, SESSION_GOING_AWAY);
 	}
 }
 

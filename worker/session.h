@@ -36,9 +36,22 @@ struct session {
 	uint16_t		 nsubs;
 	uint8_t			 state;
 	uint8_t			 flags;
-	uint16_t		 close_code;	/* once CLOSING */
-	const char		*close_reason;	/* a static string */
+	uint8_t			 close_why;	/* once CLOSING */
 	struct deadline		 expiry;	/* token exp */
+};
+
+/*
+ * Why a session is closed: each is one close code and reason (an index,
+ * not the pair, keeps struct session, and lws's per-connection chunk, small).
+ */
+enum session_close_why {
+	SESSION_GOING_AWAY,		/* 1001 going away: drain */
+	SESSION_PING_TIMEOUT,		/* 1001 ping timeout */
+	SESSION_UNAUTHORIZED,		/* 1008 Unauthorized */
+	SESSION_SLOW_CONSUMER,		/* 1008 slow consumer */
+	SESSION_TOO_BIG,		/* 1009 Message too big */
+	SESSION_WRITE_ERROR,		/* 1011 write error */
+	SESSION_NO_MEMORY,		/* 1011 out of memory */
 };
 
 struct session_config {
@@ -81,7 +94,7 @@ void	session_closed(struct session *, const char *remote);
 /* Queue a shared frame (reference taken); -1 when not queued. */
 int	session_send(struct session *, struct frame *);
 /* Close with code and reason (sent once the queue is handed over). */
-void	session_close(struct session *, int code, const char *reason);
+void	session_close(struct session *, enum session_close_why);
 /* Drain: close every session with 1001 going away. */
 void	session_close_all(void);
 size_t	session_count(void);

@@ -693,8 +693,7 @@ ws_receive(struct lws *wsi, struct ws_conn *c, const char *in, size_t len)
 		c->rxlen = 0;
 		log_json(LOG_INFO, json_pack("{s:s,s:I}", "user", c->s.user,
 		    "size", (json_int_t)total), "client message too big");
-		session_close(&c->s, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-		    "Message too big");
+		session_close(&c->s, SESSION_TOO_BIG);
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
 		    (unsigned char *)"Message too big", 15);
 		return -1;

@@ -16,6 +16,7 @@
  * "exit-on msg|up|down|pubfail": shut down (bus_free) from inside that
  * callback.  SIGINT,
  * SIGTERM and "quit" shut down cleanly (exit 0; 1 when a handle leaked).
+ * The subscription set is kept by worker/hub.c, as in the worker.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 
 #include "bus.h"
 #include "exitcodes.h"
+#include "hub.h"
 #include "log.h"
 
 static uv_loop_t	*loop;
@@ -44,6 +46,7 @@ static char		 line[1 << 17];
 static size_t		 linelen;
 static int		 stopping;
 static char		 exit_on[16];	/* "msg", "up", "down", "pubfail" */
+static struct hub_sub	*subs;		/* the probe's keys, as one session's */
 
 static void	probe_stop(int);
 
@@ -69,6 +72,8 @@ probe_stop(int st)
 		return;
 	stopping = 1;
 	status = st;
+	hub_set_bus(NULL);
+	hub_unsubscribe_all(&subs);
 	bus_free(bus);
 	bus = NULL;
 	uv_close((uv_handle_t *)&sig_int, NULL);
@@ -85,6 +90,8 @@ probe_message_cb(void *arg, const char *key, size_t keylen,
 	size_t	 i;
 
 	(void)arg;
+	if (!hub_has_key(key, keylen))
+		return;		/* a late message of an unsubscribed key */
 	fputs("msg ", stdout);
 	fwrite(key, 1, keylen, stdout);
 	fputc(' ', stdout);
@@ -184,20 +191,20 @@ probe_command(char *cmd)
 	} else if (arg == NULL)
 		fprintf(stderr, "bus-probe: bad command '%s'\n", cmd);
 	else if (strcmp(cmd, "sub") == 0)
-		bus_subscribe(bus, arg);
+		(void)hub_subscribe(&subs, NULL, arg);
 	else if (strcmp(cmd, "exit-on") == 0) {
 		snprintf(exit_on, sizeof(exit_on), "%s", arg);
 		printf("exit-on %s\n", exit_on);
 		fflush(stdout);
 	} else if (strcmp(cmd, "unsub") == 0)
-		bus_unsubscribe(bus, arg);
+		(void)hub_unsubscribe(&subs, arg);
 	else if (strcmp(cmd, "subn") == 0 &&
 	    (rest = strchr(arg, ' ')) != NULL) {
 		*rest++ = '\0';
 		n = strtol(rest, NULL, 10);
 		for (i = 0; i < n; i++) {
 			snprintf(name, sizeof(name), "%s%ld", arg, i);
-			bus_subscribe(bus, name);
+			(void)hub_subscribe(&subs, NULL, name);
 		}
 	} else if ((strcmp(cmd, "pub") == 0 || strcmp(cmd, "pubquit") == 0) &&
 	    (rest = strchr(arg, ' ')) != NULL) {
@@ -336,7 +343,8 @@ main(int argc, char **argv)
 	uv_signal_start(&sig_term, probe_signal_cb, SIGTERM);
 	uv_timer_init(loop, &wait_timer);
 
-	bus = bus_new(loop, &cfg, probe_message_cb, probe_state_cb, NULL);
+	bus = bus_new(loop, &cfg, probe_message_cb, probe_state_cb, hub_each_key,
+	    NULL);
 	bus_config_free(&cfg);
 	if (bus == NULL) {
 		fprintf(stderr, "bus-probe: cannot start the bus\n");
@@ -349,8 +357,9 @@ main(int argc, char **argv)
 			uv_timer_start(&wait_timer, probe_wait_cb,
 			    (uint64_t)(wait_s * 1000), 0);
 	} else {
+		hub_init(bus);
 		for (i = 1; i < argc; i++)
-			bus_subscribe(bus, argv[i]);
+			(void)hub_subscribe(&subs, NULL, argv[i]);
 		probe_stdin();
 	}
 
