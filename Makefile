@@ -48,7 +48,7 @@ CEILING       := $(O)/ceiling
 
 PROGS := $(BINDIR)/wsd $(BINDIR)/wsworker $(BINDIR)/wsctl
 
-.PHONY: all deps run test unit bb asan bench bench-quick install clean npm
+.PHONY: all deps run test unit bb asan bench bench-quick profile-mem profile-cpu install clean npm
 .DEFAULT_GOAL := all
 
 all: $(PROGS)
@@ -111,7 +111,8 @@ DEB_PKGS := pkg-config libuv1-dev libjansson-dev libhiredis-dev libjwt-dev \
             util-linux systemd
 # Commands that may come from elsewhere than apt (Node from its own
 # installer): the package is installed only when the command is missing.
-DEB_CMDS := cc:gcc make:make node:nodejs npm:npm
+DEB_CMDS := cc:gcc make:make node:nodejs npm:npm valgrind:valgrind \
+            perf:linux-perf
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || \
@@ -152,6 +153,15 @@ bench: deps all $(WSBENCH) $(CEILING)
 
 bench-quick: deps all $(WSBENCH) $(CEILING)
 	@O=$(O) BINDIR=$(BINDIR) QUICK=1 sh bench/run.sh
+
+# The profiles behind bench/limits.md: heap (valgrind massif) of one
+# worker holding N connections; CPU (perf) of the paced fan-out, worker
+# and ceiling.
+profile-mem: deps all $(WSBENCH)
+	@O=$(O) BINDIR=$(BINDIR) bash bench/profile-mem.sh $(or $(N),2000)
+
+profile-cpu: deps all $(WSBENCH) $(CEILING)
+	@O=$(O) BINDIR=$(BINDIR) bash bench/profile-cpu.sh
 
 # install / uninstall (PREFIX, DESTDIR).  The systemd unit and the SysV
 # script name $(PREFIX)/bin; the unit goes where systemd looks for

@@ -61,14 +61,14 @@ CLEAN_ENV=(env -i "PATH=$NODE_DIR:/usr/local/bin:/usr/bin:/bin" "HOME=$W"
 if [ "$QUICK" = 1 ]; then
 	REPS=1; CTL_RUNS=5; RESPAWNS=1; CHURN_MS=3000; CONNS=2000
 	FAN_SMALL=1000; FAN_BIG=0; FAN_EVENTS_SMALL=100; PACED_EVENTS=20; CONNS_BIG=0
-	CHURN_ACTIONS="none restart"
+	CHURN_ACTIONS="none restart crash"
 else
 	REPS=3; CTL_RUNS=15; RESPAWNS=3; CHURN_MS=8000; CONNS=10000
 	# about 0.5 M and 1 M deliveries per burst run
 	FAN_SMALL=1000; FAN_BIG=10000; FAN_EVENTS_SMALL=500; FAN_EVENTS_BIG=100
 	PACED_EVENTS=40
 	CONNS_BIG=${BENCH_CONNS_BIG:-50000}
-	CHURN_ACTIONS="none restart reload"
+	CHURN_ACTIONS="none restart reload crash"
 fi
 # SPEC §6's paced fan-out: 5 000 subscribers, 10 events/s.  At that rate
 # each event (5 000 writes, some 50 ms of server time) is delivered before
@@ -283,6 +283,7 @@ EOF
 	done
 	# "none": the same churn with nothing happening, so that failures
 	# caused by the load itself are not counted against a restart.
+	# "crash": kill -9 of instance 0, restarted by the supervisor.
 	for action in $CHURN_ACTIONS; do
 		out=$W/churn.$s.$action.$REP
 		"$WSBENCH" churn --port "$PORT" --secret "$SECRET" --rate "$CHURN_RATE" \
@@ -291,6 +292,10 @@ EOF
 		local cp=$!
 		sleep 1.5
 		if [ "$action" = none ]; then
+			wait "$cp"
+		elif [ "$action" = crash ]; then
+			pids=$(pids_$s)
+			kill -KILL "${pids%%,*}"
 			wait "$cp"
 		else
 			local tl

@@ -231,14 +231,32 @@ conns_done_cb(struct wb_conn *c)
 	conns_ready--;
 }
 
+/* Serve the connections for opt.settle_ms: lazily grown server state settles. */
+static void
+settle(struct wb_engine *e)
+{
+	int64_t	end = wb_now() + opt.settle_ms * 1000000LL;
+
+	while (!stop_flag && wb_now() < end)
+		wb_poll(e, 50);
+}
+
+/*
+ * Opens the connections in two halves and samples the servers' RSS before,
+ * between and after: (after - before) / n is the whole cost per connection,
+ * one-time costs included (handshake buffers, tables, code pages first
+ * touched); (after - mid) / (second half) is the marginal cost of one more
+ * idle connection.
+ */
 static int
 mode_conns(void)
 {
 	struct wb_engine	e;
-	struct wb_procstat	before, after;
+	struct wb_procstat	before, mid, after;
 	char			sub[512];
-	int64_t			t0, t1, hold_end;
+	int64_t			t0, connect_ns;
 	uint64_t		nfail;
+	uint32_t		ready_mid;
 	json_t			*j;
 
 	if (setup_engine(&e, sub, sizeof sub) == -1)
@@ -249,37 +267,44 @@ mode_conns(void)
 	if (opt.npids > 0)
 		wb_procstat(opt.pids, opt.npids, &before);
 	t0 = wb_now();
-	open_many(&e, opt.n, &conns_ready);
-	t1 = wb_now();
-	/* Let lazily grown server structures settle (and a GC run). */
-	{
-		int64_t	end = wb_now() + opt.settle_ms * 1000000LL;
-
-		while (!stop_flag && wb_now() < end)
-			wb_poll(&e, 50);
-	}
+	open_many(&e, opt.n / 2, &conns_ready);
+	connect_ns = wb_now() - t0;
+	settle(&e);
+	ready_mid = conns_ready;
+	if (opt.npids > 0)
+		wb_procstat(opt.pids, opt.npids, &mid);
+	t0 = wb_now();
+	open_many(&e, opt.n - opt.n / 2, &conns_ready);
+	connect_ns += wb_now() - t0;
+	settle(&e);
 	j = json_pack("{s:s,s:i,s:I,s:o,s:f,s:f}", "mode", "conns",
 	    "n", opt.n, "ready", (json_int_t)conns_ready,
 	    "failed", fails_json(&e, &nfail),
-	    "setup_s", (double)(t1 - t0) / 1e9,
-	    "connects_per_s", (double)conns_ready / ((double)(t1 - t0) / 1e9));
+	    "setup_s", (double)connect_ns / 1e9,
+	    "connects_per_s", (double)conns_ready / ((double)connect_ns / 1e9));
 	json_object_set_new(j, "failed_total", json_integer((json_int_t)nfail));
 	if (opt.npids > 0) {
 		wb_procstat(opt.pids, opt.npids, &after);
 		json_object_set_new(j, "rss_before", json_integer((json_int_t)before.rss));
+		json_object_set_new(j, "rss_mid", json_integer((json_int_t)mid.rss));
 		json_object_set_new(j, "rss_after", json_integer((json_int_t)after.rss));
 		json_object_set_new(j, "procs", json_integer(after.nprocs));
 		if (conns_ready > 0)
 			json_object_set_new(j, "bytes_per_conn", json_real(
 			    ((double)after.rss - (double)before.rss) /
 			    conns_ready));
+		if (conns_ready > ready_mid)
+			json_object_set_new(j, "marginal_bytes_per_conn",
+			    json_real(((double)after.rss - (double)mid.rss) /
+			    (conns_ready - ready_mid)));
 	}
 	if (opt.hold_ms > 0)
 		json_object_set_new(j, "event", json_string("ready"));
 	wb_emit(j);
 	if (opt.hold_ms > 0) {
 		/* Hold the connections until told (SIGTERM) or the bound. */
-		hold_end = wb_now() + opt.hold_ms * 1000000LL;
+		int64_t	hold_end = wb_now() + opt.hold_ms * 1000000LL;
+
 		while (!stop_flag && wb_now() < hold_end)
 			wb_poll(&e, 100);
 		wb_emit(json_pack("{s:s,s:s,s:I}", "mode", "conns", "event",
@@ -447,6 +472,9 @@ mode_fanout(void)
 		while (wb_now() < until)
 			wb_poll(&e, 20);
 	}
+	/* A profiler may attach from here (bench/profile-cpu.sh). */
+	wb_emit(json_pack("{s:s,s:s,s:I}", "mode", "fanout", "event",
+	    "subscribed", "subs", (json_int_t)conns_ready));
 	if (opt.npids > 0)
 		wb_procstat(opt.pids, opt.npids, &before);
 	getrusage(RUSAGE_SELF, &ru0);

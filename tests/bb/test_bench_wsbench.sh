@@ -40,6 +40,8 @@ check "conns: 20 authenticated subscribed connections" \
 check "conns: no failed connect" test "$(field "$T/conns" "d['failed_total']")" = 0
 check "conns: RSS of the worker measured" \
     test "$(field "$T/conns" "d['procs']")" = 1
+check "conns: RSS read before, between the two halves and after" \
+    test "$(field "$T/conns" "d['rss_before'] > 0 and d['rss_mid'] > 0 and d['rss_after'] > 0 and 'marginal_bytes_per_conn' in d")" = True
 
 "$WSBENCH" fanout -n 20 -m 10 --port "$PORT" --channel post:benchtest \
     --redis "127.0.0.1:$REDIS_PORT" --pids "$WPID" --drain-ms 3000 \
