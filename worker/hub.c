@@ -48,12 +48,6 @@ hub_hash(const char *key, size_t len)
 }
 
 void
-hub_init(struct bus *bus)
-{
-	hub_bus = bus;
-}
-
-void
 hub_set_bus(struct bus *bus)
 {
 	hub_bus = bus;

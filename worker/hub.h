@@ -15,7 +15,6 @@ struct session;
 struct hub_sub;
 
 /* The bus to follow, or NULL when Redis is not configured. */
-void	hub_init(struct bus *);
 void	hub_set_bus(struct bus *);
 
 /*

@@ -268,7 +268,7 @@ main(int argc, char **argv)
 			return EXIT_TEMPFAIL;
 		}
 	}
-	hub_init(worker.bus);
+	hub_set_bus(worker.bus);
 	ws_set_bus(worker.bus);
 	if (ipc_open(worker.loop, stats_ms, worker_stats_cb, worker_drain_cb,
 	    NULL, &err) != 0) {

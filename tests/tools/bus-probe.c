@@ -357,7 +357,7 @@ main(int argc, char **argv)
 			uv_timer_start(&wait_timer, probe_wait_cb,
 			    (uint64_t)(wait_s * 1000), 0);
 	} else {
-		hub_init(bus);
+		hub_set_bus(bus);
 		for (i = 1; i < argc; i++)
 			(void)hub_subscribe(&subs, NULL, argv[i]);
 		probe_stdin();

@@ -30,7 +30,7 @@ setup(void **state)
 	conf.max_subscriptions = 256;
 	uv_loop_init(&loop);
 	session_init(&loop, &conf);
-	hub_init(NULL);
+	hub_set_bus(NULL);
 	return 0;
 }
 
