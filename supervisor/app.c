@@ -906,33 +906,97 @@ app_event(struct inst *in, enum policy_ev type, int code, int sig)
 		app_observer();
 }
 
+/* "exited with code N" / "killed by SIGX", from a waitpid() status. */
+static void
+app_exit_what(char *buf, size_t len, int status)
+{
+	int sig;
+
+	if (WIFEXITED(status)) {
+		snprintf(buf, len, "exited with code %d", WEXITSTATUS(status));
+		return;
+	}
+	sig = WTERMSIG(status);
+	snprintf(buf, len, "killed by SIG%s",
+	    sigabbrev_np(sig) != NULL ? sigabbrev_np(sig) : "?");
+}
+
+/*
+ * A leader whose group outlives it (children it started, killed with it
+ * but not dead yet) is not gone: what they hold (a lock, a port bound
+ * without SO_REUSEPORT, the log pipes) would fail the replacement.  Its
+ * exit is handed to the policy once the group is empty: wsd is the
+ * subreaper of those orphans, and every one it reaps, and a poll every
+ * APP_GROUP_POLL_MS, checks.  A group still there after APP_GROUP_WAIT_MS
+ * (a process stuck in the kernel) is given up on.
+ */
+#define APP_GROUP_POLL_MS	10
+#define APP_GROUP_WAIT_MS	2000
+
+static uv_timer_t	 app_group_timer;
+static int		 app_group_timer_init;
+
+static void	app_leader_exit(struct inst *, int status);
+
+static void
+app_group_check(void)
+{
+	struct inst *in, *next;
+	uint64_t now = wsd_now_ms();
+	int waiting = 0;
+
+	for (in = TAILQ_FIRST(&inst_list); in != NULL; in = next) {
+		next = TAILQ_NEXT(in, entry);
+		if (in->gone_at == 0)
+			continue;
+		if (kill(-in->pid, 0) == 0 || errno == EPERM) {
+			if (now - in->gone_at < APP_GROUP_WAIT_MS) {
+				waiting = 1;
+				continue;
+			}
+			log_json(LOG_WARN, app_fields(in), "its process group "
+			    "is still there %d ms after it exited: going on",
+			    APP_GROUP_WAIT_MS);
+		}
+		in->gone_at = 0;
+		app_leader_exit(in, in->gone_status);	/* may free `in` */
+		next = TAILQ_FIRST(&inst_list);		/* the list may have changed */
+	}
+	if (!waiting && app_group_timer_init)
+		uv_timer_stop(&app_group_timer);
+}
+
+static void
+app_group_timer_cb(uv_timer_t *t)
+{
+	(void)t;
+	app_group_check();
+}
+
 void
 app_child_exit(pid_t pid, int status)
 {
 	struct inst *in;
-	char what[64], before[96];
-	int code = -1, sig = 0;
+	char what[64];
 
 	TAILQ_FOREACH(in, &inst_list, entry)
 		if (in->pid == pid || in->old_pid == pid)
 			break;
-	if (in == NULL)
-		return;	/* an orphan we adopted, or a failed exec */
-	if (WIFEXITED(status)) {
-		code = WEXITSTATUS(status);
-		snprintf(what, sizeof what, "exited with code %d", code);
-	} else if (WIFSIGNALED(status)) {
-		sig = WTERMSIG(status);
-		snprintf(what, sizeof what, "killed by SIG%s",
-		    sigabbrev_np(sig) != NULL ? sigabbrev_np(sig) : "?");
-	} else
+	if (in == NULL) {
+		/* An orphan we adopted: a waiting group may be empty now. */
+		app_group_check();
+		return;
+	}
+	if (!WIFEXITED(status) && !WIFSIGNALED(status))
 		return;
 	/* What the leader left in its group would hold pipes and ports. */
 	if (in->app->cfg.treekill)
 		kill(-pid, SIGKILL);
 	if (pid == in->old_pid) {
+		app_exit_what(what, sizeof what, status);
 		/* The replaced process: never a crash, never restarted. */
-		log_json(in->old_signalled || code == 0 ? LOG_INFO : LOG_WARN,
+		log_json(in->old_signalled || (WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 0) ? LOG_INFO : LOG_WARN,
 		    app_old_fields(in), "replaced process %s", what);
 		app_old_gone(in);
 		if (in->reload == RL_RETIRING)
@@ -942,6 +1006,31 @@ app_child_exit(pid_t pid, int status)
 			app_observer();
 		return;
 	}
+	if (in->app->cfg.treekill && kill(-pid, 0) == 0) {
+		in->gone_status = status;
+		in->gone_at = wsd_now_ms();
+		if (!app_group_timer_init) {
+			uv_timer_init(wsd_loop, &app_group_timer);
+			uv_unref((uv_handle_t *)&app_group_timer);
+			app_group_timer_init = 1;
+		}
+		if (!uv_is_active((uv_handle_t *)&app_group_timer))
+			uv_timer_start(&app_group_timer, app_group_timer_cb,
+			    APP_GROUP_POLL_MS, APP_GROUP_POLL_MS);
+		return;
+	}
+	app_leader_exit(in, status);
+}
+
+/* The instance's own process is gone, with its whole group. */
+static void
+app_leader_exit(struct inst *in, int status)
+{
+	char what[64], before[96];
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+
+	app_exit_what(what, sizeof what, status);
 	log_json(code == 0 || in->ps.state == ST_STOPPING ? LOG_INFO : LOG_WARN,
 	    app_fields(in), "%s", what);
 	if (in->reload == RL_SPAWNING && in->old_pid != 0 &&

@@ -77,6 +77,9 @@ struct inst {
 	uint64_t		 old_started_epoch;
 	struct policy_state	 old_ps;	/* restored if the replacement fails */
 	char			*reload_why;	/* RL_FAILED: why */
+	/* The leader exited while its group lives on: its exit waits. */
+	int			 gone_status;	/* as waitpid() gave it */
+	uint64_t		 gone_at;	/* monotonic ms, 0 = not waiting */
 	TAILQ_ENTRY(inst)	 entry;		/* in the global list, by id */
 };
 
