@@ -231,14 +231,14 @@ conns_done_cb(struct wb_conn *c)
 	conns_ready--;
 }
 
-/* Serve the connections for opt.settle_ms: lazily grown server state settles. */
+/* Serve the connections for ms milliseconds (or until a signal). */
 static void
-settle(struct wb_engine *e)
+serve_for(struct wb_engine *e, int64_t ms)
 {
-	int64_t	end = wb_now() + opt.settle_ms * 1000000LL;
+	int64_t	end = wb_now() + ms * 1000000LL;
 
 	while (!stop_flag && wb_now() < end)
-		wb_poll(e, 50);
+		wb_poll(e, 20);
 }
 
 /*
@@ -269,14 +269,14 @@ mode_conns(void)
 	t0 = wb_now();
 	open_many(&e, opt.n / 2, &conns_ready);
 	connect_ns = wb_now() - t0;
-	settle(&e);
+	serve_for(&e, opt.settle_ms);	/* lazily grown server state settles */
 	ready_mid = conns_ready;
 	if (opt.npids > 0)
 		wb_procstat(opt.pids, opt.npids, &mid);
 	t0 = wb_now();
 	open_many(&e, opt.n - opt.n / 2, &conns_ready);
 	connect_ns += wb_now() - t0;
-	settle(&e);
+	serve_for(&e, opt.settle_ms);
 	j = json_pack("{s:s,s:i,s:I,s:o,s:f,s:f}", "mode", "conns",
 	    "n", opt.n, "ready", (json_int_t)conns_ready,
 	    "failed", fails_json(&e, &nfail),
@@ -303,10 +303,7 @@ mode_conns(void)
 	wb_emit(j);
 	if (opt.hold_ms > 0) {
 		/* Hold the connections until told (SIGTERM) or the bound. */
-		int64_t	hold_end = wb_now() + opt.hold_ms * 1000000LL;
-
-		while (!stop_flag && wb_now() < hold_end)
-			wb_poll(&e, 100);
+		serve_for(&e, opt.hold_ms);
 		wb_emit(json_pack("{s:s,s:s,s:I}", "mode", "conns", "event",
 		    "released", "still_open", (json_int_t)conns_ready));
 	}
@@ -466,12 +463,7 @@ mode_fanout(void)
 		return 1;
 	}
 	/* The workers subscribe to Redis asynchronously: give them a moment. */
-	{
-		int64_t until = wb_now() + 300000000LL;
-
-		while (wb_now() < until)
-			wb_poll(&e, 20);
-	}
+	serve_for(&e, 300);
 	/* A profiler may attach from here (bench/profile-cpu.sh). */
 	wb_emit(json_pack("{s:s,s:s,s:I}", "mode", "fanout", "event",
 	    "subscribed", "subs", (json_int_t)conns_ready));
