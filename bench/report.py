@@ -179,6 +179,14 @@ def main():
     if big != "0":
         table.append(("worker RSS per idle subscribed connection, %s conns, 3 instances"
                       % big, "KB", "conns_" + big, big_per_conn, "lower"))
+    storm = meta.get("storm_n", "8000")
+    table += [
+        ("reconnect storm, %s clients at once, 2 instances: handshakes (JWT checked, "
+         "welcome received) per server CPU-second" % storm, "/s", "storm_" + storm,
+         lambda r: r.get("handshakes_per_cpu_s"), "higher"),
+        ("reconnect storm: clients that got no welcome", "n", "storm_" + storm,
+         lambda r: r["failed_total"], "lower"),
+    ]
     paced = meta.get("paced_subs", "5000")
     paced_rate = meta.get("paced_rate", "10")
     for n in ("1000", "10000"):
@@ -287,6 +295,11 @@ def main():
                     div(med("wsd", pscen, burst("p99_ms")),
                         med("ceiling", pscen, burst("p99_ms"))), "x",
                     lambda v: v <= 1.2))
+    hs = lambda r: r.get("handshakes_per_cpu_s")
+    targets.append(("reconnect storm, %s clients at once: handshakes per server "
+                    "CPU-second, wsd ÷ Node" % storm, "≥ 10",
+                    div(med("wsd", "storm_" + storm, hs), med("node", "storm_" + storm, hs)),
+                    "x", lambda v: v >= 10))
     limits = os.path.join(os.path.dirname(os.path.abspath(__file__)), "limits.md")
 
     lines = []
@@ -444,6 +457,12 @@ def main():
       "instances (`/proc/<pid>/task/*/schedstat`) from the first publish to the last "
       "delivery; per delivery = that ÷ deliveries." % (paced, meta.get("paced_events"),
                                                         paced_rate))
+    w("- **Reconnect storm**: `wsbench storm -n %s`: %s clients, each its own user "
+      "with a fresh HS256 token, connect at once (all connects in flight together), "
+      "upgrade with `?token=`, wait for the welcome and close; server CPU = on-CPU "
+      "time of the 2 instances' threads from before the first connect to 200 ms after "
+      "the last welcome; the figure is welcomes ÷ that CPU time. Not run against the "
+      "ceiling, which checks no token." % (storm, storm))
     w("- **The naive ceiling**: `bench/ceiling/ceiling.c`, one process, one thread, "
       "one level-triggered epoll: takes any token (no JWT check), sends the same "
       "welcome and `subscribed` replies as the worker, SUBSCRIBEs `ws:<key>` while "
@@ -486,6 +505,7 @@ def main():
     w("ceiling --port <port> --redis 127.0.0.1:<port>          # bench/ceiling, 1 process")
     w("wsbench churn  --rate %s --duration-ms %s --timeout-ms 5000   # + restart / reload at 1.5 s"
       % (meta.get("churn_rate"), meta.get("churn_ms")))
+    w("wsbench storm  -n %s --pids <instances> --timeout-ms 30000" % storm)
     w("wsbench respawn --kill <pid> --pids <instances> [--wsd-sock $WSD_HOME/wsd.sock]")
     w("wsbench exectime -n %s -- wsctl status     # and pm2 status, jlist, /bin/true"
       % meta.get("ctl_runs"))

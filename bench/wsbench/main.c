@@ -6,6 +6,7 @@
  *   wsbench conns   -n N [--hold-ms MS] [--pids P,…]   memory per connection
  *   wsbench fanout  -n N -m M [--rate R] --redis H:P    deliveries, latency, CPU
  *   wsbench churn   --rate R --duration-ms D            failed connects
+ *   wsbench storm   -n N [--pids P,…]                    reconnect storm
  *   wsbench respawn --kill PID --pids P,… [--wsd-sock S] kill -9 → online/served
  *   wsbench procstat --pids P,…                          RSS and CPU of trees
  *   wsbench exectime -n RUNS -- CMD ARG…                 wall time of a command
@@ -67,6 +68,7 @@ static struct {
 	const char	*wsd_sock;
 	int		 burst;		/* events pipelined per round trip */
 	int		 channel_given;
+	int		 concurrency_given;
 } opt = {
 	.host = "127.0.0.1", .port = 3002, .n = 100, .m = 100,
 	.timeout_ms = 10000, .settle_ms = 1000, .drain_ms = 5000,
@@ -98,7 +100,7 @@ wb_emit(json_t *j)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: wsbench conns|fanout|churn|respawn|procstat "
+	fprintf(stderr, "usage: wsbench conns|fanout|churn|storm|respawn|procstat "
 	    "[options]\n  (see the comment at the top of bench/wsbench/main.c)\n");
 	exit(64);
 }
@@ -648,6 +650,67 @@ mode_churn(void)
 	return 0;
 }
 
+/* ---- storm ---------------------------------------------------------- */
+
+/*
+ * A reconnect storm: n clients (distinct users) connect at once, each
+ * upgrades with its token, waits for the welcome and closes.  What it
+ * costs the server: handshakes completed per second of server CPU (the
+ * instances' process trees, from /proc), wall time to the last welcome.
+ * --concurrency bounds the connects in flight (default: all n at once).
+ */
+static uint32_t	 storm_ok;
+
+static void
+storm_ready_cb(struct wb_conn *c)
+{
+	(void)c;
+	storm_ok++;
+}
+
+static int
+mode_storm(void)
+{
+	struct wb_engine	 e;
+	struct wb_procstat	 before, after;
+	char			 sub[512];
+	int64_t			 t0, wall_ns;
+	uint64_t		 nfail;
+	double			 cpu_s;
+	json_t			*j;
+
+	if (opt.n <= 0 || opt.npids <= 0)
+		usage();
+	if (!opt.channel_given)
+		opt.channel = "none";	/* connect, authenticate, close */
+	if (!opt.concurrency_given)
+		opt.concurrency = opt.n;
+	if (setup_engine(&e, sub, sizeof sub) == -1)
+		return 1;
+	e.hooks.ready_cb = storm_ready_cb;
+	e.close_after_welcome = 1;
+	if (wb_procstat(opt.pids, opt.npids, &before) == -1)
+		return 1;
+	t0 = wb_now();
+	open_many(&e, opt.n, &storm_ok);
+	wall_ns = wb_now() - t0;
+	serve_for(&e, 200);	/* the servers finish the closes */
+	wb_procstat(opt.pids, opt.npids, &after);
+	cpu_s = (double)(after.cpu_ns - before.cpu_ns) / 1e9;
+	j = json_pack("{s:s,s:i,s:i,s:I,s:o,s:f,s:f}", "mode", "storm",
+	    "n", opt.n, "concurrency", opt.concurrency,
+	    "ok", (json_int_t)storm_ok, "failed", fails_json(&e, &nfail),
+	    "wall_s", (double)wall_ns / 1e9, "server_cpu_s", cpu_s);
+	json_object_set_new(j, "failed_total", json_integer((json_int_t)nfail));
+	json_object_set_new(j, "procs", json_integer(after.nprocs));
+	if (cpu_s > 0)
+		json_object_set_new(j, "handshakes_per_cpu_s",
+		    json_real((double)storm_ok / cpu_s));
+	wb_emit(j);
+	wb_engine_free(&e);
+	return storm_ok == (uint32_t)opt.n ? 0 : 2;
+}
+
 /* ---- respawn -------------------------------------------------------- */
 
 /* One request on wsd's control socket; the reply's data, or NULL. */
@@ -961,7 +1024,10 @@ main(int argc, char **argv)
 		case 'S': opt.settle_ms = atoll(optarg); break;
 		case 'D': opt.drain_ms = atoll(optarg); break;
 		case 'X': opt.max_ms = atoll(optarg); break;
-		case 'c': opt.concurrency = atoi(optarg); break;
+		case 'c':
+			opt.concurrency = atoi(optarg);
+			opt.concurrency_given = 1;
+			break;
 		case 'u': opt.users = (uint32_t)atol(optarg); break;
 		case 'b': opt.user_base = (uint32_t)atol(optarg); break;
 		case 'a':
@@ -1002,7 +1068,8 @@ main(int argc, char **argv)
 	if (opt.n < 0 || opt.m < 0 || opt.concurrency <= 0)
 		usage();
 	raise_nofile();
-	if ((strcmp(opt.mode, "conns") == 0 || strcmp(opt.mode, "fanout") == 0) &&
+	if ((strcmp(opt.mode, "conns") == 0 || strcmp(opt.mode, "fanout") == 0 ||
+	    strcmp(opt.mode, "storm") == 0) &&
 	    opt.n > nofile_limit() - 64) {
 		fprintf(stderr, "wsbench: -n %d does not fit in RLIMIT_NOFILE %ld: "
 		    "run several wsbench processes\n", opt.n, nofile_limit());
@@ -1020,6 +1087,8 @@ main(int argc, char **argv)
 		return mode_fanout();
 	if (strcmp(opt.mode, "churn") == 0)
 		return mode_churn();
+	if (strcmp(opt.mode, "storm") == 0)
+		return mode_storm();
 	if (strcmp(opt.mode, "respawn") == 0)
 		return mode_respawn();
 	if (strcmp(opt.mode, "procstat") == 0)

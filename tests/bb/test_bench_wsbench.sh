@@ -60,6 +60,13 @@ check "fanout: latency percentiles reported" \
 check "churn: 50 attempts in 1 s at 50/s" test "$(field "$T/churn" "d['attempts']")" = 50
 check "churn: each one welcomed" test "$(field "$T/churn" "d['ok']")" = 50
 
+"$WSBENCH" storm -n 200 --port "$PORT" --pids "$WPID" --timeout-ms 10000 \
+    > "$T/storm" 2>"$T/storm.err"
+check "storm: 200 clients at once, each welcomed" \
+    test "$(field "$T/storm" "d['ok'] == 200 and d['failed_total'] == 0")" = True
+check "storm: the worker's CPU measured, handshakes per CPU-second given" \
+    test "$(field "$T/storm" "d['procs'] == 1 and d['server_cpu_s'] > 0 and d['handshakes_per_cpu_s'] > 0")" = True
+
 # A wrong secret: every connection is closed with 1008 before the welcome.
 "$WSBENCH" churn --rate 20 --duration-ms 250 --port "$PORT" --secret wrong-secret-wrong-secret-wrong-secret \
     --timeout-ms 5000 > "$T/bad" 2>"$T/bad.err"
