@@ -69,15 +69,14 @@ struct bus_addr {
 };
 
 struct bus_link {
-	struct bus			*bus;
-	enum bus_link_kind		 kind;
-	struct redisAsyncContext	*ac;
-	int				 ready;
-	int				 synced;	/* sub: the set was sent */
-	uint64_t			 sub_sent;	/* sub: channels sent */
-	uint64_t			 sub_acked;	/* sub: confirmations */
-	uint64_t			 sync_target;	/* sub: sub_sent after
-							   the set */
+	struct bus		*bus;
+	enum bus_link_kind	 kind;
+	struct redisAsyncContext *ac;
+	int			 ready;
+	int			 synced;	/* sub: the set was sent */
+	uint64_t		 sub_sent;	/* sub: channels sent */
+	uint64_t		 sub_acked;	/* sub: confirmations received */
+	uint64_t		 sync_target;	/* sub: sub_sent after the set */
 };
 
 /*
