@@ -89,6 +89,11 @@ $(O)/tests/%: tests/unit/%.c $(LIBWORKER) $(LIBSUPERVISOR) $(LIBCTL) $(LIBCOMMON
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Iworker -Isupervisor -Ictl $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# The bus's configuration is pure: its test links without hiredis (nor
+# libuv, libwebsockets), so it stops linking if bus_config.c grows a need.
+$(O)/tests/test_bus_config: override LDLIBS = $(shell pkg-config --libs \
+    jansson 2>/dev/null) -lm
+
 # Small programs the black-box tests drive (a dotenv dump, a bus probe).
 $(O)/tools/%: tests/tools/%.c $(LIBWORKER) $(LIBSUPERVISOR) $(LIBCTL) $(LIBCOMMON)
 	@mkdir -p $(dir $@)

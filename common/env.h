@@ -70,5 +70,15 @@ int	 envfile_load(const char *path, struct env *out, char **err);
  */
 int	 secrets_apply(struct env *, char *const *names, size_t nnames,
 	    const char *secrets_dir, struct diag *errors, struct diag *warnings);
+/*
+ * One secret from the process environment, for a program that reads its
+ * own (wsworker run without wsd): NAME, else the content of the file
+ * NAME_FILE names, read and trimmed as by secrets_apply.  An empty
+ * variable counts as unset.  1 with *out (malloc'd), 0 when neither is set,
+ * -1 with the reason in `errors` (NAME and NAME_FILE both set, a file that
+ * cannot be read).
+ */
+int	 secrets_getenv(const char *name, char **out, struct diag *errors,
+	    struct diag *warnings);
 
 #endif

@@ -112,6 +112,12 @@ fail:
 	return -1;
 }
 
+static void
+secrets_both_set(struct diag *errors, const char *var, const char *file_var)
+{
+	diag_add(errors, "%s and %s are both set: use one", var, file_var);
+}
+
 static int
 secrets_is_file_var(const char *key)
 {
@@ -178,8 +184,7 @@ secrets_apply(struct env *env, char *const *names, size_t nnames,
 			continue;
 		}
 		if (env_get(env, var) != NULL) {
-			diag_add(errors, "%s and %s are both set: use one",
-			    var, files[i]);
+			secrets_both_set(errors, var, files[i]);
 		} else if (*env_get(env, files[i]) == '\0') {
 			diag_add(errors, "%s: empty path", files[i]);
 		} else if (secrets_read(files[i], env_get(env, files[i]), 0,
@@ -209,4 +214,51 @@ secrets_apply(struct env *env, char *const *names, size_t nnames,
 		free(path);
 	}
 	return errors->n > before ? -1 : 0;
+}
+
+/* An empty variable is an unset one, as everywhere the worker reads. */
+static const char *
+secrets_getenv_value(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+int
+secrets_getenv(const char *name, char **out, struct diag *errors,
+    struct diag *warnings)
+{
+	char *file_var, *shrunk;
+	const char *v, *path;
+	int r;
+
+	*out = NULL;
+	if (asprintf(&file_var, "%s_FILE", name) < 0) {
+		diag_add(errors, "%s: %s", name, strerror(ENOMEM));
+		return -1;
+	}
+	v = secrets_getenv_value(name);
+	path = secrets_getenv_value(file_var);
+	if (v != NULL && path != NULL) {
+		secrets_both_set(errors, name, file_var);
+		r = -1;
+	} else if (v != NULL) {
+		if ((*out = strdup(v)) == NULL) {
+			diag_add(errors, "%s: %s", name, strerror(ENOMEM));
+			r = -1;
+		} else
+			r = 1;
+	} else if (path != NULL) {
+		r = secrets_read(file_var, path, 0, out, errors, warnings);
+		/* The caller keeps it: a copy of its size, not the 1 MiB. */
+		if (r == 1 && (shrunk = strdup(*out)) != NULL) {
+			explicit_bzero(*out, strlen(*out));
+			free(*out);
+			*out = shrunk;
+		}
+	} else
+		r = 0;
+	free(file_var);
+	return r;
 }

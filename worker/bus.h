@@ -1,9 +1,9 @@
 /*
  * The Redis bus (SPEC §4.4–4.5): hiredis async on the worker's libuv loop,
  * one subscriber link and one command link, reconnect with backoff,
- * resubscribe after reconnect, Redis Sentinel discovery and failover.  The
- * only file that includes hiredis.  Channel names on Redis are "ws:<key>";
- * this API speaks keys without the prefix.
+ * resubscribe after reconnect, Redis Sentinel discovery and failover.
+ * hiredis stays inside worker/bus*.c (the map: bus_int.h).  Channel names
+ * on Redis are "ws:<key>"; this API speaks keys without the prefix.
  */
 #ifndef WSD_BUS_H
 #define WSD_BUS_H

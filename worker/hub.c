@@ -240,6 +240,18 @@ hub_publish(const char *key, size_t keylen, const char *payload, size_t len)
 	return n;
 }
 
+int
+hub_publish_out(const char *key, const char *payload, size_t len,
+    size_t *receivers, bus_publish_cb cb, void *arg)
+{
+	if (hub_bus != NULL) {
+		bus_publish(hub_bus, key, payload, len, cb, arg);
+		return 0;
+	}
+	*receivers = hub_publish(key, strlen(key), payload, len);
+	return 1;
+}
+
 void
 hub_each_key(void *arg, bus_put_key put, void *ctx)
 {

@@ -14,7 +14,7 @@
 struct session;
 struct hub_sub;
 
-/* The bus to follow, or NULL when Redis is not configured. */
+/* The bus to follow and publish to, or NULL when Redis is not configured. */
 void	hub_set_bus(struct bus *);
 
 /*
@@ -29,6 +29,17 @@ void	hub_unsubscribe_all(struct hub_sub **list);
 /* Deliver an event for `key` to the local subscribers; returns how many. */
 size_t	hub_publish(const char *key, size_t keylen, const char *payload,
 	    size_t len);
+
+/*
+ * Publish an event from this worker (POST /api/publish).  With a bus it
+ * goes to Redis, and every worker's subscribers get it from there (this
+ * worker's through hub_publish): returns 0, and cb(arg, ok, receivers)
+ * runs exactly once, later, never from inside this call.  Without a bus
+ * it goes to the local subscribers at once: returns 1 with *receivers set,
+ * and cb never runs.
+ */
+int	hub_publish_out(const char *key, const char *payload, size_t len,
+	    size_t *receivers, bus_publish_cb cb, void *arg);
 
 /* The keys with local subscribers, for the bus (a bus_keys_cb). */
 void	hub_each_key(void *arg, bus_put_key put, void *ctx);

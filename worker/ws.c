@@ -31,7 +31,11 @@
 /* One send() may carry this much (coalesced frames). */
 #define WS_TX_PACKET	(256 * 1024)
 
-/* A POST /api/publish waiting for Redis to answer. */
+/*
+ * A POST /api/publish waiting for Redis to answer.  One is kept ready
+ * (ws_spare): a publish delivered locally hands it back unused, so only
+ * one that waits costs an allocation.
+ */
 struct ws_pending {
 	struct lws	*wsi;		/* NULL once the request went away */
 };
@@ -39,7 +43,7 @@ struct ws_pending {
 enum ws_route {
 	WS_ROUTE_NONE = 0,
 	WS_ROUTE_PUBLISH,		/* reading the body */
-	WS_ROUTE_PUBLISH_WAIT,		/* waiting for bus_publish */
+	WS_ROUTE_PUBLISH_WAIT,		/* waiting for hub_publish_out */
 	WS_ROUTE_PUBLISH_DONE,		/* result ready: reply when writable */
 };
 
@@ -73,6 +77,7 @@ static struct lws_context	*ws_context;
 static struct lws_vhost		*ws_vhost;
 static struct ws_config		 ws_conf;
 static struct bus		*ws_bus;
+static struct ws_pending	*ws_spare;
 static time_t			 ws_started;
 static size_t			 ws_nconns;	/* every wsi, HTTP or WebSocket */
 
@@ -206,6 +211,8 @@ ws_destroy(void)
 		ws_context = NULL;
 		ws_vhost = NULL;
 	}
+	free(ws_spare);
+	ws_spare = NULL;
 }
 
 int
@@ -504,6 +511,7 @@ ws_publish(struct lws *wsi, struct ws_http *h)
 	char			*payload;
 	struct ws_pending	*pd;
 	size_t			 n;
+	int			 delivered;
 
 	req = json_loadb(h->body ? h->body : "", h->len, 0, NULL);
 	channel = json_string_value(json_object_get(req, "channel"));
@@ -527,26 +535,23 @@ ws_publish(struct lws *wsi, struct ws_http *h)
 	}
 	log_json(LOG_DEBUG, json_pack("{s:s,s:s}", "channel", channel,
 	    "type", type), "publish");
-	if (ws_bus == NULL) {
-		n = hub_publish(channel, strlen(channel), payload,
-		    strlen(payload));
-		free(payload);
-		json_decref(req);
-		return ws_http_json(wsi, 200, json_pack("{s:b,s:I}", "ok", 1,
-		    "receivers", (json_int_t)n));
-	}
-	if ((pd = malloc(sizeof *pd)) == NULL) {
+	if (ws_spare == NULL && (ws_spare = malloc(sizeof *pd)) == NULL) {
 		free(payload);
 		json_decref(req);
 		return ws_error(wsi, 500, "out of memory");
 	}
+	pd = ws_spare;
 	pd->wsi = wsi;
-	h->pending = pd;
-	h->route = WS_ROUTE_PUBLISH_WAIT;
-	bus_publish(ws_bus, channel, payload, strlen(payload), ws_publish_cb,
-	    pd);
+	delivered = hub_publish_out(channel, payload, strlen(payload), &n,
+	    ws_publish_cb, pd);
 	free(payload);
 	json_decref(req);
+	if (delivered)
+		return ws_http_json(wsi, 200, json_pack("{s:b,s:I}", "ok", 1,
+		    "receivers", (json_int_t)n));
+	ws_spare = NULL;	/* ws_publish_cb frees it */
+	h->pending = pd;
+	h->route = WS_ROUTE_PUBLISH_WAIT;
 	return 0;
 }
 

@@ -23,7 +23,7 @@ struct ws_config {
 };
 
 int	ws_init(uv_loop_t *, const struct ws_config *, char **err);
-/* The bus publishes go to, or NULL (local delivery). */
+/* The bus /health and /metrics report on, or NULL (publishes: hub.h). */
 void	ws_set_bus(struct bus *);
 /* Serve an accepted socket (takes the fd, closing it on failure). */
 int	ws_adopt(int fd);

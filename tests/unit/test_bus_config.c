@@ -281,10 +281,17 @@ test_env_password_precedence(void **state)
 	assert_string_equal(cfg.password, "filepw");
 	bus_config_free(&cfg);
 
+	/* Read by common/secrets.c, so with its messages. */
 	setenv("REDIS_PASSWORD", "x", 1);
 	assert_int_equal(bus_config_from_env(&cfg, &err), -1);
-	assert_non_null(strstr(err, "REDIS_PASSWORD_FILE"));
+	assert_non_null(strstr(err, "REDIS_PASSWORD and REDIS_PASSWORD_FILE "
+	    "are both set"));
 	free(err);
+	setenv("REDIS_PASSWORD_FILE", "", 1);	/* empty is unset */
+	assert_int_equal(bus_config_from_env(&cfg, &err), 1);
+	assert_string_equal(cfg.password, "x");
+	bus_config_free(&cfg);
+	setenv("REDIS_PASSWORD_FILE", path, 1);
 	unsetenv("REDIS_PASSWORD");
 	unlink(path);
 	assert_int_equal(bus_config_from_env(&cfg, &err), -1);

@@ -220,6 +220,52 @@ test_secrets_dir(void **state)
 	diag_free(&warn);
 }
 
+/* secrets_getenv: one NAME / NAME_FILE pair from the process environment. */
+static void
+test_getenv(void **state)
+{
+	struct diag err, warn;
+	char *v, want[512];
+
+	(void)state;
+	diag_init(&err);
+	diag_init(&warn);
+	unsetenv("T_PW");
+	unsetenv("T_PW_FILE");
+	assert_int_equal(secrets_getenv("T_PW", &v, &err, &warn), 0);
+	assert_null(v);
+
+	setenv("T_PW", "direct", 1);
+	setenv("T_PW_FILE", "", 1);	/* empty is unset */
+	assert_int_equal(secrets_getenv("T_PW", &v, &err, &warn), 1);
+	assert_string_equal(v, "direct");
+	free(v);
+
+	put("pw", "fromfile\r\n", 0644);
+	setenv("T_PW_FILE", path_of("pw"), 1);
+	assert_int_equal(secrets_getenv("T_PW", &v, &err, &warn), -1);
+	assert_null(v);
+	assert_string_equal(err.msgs[err.n - 1],
+	    "T_PW and T_PW_FILE are both set: use one");
+
+	setenv("T_PW", "", 1);
+	assert_int_equal(secrets_getenv("T_PW", &v, &err, &warn), 1);
+	assert_string_equal(v, "fromfile");
+	free(v);
+	assert_int_equal(warn.n, 1);	/* mode 0644 */
+
+	setenv("T_PW_FILE", path_of("absent"), 1);
+	assert_int_equal(secrets_getenv("T_PW", &v, &err, &warn), -1);
+	snprintf(want, sizeof want, "T_PW_FILE=%s: No such file or directory",
+	    path_of("absent"));
+	assert_string_equal(err.msgs[err.n - 1], want);
+	assert_int_equal(err.n, 2);
+	unsetenv("T_PW");
+	unsetenv("T_PW_FILE");
+	diag_free(&err);
+	diag_free(&warn);
+}
+
 int
 main(void)
 {
@@ -230,6 +276,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secrets_dir, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_getenv, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
