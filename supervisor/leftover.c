@@ -22,8 +22,9 @@
  * Nothing else: a pid or group id on record but since reused by another
  * process (pid_max may be 32768) matches neither rule, another home's wsd
  * has another run id, and a file from an earlier boot is ignored.  The new
- * wsd and its ancestors are never touched (it may have been started from a
- * process of the old run).  A single process is signalled through a pidfd
+ * wsd, the process that ran it (a detached wsd is no longer its child) and
+ * their ancestors are never touched: wsd may have been started from a
+ * process of the old run.  A single process is signalled through a pidfd
  * opened before it is checked, so a pid reused in between is never hit; a
  * group gets kill(-pgid) right after its leader is checked, which the
  * kernel applies to the whole group even while it forks.
@@ -258,79 +259,102 @@ leftover_same(const struct procinfo *p)
 	    now.state != 'Z' && now.state != 'X';
 }
 
-/* Kill each recorded group whose leader still runs. */
+/* SIGKILL p through a pidfd if it still is p (and carries `marker`). */
+static int
+leftover_kill_one(struct leftover_scan *s, const struct procinfo *p,
+    const char *marker, const char *why)
+{
+	int fd, hit = 0;
+
+	if (p->state == 'Z' || p->state == 'X' ||
+	    leftover_has(s->spare, s->nspare, p->pid) ||
+	    (fd = pidfd_open(p->pid, 0)) < 0)
+		return 0;
+	if (leftover_same(p) && (marker == NULL ||
+	    leftover_environ(p->pid, marker, NULL, 0, NULL) == 1)) {
+		leftover_log(s, p->pid, why);
+		hit = pidfd_send_signal(fd, SIGKILL, NULL, 0) == 0;
+	}
+	close(fd);
+	return hit;
+}
+
+/*
+ * Kill each recorded group whose leader still runs: kill(-pgid) reaches
+ * the members it forks meanwhile, unless one of the spared is a member.
+ */
 static void
 leftover_kill_groups(struct leftover_scan *s)
 {
-	const struct procinfo *leader;
+	static const char why[] = "in its instance's process group";
+	const struct leftover_group *g;
+	const struct procinfo *leader, *p;
 	size_t i, j;
+	int shared;
 
 	for (i = 0; i < s->old->ngroups; i++) {
-		const struct leftover_group *g = &s->old->groups[i];
-
+		g = &s->old->groups[i];
 		leader = procstat_find(s->all, s->nall, g->pgid);
 		if (leader == NULL || leader->start != g->start ||
-		    leader->state == 'Z' || leader->state == 'X' ||
-		    leftover_has(s->spare, s->nspare, g->pgid))
+		    leftover_has(s->spare, s->nspare, g->pgid) ||
+		    !leftover_same(leader))
 			continue;
-		if (!leftover_same(leader))
-			continue;
+		shared = 0;
 		for (j = 0; j < s->nall; j++)
-			if (s->all[j].pgrp == g->pgid && s->all[j].state != 'Z')
-				leftover_log(s, s->all[j].pid,
-				    "its instance's process group");
-		kill(-g->pgid, SIGKILL);
-		s->alive++;
+			if (s->all[j].pgrp == g->pgid &&
+			    leftover_has(s->spare, s->nspare, s->all[j].pid))
+				shared = 1;
+		for (j = 0; j < s->nall; j++) {
+			p = &s->all[j];
+			if (p->pgrp != g->pgid)
+				continue;
+			if (shared)
+				s->alive += leftover_kill_one(s, p, NULL, why);
+			else if (p->state != 'Z')
+				leftover_log(s, p->pid, why);
+		}
+		if (!shared && kill(-g->pgid, SIGKILL) == 0)
+			s->alive++;
 	}
 }
 
-/* Kill each process that carries the run's marker. */
+/* Kill each process started after the old wsd that carries its marker. */
 static void
 leftover_kill_marked(struct leftover_scan *s, const char *marker)
 {
-	const struct procinfo *p;
 	size_t i;
-	int fd;
 
-	for (i = 0; i < s->nall; i++) {
-		p = &s->all[i];
-		if (p->state == 'Z' || p->state == 'X' ||
-		    p->start < s->old->start ||
-		    leftover_has(s->spare, s->nspare, p->pid))
-			continue;
-		if ((fd = pidfd_open(p->pid, 0)) < 0)
-			continue;
-		if (leftover_same(p) &&
-		    leftover_environ(p->pid, marker, NULL, 0, NULL) == 1) {
-			leftover_log(s, p->pid, "it carries the run's "
-			    LEFTOVER_VAR);
-			pidfd_send_signal(fd, SIGKILL, NULL, 0);
-			s->alive++;
-		}
-		close(fd);
-	}
+	for (i = 0; i < s->nall; i++)
+		if (s->all[i].start >= s->old->start)
+			s->alive += leftover_kill_one(s, &s->all[i], marker,
+			    "it carries the run's " LEFTOVER_VAR);
 }
 
-/* wsd itself and the processes it descends from. */
+/* wsd, the process that started it, and the processes they descend from. */
 static void
-leftover_spare(struct leftover_scan *s)
+leftover_spare(struct leftover_scan *s, pid_t launcher)
 {
 	const struct procinfo *p;
-	pid_t pid = getpid(), *ns;
+	pid_t pid, *ns;
+	int k;
 
-	while (pid > 1 && s->nspare < 4096) {
-		if ((ns = realloc(s->spare, (s->nspare + 1) * sizeof *ns)) == NULL)
-			return;
-		s->spare = ns;
-		s->spare[s->nspare++] = pid;
-		if ((p = procstat_find(s->all, s->nall, pid)) == NULL)
-			return;
-		pid = p->ppid;
+	for (k = 0; k < 2; k++) {
+		pid = k == 0 ? getpid() : launcher;
+		while (pid > 1 && !leftover_has(s->spare, s->nspare, pid)) {
+			ns = realloc(s->spare, (s->nspare + 1) * sizeof *ns);
+			if (ns == NULL)
+				return;
+			s->spare = ns;
+			s->spare[s->nspare++] = pid;
+			if ((p = procstat_find(s->all, s->nall, pid)) == NULL)
+				break;
+			pid = p->ppid;
+		}
 	}
 }
 
 static void
-leftover_reap(const struct leftover_run *old)
+leftover_reap(const struct leftover_run *old, pid_t launcher)
 {
 	struct leftover_scan s;
 	struct timespec ts = { 0, LEFTOVER_POLL_MS * 1000000L };
@@ -349,7 +373,7 @@ leftover_reap(const struct leftover_run *old)
 			break;
 		}
 		if (s.spare == NULL)
-			leftover_spare(&s);
+			leftover_spare(&s, launcher);
 		s.alive = 0;
 		leftover_kill_groups(&s);
 		leftover_kill_marked(&s, marker);
@@ -390,7 +414,7 @@ leftover_new_id(char *buf, size_t len)
 }
 
 void
-leftover_start(const char *home)
+leftover_start(const char *home, pid_t launcher)
 {
 	struct leftover_run old;
 	struct procinfo self;
@@ -416,7 +440,7 @@ leftover_start(const char *home)
 		log_info("%s: from an earlier boot: nothing of it runs",
 		    leftover_path);
 	else if (rc > 0)
-		leftover_reap(&old);
+		leftover_reap(&old, launcher);
 	free(old.groups);
 	leftover_write();
 }

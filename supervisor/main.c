@@ -299,6 +299,7 @@ main(int argc, char **argv)
 	const char *check = NULL, *home;
 	char *err = NULL, *defhome = NULL, *file = NULL;
 	int resurrect = 0, sockfd, i, rc;
+	pid_t launcher = getpid();
 	size_t k;
 	struct app *a;
 
@@ -405,7 +406,7 @@ main(int argc, char **argv)
 	    WSD_VERSION), "wsd started");
 	/* A crashed predecessor's leftovers must be gone before any port of
 	 * ours is bound: they would serve old code beside the new instances. */
-	leftover_start(home);
+	leftover_start(home, launcher);
 
 	for (k = 0; k < warnings.n; k++)
 		log_warn("%s", warnings.msgs[k]);

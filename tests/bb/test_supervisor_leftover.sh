@@ -106,12 +106,26 @@ else
 	not_ok "grandchildren outlive the SIGKILLed wsd" "$(for p in "${old[@]}"; do alive "$p" && echo "$p alive" || echo "$p gone"; done)"
 fi
 
-# The next generation, with a new env value to tell its workers apart.
+# The next generation, with a new env value to tell its workers apart,
+# detached (as `wsctl start` runs it) and launched by a process of the old
+# run (it carries the old run id), which must be spared.
 eco "$T/a2.json" "$PORT" 2 "$T/a2"
-start_wsd -f "$T/a2.json" || { not_ok "the new wsd starts"; finish; }
-# The control socket answers only once the leftovers are gone.
+oldrun=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' "$WSD_HOME/run.json" 2>/dev/null || echo none)
+[ -S "$WSD_HOME/wsd.sock" ] && [ -s "$WSD_HOME/wsd.pid" ] && note "the SIGKILLed wsd left its socket and pid files"
+env WSD_RUN_ID="$oldrun" sh -c '"$1" -f "$2"; echo $? > "$3"; exec sleep 100005' sh "$(command -v wsd)" "$T/a2.json" "$T/rc" &
+L=$!
+track "$L"
+wait_for 20 "the detached wsd returned" test -s "$T/rc" || not_ok "the detached wsd returns"
+WSD_PID=$(cat "$WSD_HOME/wsd.pid" 2>/dev/null)
+[ -n "$WSD_PID" ] && track "$WSD_PID"
+if [ "$(cat "$T/rc" 2>/dev/null)" = 0 ] && alive "$L" && wsctl ping >/dev/null 2>&1; then
+	ok "wsd starts over the dead one's socket and pid files, sparing the process that ran it"
+else
+	not_ok "detached start after kill -9" "rc $(cat "$T/rc" 2>/dev/null), launcher $L $(alive "$L" && echo alive || echo gone)"
+fi
+# wsd returns only once it has started its instances, after the leftovers.
 if all_dead "${old[@]}"; then
-	ok "the old generation is gone before the new wsd answers (and starts its instances)"
+	ok "the old generation is gone before the new wsd starts its instances"
 else
 	not_ok "old generation gone" "$(for p in "${old[@]}"; do alive "$p" && echo "$p still alive"; done)"
 fi
@@ -124,10 +138,11 @@ done
 [ -z "$bad" ] && ok "40 connections to the port: all served by new-generation workers" \
     || not_ok "only new workers serve" "pid:GEN $bad"
 logged=0
-for p in "${old[@]}"; do grep -q "\"pid\":$p,.*left by wsd pid\|left by wsd pid.*\"pid\":$p[,}]" "$T/wsd.stdout" && logged=$((logged + 1)); done
-[ "$logged" = 4 ] && ok "each leftover killed is logged with its pid" || not_ok "leftovers logged" "$(grep 'left by' "$T/wsd.stdout")"
-grep -q '"app":"wrapped","instance":0.*left by wsd pid\|left by wsd pid.*"app":"wrapped"' "$T/wsd.stdout" \
-    && ok "the log names the leftover's app and instance" || not_ok "app in log" "$(grep 'left by' "$T/wsd.stdout")"
+LOG=$WSD_HOME/wsd.log
+for p in "${old[@]}"; do grep -q "\"pid\":$p,.*left by wsd pid\|left by wsd pid.*\"pid\":$p[,}]" "$LOG" && logged=$((logged + 1)); done
+[ "$logged" = 4 ] && ok "each leftover killed is logged with its pid" || not_ok "leftovers logged" "$(grep 'left by' "$LOG")"
+grep -q '"app":"wrapped","instance":0.*left by wsd pid\|left by wsd pid.*"app":"wrapped"' "$LOG" \
+    && ok "the log names the leftover's app and instance" || not_ok "app in log" "$(grep 'left by' "$LOG")"
 
 if all_alive "${b_pids[@]}" && ids_online "$HB"; then
 	ok "another home's wsd and its identical apps are untouched"
