@@ -71,11 +71,11 @@ struct leftover_scan {
 	const struct leftover_run *old;
 	struct procinfo	*all;
 	size_t		 nall;
-	pid_t		*spare;		/* wsd and its ancestors */
+	pid_t		*spare;		/* wsd, its launcher, their ancestors */
 	size_t		 nspare;
 	pid_t		*logged;	/* killed and logged already */
 	size_t		 nlogged;
-	size_t		 alive;		/* ours, not yet dead, this round */
+	size_t		 alive;		/* ours and signalled, this round */
 };
 
 static struct leftover_run	 leftover_me;
@@ -233,8 +233,9 @@ leftover_has(const pid_t *v, size_t n, pid_t pid)
 static void
 leftover_log(struct leftover_scan *s, pid_t pid, const char *why)
 {
-	char app[128] = "?";
+	char app[128] = "";
 	int inst = -1;
+	json_t *fields;
 	pid_t *nl;
 
 	if (leftover_has(s->logged, s->nlogged, pid))
@@ -244,9 +245,13 @@ leftover_log(struct leftover_scan *s, pid_t pid, const char *why)
 		s->logged[s->nlogged++] = pid;
 	}
 	leftover_environ(pid, NULL, app, sizeof app, &inst);
-	log_json(LOG_WARN, json_pack("{sssisi}", "app", app, "instance", inst,
-	    "pid", (int)pid), "SIGKILL to a process left by wsd pid %d (%s)",
-	    (int)s->old->pid, why);
+	fields = json_pack("{si}", "pid", (int)pid);
+	if (app[0] != '\0')
+		json_object_set_new(fields, "app", json_string(app));
+	if (inst >= 0)
+		json_object_set_new(fields, "instance", json_integer(inst));
+	log_json(LOG_WARN, fields, "SIGKILL to a process left by wsd pid %d "
+	    "(%s)", (int)s->old->pid, why);
 }
 
 /* The live process the pidfd names is still `p` (pid and start time). */

@@ -113,7 +113,7 @@ eco "$T/a2.json" "$PORT" 2 "$T/a2"
 oldrun=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' "$WSD_HOME/run.json" 2>/dev/null || echo none)
 [ -S "$WSD_HOME/wsd.sock" ] && [ -s "$WSD_HOME/wsd.pid" ] && note "the SIGKILLed wsd left its socket and pid files"
 env WSD_RUN_ID="$oldrun" sh -c '"$1" -f "$2"; echo $? > "$3"; exec sleep 100005' sh "$(command -v wsd)" "$T/a2.json" "$T/rc" &
-L=$!
+L=$!; disown "$L"
 track "$L"
 wait_for 20 "the detached wsd returned" test -s "$T/rc" || not_ok "the detached wsd returns"
 WSD_PID=$(cat "$WSD_HOME/wsd.pid" 2>/dev/null)
