@@ -280,7 +280,7 @@ proc_spawn(const struct proc_spec *sp, char **err)
 	/* Also set here: a signal to the group must not miss a child that has
 	 * not run setpgid yet. */
 	setpgid(pid, pid);
-	/* On record before exec: what it starts must never outlive wsd unseen. */
+	/* On record at once: from here on, a crash of wsd must not lose it. */
 	leftover_add(pid);
 	/* exec succeeded when the close-on-exec pipe closes without data. */
 	do

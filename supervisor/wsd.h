@@ -214,8 +214,9 @@ int	 procstat_sample(struct procstat *, size_t n);
 /*
  * leftover.c: this run's instances on record under the home (run.json), and
  * at start the end of whatever a dead wsd of the same home left running.
+ * leftover_start runs before any instance starts; launcher: the process
+ * that ran wsd (spared, with its ancestors).
  */
-/* Before any instance starts; launcher: the process that ran wsd (spared). */
 void	 leftover_start(const char *home, pid_t launcher);
 const char *leftover_marker(void);	/* "WSD_RUN_ID=…", in every instance's env */
 void	 leftover_add(pid_t pgid);	/* a new instance process (group leader) */
