@@ -34,7 +34,9 @@ static uv_timer_t	 main_stats;
 
 static const char *const main_private_env[] = {
 	"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID",
-	"LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", NULL,
+	"LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
+	"WSD_RUN_ID",	/* a wsd started by an instance of another */
+	NULL,
 };
 
 uint64_t
@@ -297,6 +299,7 @@ main(int argc, char **argv)
 	const char *check = NULL, *home;
 	char *err = NULL, *defhome = NULL, *file = NULL;
 	int resurrect = 0, sockfd, i, rc;
+	pid_t launcher = getpid();
 	size_t k;
 	struct app *a;
 
@@ -401,6 +404,9 @@ main(int argc, char **argv)
 	notify_init(wsd_loop);
 	log_json(LOG_INFO, json_pack("{ssss}", "home", home, "version",
 	    WSD_VERSION), "wsd started");
+	/* A crashed predecessor's leftovers must be gone before any port of
+	 * ours is bound: they would serve old code beside the new instances. */
+	leftover_start(home, launcher);
 
 	for (k = 0; k < warnings.n; k++)
 		log_warn("%s", warnings.msgs[k]);

@@ -1,6 +1,8 @@
 /*
  * Child processes: fork/exec with the fd layout instances expect, process
- * groups, PR_SET_PDEATHSIG, signalling, and reaping on SIGCHLD.
+ * groups, PR_SET_PDEATHSIG, signalling, and reaping on SIGCHLD.  Each
+ * instance is put on record for the next wsd (leftover.c): its group, and
+ * the run's marker in its environment, which its descendants inherit.
  *
  * Reaping: libuv delivers SIGCHLD through its signal pipe, so the handler
  * runs on the loop like every other event; it then calls
@@ -47,6 +49,8 @@ proc_sigchld_cb(uv_signal_t *h, int signum)
 			continue;
 		if (pid <= 0)
 			break;
+		/* Before the callback, which may end wsd (the last one). */
+		leftover_check();
 		proc_cb(pid, status);
 	}
 }
@@ -207,11 +211,37 @@ proc_child(const struct proc_spec *sp, pid_t parent, int errpipe,
 	proc_fail(errpipe, errno);
 }
 
+/*
+ * The env the child gets: the spec's, with the run's marker in place of
+ * any the app's env brought.  The strings stay the spec's; NULL: no memory.
+ */
+static char **
+proc_envp(const struct proc_spec *sp)
+{
+	const char *marker = leftover_marker();
+	size_t n, i, k = 0, klen;
+	char **envp;
+
+	for (n = 0; sp->envp[n] != NULL; n++)
+		;
+	if ((envp = calloc(n + 2, sizeof *envp)) == NULL)
+		return NULL;
+	klen = marker != NULL ? strcspn(marker, "=") + 1 : 0;
+	for (i = 0; i < n; i++)
+		if (marker == NULL || strncmp(sp->envp[i], marker, klen) != 0)
+			envp[k++] = sp->envp[i];
+	if (marker != NULL)
+		envp[k++] = (char *)marker;
+	envp[k] = NULL;
+	return envp;
+}
+
 pid_t
 proc_spawn(const struct proc_spec *sp, char **err)
 {
+	struct proc_spec child;
 	sigset_t all, old;
-	char *listen_pid = NULL;
+	char *listen_pid = NULL, **envp;
 	int ep[2], e = 0, i;
 	ssize_t n;
 	pid_t pid, self = getpid();
@@ -220,8 +250,15 @@ proc_spawn(const struct proc_spec *sp, char **err)
 	for (i = 0; sp->envp[i] != NULL; i++)
 		if (strncmp(sp->envp[i], "LISTEN_PID=", 11) == 0)
 			listen_pid = sp->envp[i] + 11;
+	if ((envp = proc_envp(sp)) == NULL) {
+		*err = strdup(strerror(ENOMEM));
+		return -1;
+	}
+	child = *sp;
+	child.envp = envp;
 	if (pipe2(ep, O_CLOEXEC) < 0) {
 		*err = strdup(strerror(errno));
+		free(envp);
 		return -1;
 	}
 	sigfillset(&all);
@@ -229,10 +266,11 @@ proc_spawn(const struct proc_spec *sp, char **err)
 	pid = fork();
 	if (pid == 0) {
 		close(ep[0]);
-		proc_child(sp, self, ep[1], listen_pid);
+		proc_child(&child, self, ep[1], listen_pid);
 	}
 	e = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	free(envp);
 	close(ep[1]);
 	if (pid < 0) {
 		close(ep[0]);
@@ -242,6 +280,8 @@ proc_spawn(const struct proc_spec *sp, char **err)
 	/* Also set here: a signal to the group must not miss a child that has
 	 * not run setpgid yet. */
 	setpgid(pid, pid);
+	/* On record at once: from here on, a crash of wsd must not lose it. */
+	leftover_add(pid);
 	/* exec succeeded when the close-on-exec pipe closes without data. */
 	do
 		n = read(ep[0], &e, sizeof e);

@@ -1,7 +1,8 @@
 /*
- * cpu and memory of instances from /proc: each instance's figure covers its
- * process tree (its descendants and the members of its process group), so
- * a shell wrapper does not hide the real server's memory.
+ * Processes as /proc/PID/stat shows them, and the cpu and memory of
+ * instances: each instance's figure covers its process tree (its
+ * descendants and the members of its process group), so a shell wrapper
+ * does not hide the real server's memory.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -12,22 +13,15 @@
 
 #include "wsd.h"
 
-struct pstat {
-	pid_t		 pid;
-	pid_t		 ppid;
-	pid_t		 pgrp;
-	uint64_t	 ticks;
-	uint64_t	 rss;
-	int		 mark;
-};
-
-static int
-procstat_read(pid_t pid, struct pstat *ps)
+int
+procstat_read(pid_t pid, struct procinfo *pi)
 {
 	char path[64], buf[1024], *p;
 	unsigned long utime, stime;
+	unsigned long long start;
 	long rss;
-	int ppid, pgrp;
+	int ppid, pgrp, sid;
+	char state;
 	FILE *f;
 	size_t n;
 
@@ -37,44 +31,45 @@ procstat_read(pid_t pid, struct pstat *ps)
 	n = fread(buf, 1, sizeof buf - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	/* The command name may hold spaces and parentheses: skip to the last ')'. */
+	/* The command name may hold spaces and parentheses: skip to the last
+	 * ')'.  Fields 3..24: state ppid pgrp session tty tpgid flags minflt
+	 * cminflt majflt cmajflt utime stime cutime cstime priority nice
+	 * threads itrealvalue starttime vsize rss. */
 	if ((p = strrchr(buf, ')')) == NULL)
 		return -1;
-	if (sscanf(p + 2, "%*c %d %d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu "
-	    "%*d %*d %*d %*d %*d %*d %*u %*u %ld", &ppid, &pgrp, &utime, &stime,
-	    &rss) != 5)
+	if (sscanf(p + 2, "%c %d %d %d %*d %*d %*u %*u %*u %*u %*u %lu %lu "
+	    "%*d %*d %*d %*d %*d %*d %llu %*u %ld", &state, &ppid, &pgrp, &sid,
+	    &utime, &stime, &start, &rss) != 8)
 		return -1;
-	ps->pid = pid;
-	ps->ppid = ppid;
-	ps->pgrp = pgrp;
-	ps->ticks = utime + stime;
-	ps->rss = (uint64_t)(rss > 0 ? rss : 0) * (uint64_t)sysconf(_SC_PAGESIZE);
+	pi->pid = pid;
+	pi->ppid = ppid;
+	pi->pgrp = pgrp;
+	pi->sid = sid;
+	pi->state = state;
+	pi->start = start;
+	pi->ticks = utime + stime;
+	pi->rss = (uint64_t)(rss > 0 ? rss : 0) * (uint64_t)sysconf(_SC_PAGESIZE);
 	return 0;
 }
 
 static int
 procstat_cmp(const void *a, const void *b)
 {
-	const struct pstat *x = a, *y = b;
+	const struct procinfo *x = a, *y = b;
 
 	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
 int
-procstat_sample(struct procstat *out, size_t n)
+procstat_all(struct procinfo **out, size_t *nout)
 {
-	struct pstat *all = NULL, *na;
-	size_t nall = 0, cap = 0, i, j;
+	struct procinfo *all = NULL, *na;
+	size_t nall = 0, cap = 0;
 	struct dirent *de;
 	DIR *d;
-	int changed;
 
-	for (i = 0; i < n; i++) {
-		out[i].ticks = 0;
-		out[i].rss = 0;
-	}
-	if (n == 0)
-		return 0;
+	*out = NULL;
+	*nout = 0;
 	if ((d = opendir("/proc")) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
@@ -90,39 +85,73 @@ procstat_sample(struct procstat *out, size_t n)
 			nall++;
 	}
 	closedir(d);
-	qsort(all, nall, sizeof *all, procstat_cmp);
+	if (all != NULL)
+		qsort(all, nall, sizeof *all, procstat_cmp);
+	*out = all;
+	*nout = nall;
+	return 0;
+}
 
+const struct procinfo *
+procstat_find(const struct procinfo *all, size_t n, pid_t pid)
+{
+	struct procinfo key;
+
+	if (all == NULL)
+		return NULL;
+	key.pid = pid;
+	return bsearch(&key, all, n, sizeof *all, procstat_cmp);
+}
+
+int
+procstat_sample(struct procstat *out, size_t n)
+{
+	struct procinfo *all;
+	const struct procinfo *parent;
+	size_t nall, i, j;
+	char *mark;
+	int changed;
+
+	for (i = 0; i < n; i++) {
+		out[i].ticks = 0;
+		out[i].rss = 0;
+	}
+	if (n == 0)
+		return 0;
+	if (procstat_all(&all, &nall) < 0)
+		return -1;
+	if ((mark = calloc(nall + 1, 1)) == NULL) {
+		free(all);
+		return -1;
+	}
 	for (i = 0; i < n; i++) {
 		if (out[i].pid <= 0)
 			continue;
 		for (j = 0; j < nall; j++)
-			all[j].mark = all[j].pid == out[i].pid ||
+			mark[j] = all[j].pid == out[i].pid ||
 			    all[j].pgrp == out[i].pid;
 		/* Descendants, to a fixed point: children mostly have higher
 		 * pids than their parents, so one or two passes do. */
 		do {
 			changed = 0;
 			for (j = 0; j < nall; j++) {
-				struct pstat key, *parent;
-
-				if (all[j].mark)
+				if (mark[j])
 					continue;
-				key.pid = all[j].ppid;
-				parent = bsearch(&key, all, nall, sizeof *all,
-				    procstat_cmp);
-				if (parent != NULL && parent->mark) {
-					all[j].mark = 1;
+				parent = procstat_find(all, nall, all[j].ppid);
+				if (parent != NULL && mark[parent - all]) {
+					mark[j] = 1;
 					changed = 1;
 				}
 			}
 		} while (changed);
 		for (j = 0; j < nall; j++) {
-			if (all[j].mark) {
+			if (mark[j]) {
 				out[i].ticks += all[j].ticks;
 				out[i].rss += all[j].rss;
 			}
 		}
 	}
+	free(mark);
 	free(all);
 	return 0;
 }

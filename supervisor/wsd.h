@@ -189,13 +189,38 @@ void	 ipc_close(struct ipc *);	/* frees itself; no more callbacks */
 /* listen.c: SO_REUSEPORT listening sockets for cluster slots. */
 int	 listen_open(const char *host, int port, char **err);
 
-/* procstat.c: cpu ticks and RSS of process trees from /proc. */
+/* procstat.c: processes from /proc/PID/stat; cpu and RSS of process trees. */
+struct procinfo {
+	pid_t		 pid;
+	pid_t		 ppid;
+	pid_t		 pgrp;
+	pid_t		 sid;
+	char		 state;		/* R, S, D, Z … */
+	uint64_t	 start;		/* clock ticks after boot */
+	uint64_t	 ticks;		/* utime + stime */
+	uint64_t	 rss;		/* bytes */
+};
+int	 procstat_read(pid_t, struct procinfo *);	/* 0, or -1: no such process */
+/* Every process now: a malloc'd array sorted by pid. */
+int	 procstat_all(struct procinfo **, size_t *n);
+const struct procinfo *procstat_find(const struct procinfo *, size_t n, pid_t);
 struct procstat {
 	pid_t		 pid;
 	uint64_t	 ticks;		/* utime + stime, clock ticks */
 	uint64_t	 rss;		/* bytes */
 };
 int	 procstat_sample(struct procstat *, size_t n);
+
+/*
+ * leftover.c: this run's instances on record under the home (run.json), and
+ * at start the end of whatever a dead wsd of the same home left running.
+ * leftover_start runs before any instance starts; launcher: the process
+ * that ran wsd (spared, with its ancestors).
+ */
+void	 leftover_start(const char *home, pid_t launcher);
+const char *leftover_marker(void);	/* "WSD_RUN_ID=…", in every instance's env */
+void	 leftover_add(pid_t pgid);	/* a new instance process (group leader) */
+void	 leftover_check(void);		/* after reaping: forget empty groups */
 
 /* control.c: the control socket, clients and their ordered replies. */
 struct client;
