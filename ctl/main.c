@@ -7,6 +7,7 @@
 
 #include "ctl.h"
 #include "exitcodes.h"
+#include "fsutil.h"
 
 /* Every command group; a new group is one row here (see ctl.h). */
 static const struct ctl_cmd *groups[] = {
@@ -112,15 +113,8 @@ ctl_find(const char *name)
 static void
 ctl_paths(struct ctl *ctl)
 {
-	const char *home = getenv("WSD_HOME"), *h;
-
-	if (home != NULL && *home != '\0')
-		snprintf(ctl->home, sizeof ctl->home, "%s", home);
-	else {
-		h = getenv("HOME");
-		snprintf(ctl->home, sizeof ctl->home, "%s/.wsd",
-		    h != NULL && *h != '\0' ? h : "/");
-	}
+	/* Too long to fit: the socket path fails to connect and says so. */
+	(void)fsutil_home(ctl->home, sizeof ctl->home);
 	snprintf(ctl->sock, sizeof ctl->sock, "%s/wsd.sock", ctl->home);
 }
 

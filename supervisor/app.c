@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cron.h"
+#include "fsutil.h"
 #include "log.h"
 #include "wsd.h"
 
@@ -446,19 +447,6 @@ app_log_path(const struct inst *in, const char *given, const char *kind)
 	return r < 0 ? NULL : p;
 }
 
-static void
-app_mkdirs(const char *path)
-{
-	char buf[PATH_MAX], *s;
-
-	snprintf(buf, sizeof buf, "%s", path);
-	for (s = buf + 1; (s = strchr(s, '/')) != NULL; s++) {
-		*s = '\0';
-		mkdir(buf, 0755);
-		*s = '/';
-	}
-}
-
 static int
 app_is_js(const char *script)
 {
@@ -607,8 +595,9 @@ app_spawn(struct inst *in)
 	free(in->err_path);
 	in->out_path = app_log_path(in, a->cfg.out_file, "out");
 	in->err_path = app_log_path(in, a->cfg.error_file, "error");
-	app_mkdirs(in->out_path);
-	app_mkdirs(in->err_path);
+	/* A failure shows when the log file is opened. */
+	(void)fsutil_mkdirs_for(in->out_path);
+	(void)fsutil_mkdirs_for(in->err_path);
 	logcap_attach(outp[0], in->out_path, a->cfg.log_file,
 	    a->cfg.time, a->cfg.log_date_format, a->cfg.log_max_size,
 	    a->cfg.log_retain);
