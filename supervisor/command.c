@@ -1,5 +1,6 @@
 /*
- * The control commands: one row per command (name, access, handler), and
+ * The control commands: one handler per command of common/ctlcmd.c (which
+ * says who may run it), and
  * the waiters that answer a command once the instances it touched have
  * reached the state it waits for (stop, restart, delete).
  */
@@ -8,15 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctlcmd.h"
 #include "dump.h"
 #include "log.h"
 #include "proto.h"
 #include "wsd.h"
-
-enum access {
-	ACCESS_READ,
-	ACCESS_ADMIN,
-};
 
 enum wait_kind {
 	WAIT_STOPPED,	/* each instance has no process */
@@ -36,7 +33,6 @@ struct waiter {
 
 struct command {
 	const char	*name;
-	enum access	 access;
 	char		*(*fn)(struct cmd_ctx *);
 };
 
@@ -782,39 +778,42 @@ cmd_kill(struct cmd_ctx *ctx)
 	return NULL;
 }
 
+/* The handlers; which commands exist and who may run them: ctlcmd.c. */
 static const struct command command_table[] = {
-	{ "ping",	ACCESS_READ,	cmd_ping },
-	{ "list",	ACCESS_READ,	cmd_list },
-	{ "describe",	ACCESS_READ,	cmd_describe },
-	{ "env",	ACCESS_READ,	cmd_env },
-	{ "logs",	ACCESS_READ,	cmd_logs },
-	{ "start",	ACCESS_ADMIN,	cmd_start },
-	{ "stop",	ACCESS_ADMIN,	cmd_stop },
-	{ "restart",	ACCESS_ADMIN,	cmd_restart },
-	{ "reload",	ACCESS_ADMIN,	cmd_reload },
-	{ "delete",	ACCESS_ADMIN,	cmd_delete },
-	{ "scale",	ACCESS_ADMIN,	cmd_scale },
-	{ "flush",	ACCESS_ADMIN,	cmd_flush },
-	{ "reloadLogs",	ACCESS_ADMIN,	cmd_reload_logs },
-	{ "save",	ACCESS_ADMIN,	cmd_save },
-	{ "resurrect",	ACCESS_ADMIN,	cmd_resurrect },
-	{ "kill",	ACCESS_ADMIN,	cmd_kill },
+	{ "ping",	cmd_ping },
+	{ "list",	cmd_list },
+	{ "describe",	cmd_describe },
+	{ "env",	cmd_env },
+	{ "logs",	cmd_logs },
+	{ "start",	cmd_start },
+	{ "stop",	cmd_stop },
+	{ "restart",	cmd_restart },
+	{ "reload",	cmd_reload },
+	{ "delete",	cmd_delete },
+	{ "scale",	cmd_scale },
+	{ "flush",	cmd_flush },
+	{ "reloadLogs",	cmd_reload_logs },
+	{ "save",	cmd_save },
+	{ "resurrect",	cmd_resurrect },
+	{ "kill",	cmd_kill },
 };
 
 char *
 command_run(struct cmd_ctx *ctx, const char *name)
 {
+	const struct ctlcmd *cc = ctlcmd_find(name);
 	const struct command *c = NULL;
 	json_t *t;
 	size_t i;
 
-	for (i = 0; i < sizeof command_table / sizeof command_table[0]; i++)
-		if (strcmp(command_table[i].name, name) == 0)
+	for (i = 0; cc != NULL && i < sizeof command_table /
+	    sizeof command_table[0]; i++)
+		if (strcmp(command_table[i].name, cc->name) == 0)
 			c = &command_table[i];
 	if (c == NULL)
 		return proto_reply_error(ctx->id, "unknown_command",
 		    "unknown command \"%.64s\"", name);
-	if (c->access == ACCESS_ADMIN) {
+	if (cc->access == CTLCMD_ADMIN) {
 		t = json_object_get(ctx->args, "target");
 		if (ctx->uid != 0 && ctx->uid != geteuid()) {
 			log_json(LOG_WARN, json_pack("{sssisi}", "cmd", c->name,
