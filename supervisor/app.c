@@ -19,6 +19,7 @@
 
 #include "cron.h"
 #include "fsutil.h"
+#include "ipcmsg.h"
 #include "log.h"
 #include "wsd.h"
 
@@ -457,19 +458,18 @@ app_is_js(const char *script)
 }
 
 static void
-app_ipc_cb(void *arg, json_t *msg)
+app_ipc_cb(void *arg, const struct ipcmsg *m)
 {
 	struct inst *in = arg;
-	json_t *st;
 
-	if (json_is_true(json_object_get(msg, "ready"))) {
+	if (m->ready) {
 		if (in->ps.state == ST_LAUNCHING)
 			log_json(LOG_INFO, app_fields(in), "ready");
 		app_event(in, PEV_READY, 0, 0);
 	}
-	if (json_is_object(st = json_object_get(msg, "stats"))) {
+	if (m->stats != NULL) {
 		json_decref(in->stats);
-		in->stats = json_incref(st);
+		in->stats = json_incref(m->stats);
 	}
 }
 
@@ -650,10 +650,10 @@ app_old_fields(const struct inst *in)
 }
 
 static void
-app_old_ipc_cb(void *arg, json_t *msg)
+app_old_ipc_cb(void *arg, const struct ipcmsg *m)
 {
 	(void)arg;
-	(void)msg;
+	(void)m;
 }
 
 static void
@@ -687,7 +687,7 @@ app_old_retire(struct inst *in)
 	    "replaced by pid %d: draining the old process with SIG%s",
 	    (int)in->pid, sigabbrev_np(sig) != NULL ? sigabbrev_np(sig) : "?");
 	if (in->old_ipc != NULL)
-		ipc_send(in->old_ipc, json_pack("{ss}", "cmd", "drain"));
+		ipc_send(in->old_ipc, ipcmsg_drain());
 	proc_signal(in->old_pid, sig, in->app->cfg.treekill);
 	if (in->old_timer == NULL &&
 	    (in->old_timer = malloc(sizeof *in->old_timer)) != NULL) {
@@ -849,7 +849,7 @@ app_apply(struct inst *in, const struct policy_out *po)
 		    sigabbrev_np(sig) != NULL ? sigabbrev_np(sig) : "?");
 		proc_signal(in->pid, sig, group);
 		if (in->ipc != NULL)
-			ipc_send(in->ipc, json_pack("{ss}", "cmd", "drain"));
+			ipc_send(in->ipc, ipcmsg_drain());
 	}
 	if ((po->act & PACT_SIGKILL) && in->pid > 0) {
 		log_json(LOG_WARN, app_fields(in), "%s", po->why);

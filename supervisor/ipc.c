@@ -1,12 +1,14 @@
 /*
  * The IPC channel to one instance: JSON lines over an inherited socketpair
- * (instance → wsd ready/stats, wsd → instance drain).  A garbled line is
- * ignored: an instance can never upset the supervisor through it.
+ * (instance → wsd ready/stats, wsd → instance drain; the words are
+ * common/ipcmsg.h's).  A garbled line is ignored: an instance can never
+ * upset the supervisor through it.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "ipcmsg.h"
 #include "log.h"
 #include "proto.h"
 #include "wsd.h"
@@ -45,13 +47,13 @@ static int
 ipc_line_cb(void *arg, char *line, size_t len)
 {
 	struct ipc *ipc = arg;
+	struct ipcmsg m;
 	json_t *msg;
 
 	if (line == NULL || ipc->closed)
 		return ipc->closed;
-	msg = json_loadb(line, len, 0, NULL);
-	if (json_is_object(msg))
-		ipc->cb(ipc->arg, msg);
+	if ((msg = ipcmsg_parse(line, len, &m)) != NULL)
+		ipc->cb(ipc->arg, &m);
 	json_decref(msg);
 	return ipc->closed;
 }
