@@ -12,6 +12,7 @@
 #include "log.h"
 #include "proto.h"
 #include "wsd.h"
+#include "xmalloc.h"
 
 #define IPC_LINE_MAX	(64 * 1024)
 
@@ -75,8 +76,7 @@ ipc_open(uv_loop_t *loop, int fd, ipc_msg_cb cb, void *arg)
 {
 	struct ipc *ipc;
 
-	if ((ipc = calloc(1, sizeof *ipc)) == NULL)
-		return NULL;
+	ipc = xcalloc(1, sizeof *ipc);
 	linebuf_init(&ipc->lb, IPC_LINE_MAX);
 	ipc->cb = cb;
 	ipc->arg = arg;
@@ -120,10 +120,7 @@ ipc_send(struct ipc *ipc, json_t *msg)
 	json_decref(msg);
 	if (line == NULL)
 		return -1;
-	if ((w = malloc(sizeof *w)) == NULL) {
-		free(line);
-		return -1;
-	}
+	w = xmalloc(sizeof *w);
 	w->data = line;
 	b = uv_buf_init(line, (unsigned)strlen(line));
 	if (uv_write(w, (uv_stream_t *)&ipc->pipe, &b, 1, ipc_write_cb) != 0) {

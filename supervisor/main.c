@@ -18,6 +18,7 @@
 #include "log.h"
 #include "notify.h"
 #include "wsd.h"
+#include "xmalloc.h"
 
 const char		*wsd_home;
 uv_loop_t		*wsd_loop;
@@ -302,6 +303,7 @@ main(int argc, char **argv)
 	size_t k;
 	struct app *a;
 
+	xmalloc_jansson();	/* out of memory is fatal in wsd: xmalloc.h */
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-f") == 0 && i + 1 < argc)
 			file = argv[++i];
