@@ -1,5 +1,4 @@
 /* Allocation that logs and aborts instead of returning NULL (wsd, wsctl). */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
