@@ -1,6 +1,14 @@
-/* Careful file writing: no symlink following, exact mode, fsync before use. */
+/*
+ * Filesystem helpers: careful file writing (no symlink following, exact
+ * mode, fsync before use), mkdir -p, the running program's folder and the
+ * default home.
+ */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,4 +48,112 @@ fail:
 	unlink(path);
 	errno = saved;
 	return -1;
+}
+
+static int
+fsutil_mkdirs_fail(const char *what, char **err)
+{
+	int saved = errno;
+
+	if (err != NULL && asprintf(err, "%s: %s", what, strerror(saved)) < 0)
+		*err = NULL;
+	errno = saved;
+	return -1;
+}
+
+int
+fsutil_mkdirs(const char *dir, mode_t mode, char **err)
+{
+	char buf[PATH_MAX], *s;
+
+	if (err != NULL)
+		*err = NULL;
+	if (*dir == '\0') {
+		errno = ENOENT;
+		return fsutil_mkdirs_fail(dir, err);
+	}
+	if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) {
+		errno = ENAMETOOLONG;
+		return fsutil_mkdirs_fail(dir, err);
+	}
+	/* "home/" is home: it gets `mode`, not a parent's 0755. */
+	for (s = buf + strlen(buf); s > buf + 1 && s[-1] == '/'; s--)
+		s[-1] = '\0';
+	/* Each prefix in turn; the last one, dir itself, gets `mode`. */
+	for (s = buf + 1; ; s++) {
+		if ((s = strchr(s, '/')) != NULL)
+			*s = '\0';
+		if (mkdir(buf, s == NULL ? mode : 0755) == -1 &&
+		    errno != EEXIST)
+			return fsutil_mkdirs_fail(buf, err);
+		if (s == NULL)
+			return 0;
+		*s = '/';
+	}
+}
+
+int
+fsutil_mkdirs_for(const char *file)
+{
+	char dir[PATH_MAX];
+	const char *slash = file != NULL ? strrchr(file, '/') : NULL;
+
+	if (slash == NULL || slash == file)
+		return 0;	/* the current folder, or "/" */
+	if ((size_t)(slash - file) >= sizeof dir) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(dir, file, slash - file);
+	dir[slash - file] = '\0';
+	return fsutil_mkdirs(dir, 0755, NULL);
+}
+
+int
+fsutil_self_dir(char *buf, size_t len)
+{
+	char self[PATH_MAX], *slash;
+	ssize_t n;
+
+	if ((n = readlink("/proc/self/exe", self, sizeof self - 1)) <= 0)
+		return -1;
+	self[n] = '\0';
+	if ((slash = strrchr(self, '/')) == NULL) {
+		errno = ENOENT;	/* not a path: cannot tell */
+		return -1;
+	}
+	*slash = '\0';
+	if (strlen(self) >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, self, strlen(self) + 1);
+	return 0;
+}
+
+int
+fsutil_home_of(char *buf, size_t len, const char *user_home)
+{
+	/* No home at all: "/.wsd", as "%s/.wsd" of "/" would name it. */
+	if (user_home == NULL)
+		user_home = "";
+	if (snprintf(buf, len, "%s/.wsd", user_home) >= (int)len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int
+fsutil_home(char *buf, size_t len)
+{
+	const char *home = getenv("WSD_HOME");
+
+	if (home == NULL || *home == '\0')
+		return fsutil_home_of(buf, len, getenv("HOME"));
+	if (snprintf(buf, len, "%s", home) >= (int)len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
 }

@@ -1,4 +1,8 @@
-/* Careful file writing shared by the state files (dump.json, boot units). */
+/*
+ * Small filesystem helpers shared by the programs: careful file writing
+ * (dump.json, boot units), mkdir -p, the folder of the running program and
+ * the default home.
+ */
 #ifndef WSD_FSUTIL_H
 #define WSD_FSUTIL_H
 
@@ -13,5 +17,32 @@
  */
 int	fsutil_write_file(const char *path, const void *buf, size_t len,
 	    mode_t mode);
+
+/*
+ * mkdir -p: create `dir` with `mode` and each missing parent with 0755
+ * (an existing one is left as it is).  -1 with errno on failure, and when
+ * `err` is not NULL a malloc'd "PREFIX: reason" naming the folder that
+ * could not be made (NULL if that string could not be made either).
+ */
+int	fsutil_mkdirs(const char *dir, mode_t mode, char **err);
+
+/* mkdir -p of the folder `file` goes in (0755); -1 with errno. */
+int	fsutil_mkdirs_for(const char *file);
+
+/*
+ * The folder holding the running program (/proc/self/exe), without a
+ * trailing slash: "" when the program is in "/", so "%s/name" is always
+ * the program next to it.  -1 with errno when it cannot be told.
+ */
+int	fsutil_self_dir(char *buf, size_t len);
+
+/*
+ * The home (SPEC: $WSD_HOME, else ~/.wsd): fsutil_home reads the
+ * environment; fsutil_home_of names the default home of a user whose home
+ * folder is `user_home` ("<user_home>/.wsd").  -1 (ENAMETOOLONG) when it
+ * does not fit in buf.
+ */
+int	fsutil_home(char *buf, size_t len);
+int	fsutil_home_of(char *buf, size_t len, const char *user_home);
 
 #endif

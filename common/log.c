@@ -83,6 +83,21 @@ log_timestamp(char *buf, size_t len)
 }
 
 void
+log_noalloc(enum log_level lvl, const char *msg)
+{
+	char ts[32], line[512];
+	int n;
+
+	log_timestamp(ts, sizeof ts);
+	n = snprintf(line, sizeof line,
+	    "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"%.400s\",\"pid\":%d}\n",
+	    ts, level_names[lvl], msg, (int)getpid());
+	if (n > 0 && (size_t)n < sizeof line)
+		while (write(log_fd, line, (size_t)n) < 0 && errno == EINTR)
+			;
+}
+
+void
 log_json(enum log_level lvl, json_t *fields, const char *fmt, ...)
 {
 	char ts[32], msg[2048], *line;

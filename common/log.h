@@ -35,6 +35,12 @@ void	log_json(enum log_level, json_t *fields, const char *fmt, ...)
 #define log_warn(...)	log_json(LOG_WARN, NULL, __VA_ARGS__)
 #define log_error(...)	log_json(LOG_ERROR, NULL, __VA_ARGS__)
 
+/*
+ * Emit one line without allocating (ts, level, msg, pid): for when memory
+ * has run out.  `msg` is written as it is, so it must need no JSON escaping.
+ */
+void	log_noalloc(enum log_level, const char *msg);
+
 /* "2026-11-22T10:00:00.123Z" into buf (at least 32 bytes). */
 void	log_timestamp(char *buf, size_t len);
 

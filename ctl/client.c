@@ -10,39 +10,32 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ctlcmd.h"
 #include "exitcodes.h"
 #include "proto.h"
 
 /*
  * A daemon that accepts but never answers (stopped, wedged) must not hang
- * `wsctl status` in a monitoring script: the read-only commands give up
- * after this long.  Commands that change things wait as long as the
- * daemon takes (stop waits out each app's kill_timeout).  Tests shorten
- * it with WSCTL_TIMEOUT_MS.
+ * `wsctl status` in a monitoring script: the quick commands (common/
+ * ctlcmd.c) give up after this long.  Commands that change things wait as
+ * long as the daemon takes (stop waits out each app's kill_timeout).
+ * Tests shorten it with WSCTL_TIMEOUT_MS.
  */
 #define CLIENT_READ_TIMEOUT_MS	10000
-
-static const char *client_quick[] = {
-	"ping", "list", "describe", "env", "logs", NULL
-};
 
 static int
 client_timeout(const char *cmd)
 {
+	const struct ctlcmd *cc = ctlcmd_find(cmd);
 	const char *env;
-	size_t i;
 	long v;
 
-	for (i = 0; client_quick[i] != NULL; i++) {
-		if (strcmp(client_quick[i], cmd) != 0)
-			continue;
-		env = getenv("WSCTL_TIMEOUT_MS");
-		if (env != NULL && (v = strtol(env, NULL, 10)) > 0 &&
-		    v < 3600000)
-			return (int)v;
-		return CLIENT_READ_TIMEOUT_MS;
-	}
-	return -1;
+	if (cc == NULL || !cc->quick)
+		return -1;
+	env = getenv("WSCTL_TIMEOUT_MS");
+	if (env != NULL && (v = strtol(env, NULL, 10)) > 0 && v < 3600000)
+		return (int)v;
+	return CLIENT_READ_TIMEOUT_MS;
 }
 
 int

@@ -13,6 +13,7 @@
 
 #include "ctl.h"
 #include "exitcodes.h"
+#include "fsutil.h"
 
 static int	cmd_apps_start(struct ctl *, int, char **);
 static int	cmd_apps_stop(struct ctl *, int, char **);
@@ -56,18 +57,12 @@ cmd_apps_sleep_ms(long ms)
 static void
 cmd_apps_wsd_path(char *buf, size_t len)
 {
-	char self[PATH_MAX], *slash;
-	ssize_t n;
+	char self[PATH_MAX];
 
-	n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/')) != NULL) {
-			*slash = '\0';
-			snprintf(buf, len, "%s/wsd", self);
-			if (access(buf, X_OK) == 0)
-				return;
-		}
+	if (fsutil_self_dir(self, sizeof self) == 0) {
+		snprintf(buf, len, "%s/wsd", self);
+		if (access(buf, X_OK) == 0)
+			return;
 	}
 	snprintf(buf, len, "wsd");
 }

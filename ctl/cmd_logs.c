@@ -13,6 +13,7 @@
 
 #include "ctl.h"
 #include "exitcodes.h"
+#include "xmalloc.h"
 
 static int	cmd_logs_logs(struct ctl *, int, char **);
 static int	cmd_logs_flush(struct ctl *, int, char **);
@@ -60,16 +61,13 @@ cmd_logs_feed(struct ctl *ctl, struct cmd_logs_file *lf, const char *buf,
     size_t n)
 {
 	const char *nl;
-	char *np;
 	size_t chunk;
 
 	while (n > 0) {
 		nl = memchr(buf, '\n', n);
 		chunk = nl != NULL ? (size_t)(nl - buf) : n;
 		if (nl == NULL || lf->partlen > 0) {
-			if ((np = realloc(lf->part, lf->partlen + chunk)) == NULL)
-				abort();
-			lf->part = np;
+			lf->part = xrealloc(lf->part, lf->partlen + chunk);
 			memcpy(lf->part + lf->partlen, buf, chunk);
 			lf->partlen += chunk;
 			if (nl != NULL) {
@@ -296,19 +294,17 @@ cmd_logs_logs(struct ctl *ctl, int argc, char **argv)
 	}
 
 	list = json_object_get(data, "files");
-	if ((files = calloc(json_array_size(list) + 1, sizeof *files)) == NULL)
-		abort();
+	files = xcalloc(json_array_size(list) + 1, sizeof *files);
 	json_array_foreach(list, i, f) {
 		type = json_string_value(json_object_get(f, "type"));
 		if (json_string_value(json_object_get(f, "path")) == NULL ||
 		    (want != NULL && (type == NULL || strcmp(type, want) != 0)))
 			continue;
-		files[n].path = strdup(json_string_value(json_object_get(f,
+		files[n].path = xstrdup(json_string_value(json_object_get(f,
 		    "path")));
-		if (asprintf(&files[n].prefix, "%lld|%s | ",
+		xasprintf(&files[n].prefix, "%lld|%s | ",
 		    json_integer_value(json_object_get(f, "id")),
-		    json_string_value(json_object_get(f, "name")) ?: "?") < 0)
-			abort();
+		    json_string_value(json_object_get(f, "name")) ?: "?");
 		files[n].err = type != NULL && strcmp(type, "err") == 0;
 		files[n].fd = -1;
 		n++;

@@ -15,6 +15,7 @@
 #include "ctl.h"
 #include "exitcodes.h"
 #include "jwtmint.h"
+#include "xmalloc.h"
 
 static int	cmd_token_token(struct ctl *, int, char **);
 static int	cmd_token_publish(struct ctl *, int, char **);
@@ -75,7 +76,7 @@ cmd_token_app_env(struct ctl *ctl, const char *app, json_t **env,
 			json_decref(apps);
 			return EXIT_CMDFAIL;
 		}
-		*chosen = strdup(app);
+		*chosen = xstrdup(app);
 	} else {
 		json_object_foreach(apps, name, e) {
 			args = json_object();
@@ -86,7 +87,7 @@ cmd_token_app_env(struct ctl *ctl, const char *app, json_t **env,
 			    CMD_TOKEN_HINT) != NULL) {
 				found++;
 				free(*chosen);
-				*chosen = strdup(name);
+				*chosen = xstrdup(name);
 				id = e;
 			}
 			json_decref(data);
@@ -101,7 +102,7 @@ cmd_token_app_env(struct ctl *ctl, const char *app, json_t **env,
 				json_decref(apps);
 				return EXIT_CMDFAIL;
 			}
-			*chosen = strdup(CMD_TOKEN_DEFAULT_APP);
+			*chosen = xstrdup(CMD_TOKEN_DEFAULT_APP);
 		}
 	}
 	args = json_object();

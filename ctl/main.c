@@ -7,6 +7,9 @@
 
 #include "ctl.h"
 #include "exitcodes.h"
+#include "fsutil.h"
+#include "log.h"
+#include "xmalloc.h"
 
 /* Every command group; a new group is one row here (see ctl.h). */
 static const struct ctl_cmd *groups[] = {
@@ -112,15 +115,8 @@ ctl_find(const char *name)
 static void
 ctl_paths(struct ctl *ctl)
 {
-	const char *home = getenv("WSD_HOME"), *h;
-
-	if (home != NULL && *home != '\0')
-		snprintf(ctl->home, sizeof ctl->home, "%s", home);
-	else {
-		h = getenv("HOME");
-		snprintf(ctl->home, sizeof ctl->home, "%s/.wsd",
-		    h != NULL && *h != '\0' ? h : "/");
-	}
+	/* Too long to fit: the socket path fails to connect and says so. */
+	(void)fsutil_home(ctl->home, sizeof ctl->home);
 	snprintf(ctl->sock, sizeof ctl->sock, "%s/wsd.sock", ctl->home);
 }
 
@@ -132,14 +128,16 @@ main(int argc, char **argv)
 	char **av;
 	int ac = 0, i, rc, after_dashes = 0;
 
+	/* Out of memory: one line on stderr, then abort (xmalloc.h). */
+	log_set_fd(STDERR_FILENO);
+	xmalloc_jansson();
 	ctl.fd = -1;
 	ctl_paths(&ctl);
 	nc = getenv("NO_COLOR");
 	ctl.colour = isatty(STDOUT_FILENO) && (nc == NULL || *nc == '\0');
 
 	/* --json is global and may come anywhere before "--". */
-	if ((av = calloc(argc + 1, sizeof *av)) == NULL)
-		return EXIT_CMDFAIL;
+	av = xcalloc(argc + 1, sizeof *av);
 	for (i = 1; i < argc; i++) {
 		if (!after_dashes && strcmp(argv[i], "--json") == 0) {
 			ctl.json = 1;

@@ -351,7 +351,7 @@ startup_user(struct startup *su, const char *want)
 		snprintf(su->home, sizeof su->home, "/var/lib/wsd");
 	else if (dir[0] == '/' && strcmp(dir, "/") != 0 &&
 	    stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		snprintf(su->home, sizeof su->home, "%s/.wsd", dir);
+		fsutil_home_of(su->home, sizeof su->home, dir);
 	else
 		snprintf(su->home, sizeof su->home, "/var/lib/wsd-%s",
 		    su->user);
@@ -367,22 +367,15 @@ startup_user(struct startup *su, const char *want)
 static int
 startup_bindir(struct startup *su)
 {
-	char self[PATH_MAX], *slash;
-	ssize_t n;
-
-	n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n <= 0) {
+	if (fsutil_self_dir(su->bindir, sizeof su->bindir) == -1) {
 		ctl_warn("/proc/self/exe: %s: name the programs' folder with "
 		    "--bindir", strerror(errno));
 		return -1;
 	}
-	self[n] = '\0';
-	if ((slash = strrchr(self, '/')) == NULL || slash == self) {
-		ctl_warn("%s: cannot tell the programs' folder", self);
+	if (su->bindir[0] == '\0') {
+		ctl_warn("/: cannot tell the programs' folder");
 		return -1;
 	}
-	*slash = '\0';
-	snprintf(su->bindir, sizeof su->bindir, "%s", self);
 	return 0;
 }
 
@@ -548,23 +541,6 @@ startup_render(const struct startup *su, const char *tpl)
 	return out;
 }
 
-static int
-startup_mkdirs(const char *path)
-{
-	char buf[PATH_MAX * 2], *p;
-
-	snprintf(buf, sizeof buf, "%s", path);
-	for (p = buf + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) == -1 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return 0;
-}
-
 /* Write atomically: PATH.new, fsync, rename. */
 static int
 startup_write(const char *path, const char *text, mode_t mode)
@@ -642,7 +618,7 @@ startup_install(struct ctl *ctl, int argc, char **argv)
 		ctl_warn("%s", strerror(errno));
 		return EXIT_CMDFAIL;
 	}
-	if ((su.root != NULL && startup_mkdirs(su.path) == -1) ||
+	if ((su.root != NULL && fsutil_mkdirs_for(su.path) == -1) ||
 	    startup_write(su.path, text, su.init == STARTUP_SYSTEMD ?
 	    0644 : 0755) == -1) {
 		rc = errno;

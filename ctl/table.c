@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "table.h"
+#include "xmalloc.h"
 
 struct table_cell {
 	char			*text;
@@ -36,10 +37,8 @@ static const char *table_escapes[] = {
 static char *
 table_clean(const char *s)
 {
-	char *out = strdup(s != NULL ? s : ""), *p;
+	char *out = xstrdup(s != NULL ? s : ""), *p;
 
-	if (out == NULL)
-		abort();
 	for (p = out; *p != '\0'; p++) {
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
@@ -53,12 +52,10 @@ table_create(size_t ncols, const char *const *headers)
 	struct table *t;
 	size_t i;
 
-	if ((t = calloc(1, sizeof *t)) == NULL)
-		abort();
+	t = xcalloc(1, sizeof *t);
 	t->ncols = ncols;
 	if (headers != NULL) {
-		if ((t->headers = calloc(ncols, sizeof *t->headers)) == NULL)
-			abort();
+		t->headers = xcalloc(ncols, sizeof *t->headers);
 		for (i = 0; i < ncols; i++)
 			t->headers[i] = table_clean(headers[i]);
 	}
@@ -86,15 +83,12 @@ table_free(struct table *t)
 void
 table_row(struct table *t)
 {
-	struct table_cell *nc;
 	size_t i;
 
 	if (t->nrows == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 8;
-		nc = reallocarray(t->cells, t->cap * t->ncols, sizeof *nc);
-		if (nc == NULL)
-			abort();
-		t->cells = nc;
+		t->cells = xreallocarray(t->cells, t->cap * t->ncols,
+		    sizeof *t->cells);
 	}
 	for (i = 0; i < t->ncols; i++) {
 		t->cells[t->nrows * t->ncols + i].text = NULL;
@@ -120,8 +114,7 @@ table_cell(struct table *t, size_t col, enum table_colour colour,
 	if (t->nrows == 0 || col >= t->ncols)
 		return;
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
+	xvasprintf(&s, fmt, ap);
 	va_end(ap);
 	c = &t->cells[(t->nrows - 1) * t->ncols + col];
 	free(c->text);
@@ -233,8 +226,7 @@ table_write(struct table *t, FILE *f, int colour)
 
 	if (t->ncols == 0)
 		return;
-	if ((widths = calloc(t->ncols, sizeof *widths)) == NULL)
-		abort();
+	widths = xcalloc(t->ncols, sizeof *widths);
 	for (i = 0; i < t->ncols; i++) {
 		if (t->headers != NULL)
 			widths[i] = table_width(t->headers[i]);
@@ -248,8 +240,7 @@ table_write(struct table *t, FILE *f, int colour)
 
 	table_rule(f, widths, t->ncols, "┌", "┬", "┐");
 	if (t->headers != NULL) {
-		if ((hdr = calloc(t->ncols, sizeof *hdr)) == NULL)
-			abort();
+		hdr = xcalloc(t->ncols, sizeof *hdr);
 		for (i = 0; i < t->ncols; i++) {
 			hdr[i].text = t->headers[i];
 			hdr[i].colour = TABLE_BOLD;

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "cron.h"
+#include "fsutil.h"
+#include "ipcmsg.h"
 #include "log.h"
 #include "wsd.h"
 
@@ -446,19 +448,6 @@ app_log_path(const struct inst *in, const char *given, const char *kind)
 	return r < 0 ? NULL : p;
 }
 
-static void
-app_mkdirs(const char *path)
-{
-	char buf[PATH_MAX], *s;
-
-	snprintf(buf, sizeof buf, "%s", path);
-	for (s = buf + 1; (s = strchr(s, '/')) != NULL; s++) {
-		*s = '\0';
-		mkdir(buf, 0755);
-		*s = '/';
-	}
-}
-
 static int
 app_is_js(const char *script)
 {
@@ -469,19 +458,18 @@ app_is_js(const char *script)
 }
 
 static void
-app_ipc_cb(void *arg, json_t *msg)
+app_ipc_cb(void *arg, const struct ipcmsg *m)
 {
 	struct inst *in = arg;
-	json_t *st;
 
-	if (json_is_true(json_object_get(msg, "ready"))) {
+	if (m->ready) {
 		if (in->ps.state == ST_LAUNCHING)
 			log_json(LOG_INFO, app_fields(in), "ready");
 		app_event(in, PEV_READY, 0, 0);
 	}
-	if (json_is_object(st = json_object_get(msg, "stats"))) {
+	if (m->stats != NULL) {
 		json_decref(in->stats);
-		in->stats = json_incref(st);
+		in->stats = json_incref(m->stats);
 	}
 }
 
@@ -607,8 +595,9 @@ app_spawn(struct inst *in)
 	free(in->err_path);
 	in->out_path = app_log_path(in, a->cfg.out_file, "out");
 	in->err_path = app_log_path(in, a->cfg.error_file, "error");
-	app_mkdirs(in->out_path);
-	app_mkdirs(in->err_path);
+	/* A failure shows when the log file is opened. */
+	(void)fsutil_mkdirs_for(in->out_path);
+	(void)fsutil_mkdirs_for(in->err_path);
 	logcap_attach(outp[0], in->out_path, a->cfg.log_file,
 	    a->cfg.time, a->cfg.log_date_format, a->cfg.log_max_size,
 	    a->cfg.log_retain);
@@ -661,10 +650,10 @@ app_old_fields(const struct inst *in)
 }
 
 static void
-app_old_ipc_cb(void *arg, json_t *msg)
+app_old_ipc_cb(void *arg, const struct ipcmsg *m)
 {
 	(void)arg;
-	(void)msg;
+	(void)m;
 }
 
 static void
@@ -698,7 +687,7 @@ app_old_retire(struct inst *in)
 	    "replaced by pid %d: draining the old process with SIG%s",
 	    (int)in->pid, sigabbrev_np(sig) != NULL ? sigabbrev_np(sig) : "?");
 	if (in->old_ipc != NULL)
-		ipc_send(in->old_ipc, json_pack("{ss}", "cmd", "drain"));
+		ipc_send(in->old_ipc, ipcmsg_drain());
 	proc_signal(in->old_pid, sig, in->app->cfg.treekill);
 	if (in->old_timer == NULL &&
 	    (in->old_timer = malloc(sizeof *in->old_timer)) != NULL) {
@@ -860,7 +849,7 @@ app_apply(struct inst *in, const struct policy_out *po)
 		    sigabbrev_np(sig) != NULL ? sigabbrev_np(sig) : "?");
 		proc_signal(in->pid, sig, group);
 		if (in->ipc != NULL)
-			ipc_send(in->ipc, json_pack("{ss}", "cmd", "drain"));
+			ipc_send(in->ipc, ipcmsg_drain());
 	}
 	if ((po->act & PACT_SIGKILL) && in->pid > 0) {
 		log_json(LOG_WARN, app_fields(in), "%s", po->why);

@@ -1,22 +1,20 @@
 /*
- * The control commands: one row per command (name, access, handler), and
- * the waiters that answer a command once the instances it touched have
- * reached the state it waits for (stop, restart, delete).
+ * The control commands: one handler per command of common/ctlcmd.c (which
+ * says who may run it), and the waiters that answer a command once the
+ * instances it touched have reached the state it waits for (stop,
+ * restart, delete).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "ctlcmd.h"
 #include "dump.h"
 #include "log.h"
 #include "proto.h"
 #include "wsd.h"
-
-enum access {
-	ACCESS_READ,
-	ACCESS_ADMIN,
-};
+#include "xmalloc.h"
 
 enum wait_kind {
 	WAIT_STOPPED,	/* each instance has no process */
@@ -36,7 +34,6 @@ struct waiter {
 
 struct command {
 	const char	*name;
-	enum access	 access;
 	char		*(*fn)(struct cmd_ctx *);
 };
 
@@ -192,14 +189,9 @@ command_wait(struct cmd_ctx *ctx, enum wait_kind kind, struct inst **v,
 	struct waiter *w;
 	size_t i;
 
-	if ((w = calloc(1, sizeof *w)) == NULL ||
-	    (w->ids = calloc(n + 1, sizeof *w->ids)) == NULL ||
-	    (w->spawns = calloc(n + 1, sizeof *w->spawns)) == NULL) {
-		if (w != NULL)
-			free(w->ids);
-		free(w);
-		return proto_reply_error(ctx->id, "internal", "out of memory");
-	}
+	w = xcalloc(1, sizeof *w);
+	w->ids = xcalloc(n + 1, sizeof *w->ids);
+	w->spawns = xcalloc(n + 1, sizeof *w->spawns);
 	w->kind = kind;
 	w->id = json_incref(ctx->id != NULL ? ctx->id : json_null());
 	w->n = n;
@@ -269,7 +261,7 @@ cmd_env(struct cmd_ctx *ctx)
 	env = &v[0]->app->env;
 	o = json_object();
 	for (i = 0; i < env->n; i++) {
-		s = reveal ? strdup(env->v[i].value) : env_display(&env->v[i]);
+		s = reveal ? xstrdup(env->v[i].value) : env_display(&env->v[i]);
 		json_object_set_new(o, env->v[i].key, json_string(s != NULL ?
 		    s : "****"));
 		free(s);
@@ -341,7 +333,7 @@ command_start_file(struct cmd_ctx *ctx, const char *file, const char *mode)
 		r = command_config_error(ctx, &errors);
 		goto out;
 	}
-	apps = calloc(eco.napps + 1, sizeof *apps);
+	apps = xcalloc(eco.napps + 1, sizeof *apps);
 	for (i = 0; i < eco.napps; i++)
 		if (app_add(&eco.apps[i], eco.path, mode, 1, &errors, &a) == 0)
 			apps[napps++] = a;
@@ -429,10 +421,7 @@ command_act(struct cmd_ctx *ctx, struct inst **v, size_t n,
 	char *r;
 	int *ids;
 
-	if ((ids = calloc(n + 1, sizeof *ids)) == NULL) {
-		free(v);
-		return proto_reply_error(ctx->id, "internal", "out of memory");
-	}
+	ids = xcalloc(n + 1, sizeof *ids);
 	for (i = 0; i < n; i++)
 		ids[i] = v[i]->id;
 	r = command_wait(ctx, kind, v, n);
@@ -677,10 +666,8 @@ cmd_save(struct cmd_ctx *ctx)
 		json_decref(doc);
 		return r;
 	}
-	if (asprintf(&path, "%s/dump.json", wsd_home) < 0)
-		path = NULL;
-	r = proto_reply_ok(ctx->id, json_pack("{sssI}", "path",
-	    path != NULL ? path : "", "apps",
+	xasprintf(&path, "%s/dump.json", wsd_home);
+	r = proto_reply_ok(ctx->id, json_pack("{sssI}", "path", path, "apps",
 	    (json_int_t)json_array_size(apps)));
 	free(path);
 	json_decref(doc);
@@ -719,12 +706,12 @@ command_resurrect(struct diag *errors, json_t **insts_out)
 		mode = json_object_get(e, "env_mode");
 		stopped = json_is_true(json_object_get(e, "stopped"));
 		file = json_is_string(cf) ? json_string_value(cf) : "dump.json";
-		dir = strdup(file);
+		dir = xstrdup(file);
 		if (strrchr(dir, '/') != NULL)
 			*strrchr(dir, '/') = '\0';
 		else {
 			free(dir);
-			dir = strdup(wsd_home);
+			dir = xstrdup(wsd_home);
 		}
 		one = json_pack("{s[O]}", "apps", json_object_get(e, "config"));
 		diag_init(&warnings);
@@ -782,39 +769,42 @@ cmd_kill(struct cmd_ctx *ctx)
 	return NULL;
 }
 
+/* The handlers; which commands exist and who may run them: ctlcmd.c. */
 static const struct command command_table[] = {
-	{ "ping",	ACCESS_READ,	cmd_ping },
-	{ "list",	ACCESS_READ,	cmd_list },
-	{ "describe",	ACCESS_READ,	cmd_describe },
-	{ "env",	ACCESS_READ,	cmd_env },
-	{ "logs",	ACCESS_READ,	cmd_logs },
-	{ "start",	ACCESS_ADMIN,	cmd_start },
-	{ "stop",	ACCESS_ADMIN,	cmd_stop },
-	{ "restart",	ACCESS_ADMIN,	cmd_restart },
-	{ "reload",	ACCESS_ADMIN,	cmd_reload },
-	{ "delete",	ACCESS_ADMIN,	cmd_delete },
-	{ "scale",	ACCESS_ADMIN,	cmd_scale },
-	{ "flush",	ACCESS_ADMIN,	cmd_flush },
-	{ "reloadLogs",	ACCESS_ADMIN,	cmd_reload_logs },
-	{ "save",	ACCESS_ADMIN,	cmd_save },
-	{ "resurrect",	ACCESS_ADMIN,	cmd_resurrect },
-	{ "kill",	ACCESS_ADMIN,	cmd_kill },
+	{ "ping",	cmd_ping },
+	{ "list",	cmd_list },
+	{ "describe",	cmd_describe },
+	{ "env",	cmd_env },
+	{ "logs",	cmd_logs },
+	{ "start",	cmd_start },
+	{ "stop",	cmd_stop },
+	{ "restart",	cmd_restart },
+	{ "reload",	cmd_reload },
+	{ "delete",	cmd_delete },
+	{ "scale",	cmd_scale },
+	{ "flush",	cmd_flush },
+	{ "reloadLogs",	cmd_reload_logs },
+	{ "save",	cmd_save },
+	{ "resurrect",	cmd_resurrect },
+	{ "kill",	cmd_kill },
 };
 
 char *
 command_run(struct cmd_ctx *ctx, const char *name)
 {
+	const struct ctlcmd *cc = ctlcmd_find(name);
 	const struct command *c = NULL;
 	json_t *t;
 	size_t i;
 
-	for (i = 0; i < sizeof command_table / sizeof command_table[0]; i++)
-		if (strcmp(command_table[i].name, name) == 0)
+	for (i = 0; cc != NULL && i < sizeof command_table /
+	    sizeof command_table[0]; i++)
+		if (strcmp(command_table[i].name, cc->name) == 0)
 			c = &command_table[i];
 	if (c == NULL)
 		return proto_reply_error(ctx->id, "unknown_command",
 		    "unknown command \"%.64s\"", name);
-	if (c->access == ACCESS_ADMIN) {
+	if (cc->access == CTLCMD_ADMIN) {
 		t = json_object_get(ctx->args, "target");
 		if (ctx->uid != 0 && ctx->uid != geteuid()) {
 			log_json(LOG_WARN, json_pack("{sssisi}", "cmd", c->name,

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "wsd.h"
 
 static int	daemon_pidfd = -1;
@@ -30,38 +31,16 @@ static int	daemon_readyfd = -1;
 static char	daemon_sockpath[PATH_MAX];
 static char	daemon_pidpath[PATH_MAX];
 
-static int
-daemon_mkdir(const char *path, mode_t mode, char **err)
-{
-	char buf[PATH_MAX], *s;
-
-	snprintf(buf, sizeof buf, "%s", path);
-	for (s = buf + 1; ; s++) {
-		s = strchr(s, '/');
-		if (s != NULL)
-			*s = '\0';
-		if (mkdir(buf, s == NULL ? mode : 0755) < 0 && errno != EEXIST) {
-			if (asprintf(err, "%s: %s", buf, strerror(errno)) < 0)
-				*err = NULL;
-			return -1;
-		}
-		if (s == NULL)
-			break;
-		*s = '/';
-	}
-	return 0;
-}
-
 int
 daemon_home(const char *home, char **err)
 {
 	char logs[PATH_MAX];
 
 	*err = NULL;
-	if (daemon_mkdir(home, 0700, err) < 0)
+	if (fsutil_mkdirs(home, 0700, err) < 0)
 		return -1;
 	snprintf(logs, sizeof logs, "%s/logs", home);
-	return daemon_mkdir(logs, 0755, err);
+	return fsutil_mkdirs(logs, 0755, err);
 }
 
 int

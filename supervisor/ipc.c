@@ -1,15 +1,18 @@
 /*
  * The IPC channel to one instance: JSON lines over an inherited socketpair
- * (instance → wsd ready/stats, wsd → instance drain).  A garbled line is
- * ignored: an instance can never upset the supervisor through it.
+ * (instance → wsd ready/stats, wsd → instance drain; the words are
+ * common/ipcmsg.h's).  A garbled line is ignored: an instance can never
+ * upset the supervisor through it.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "ipcmsg.h"
 #include "log.h"
 #include "proto.h"
 #include "wsd.h"
+#include "xmalloc.h"
 
 #define IPC_LINE_MAX	(64 * 1024)
 
@@ -45,13 +48,13 @@ static int
 ipc_line_cb(void *arg, char *line, size_t len)
 {
 	struct ipc *ipc = arg;
+	struct ipcmsg m;
 	json_t *msg;
 
 	if (line == NULL || ipc->closed)
 		return ipc->closed;
-	msg = json_loadb(line, len, 0, NULL);
-	if (json_is_object(msg))
-		ipc->cb(ipc->arg, msg);
+	if ((msg = ipcmsg_parse(line, len, &m)) != NULL)
+		ipc->cb(ipc->arg, &m);
 	json_decref(msg);
 	return ipc->closed;
 }
@@ -73,8 +76,7 @@ ipc_open(uv_loop_t *loop, int fd, ipc_msg_cb cb, void *arg)
 {
 	struct ipc *ipc;
 
-	if ((ipc = calloc(1, sizeof *ipc)) == NULL)
-		return NULL;
+	ipc = xcalloc(1, sizeof *ipc);
 	linebuf_init(&ipc->lb, IPC_LINE_MAX);
 	ipc->cb = cb;
 	ipc->arg = arg;
@@ -118,10 +120,7 @@ ipc_send(struct ipc *ipc, json_t *msg)
 	json_decref(msg);
 	if (line == NULL)
 		return -1;
-	if ((w = malloc(sizeof *w)) == NULL) {
-		free(line);
-		return -1;
-	}
+	w = xmalloc(sizeof *w);
 	w->data = line;
 	b = uv_buf_init(line, (unsigned)strlen(line));
 	if (uv_write(w, (uv_stream_t *)&ipc->pipe, &b, 1, ipc_write_cb) != 0) {

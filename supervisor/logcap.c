@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "wsd.h"
+#include "xmalloc.h"
 
 struct logfile {
 	char			*path;
@@ -84,9 +85,8 @@ logcap_file_get(const char *path, uint64_t max_size, int retain)
 			return lf;
 		}
 	}
-	if ((lf = calloc(1, sizeof *lf)) == NULL)
-		return NULL;
-	lf->path = strdup(path);
+	lf = xcalloc(1, sizeof *lf);
+	lf->path = xstrdup(path);
 	lf->max_size = max_size;
 	lf->retain = retain;
 	lf->rotate = 1;
@@ -258,14 +258,11 @@ logcap_attach(int fd, const char *path, const char *also, int time,
 {
 	struct logstream *ls;
 
-	if ((ls = calloc(1, sizeof *ls)) == NULL) {
-		close(fd);
-		return -1;
-	}
+	ls = xcalloc(1, sizeof *ls);
 	ls->file = logcap_file_get(path, max_size, retain);
 	ls->also = also != NULL ? logcap_file_get(also, max_size, retain) : NULL;
 	ls->time = time;
-	ls->datefmt = datefmt != NULL ? strdup(datefmt) : NULL;
+	ls->datefmt = datefmt != NULL ? xstrdup(datefmt) : NULL;
 	ls->at_bol = 1;
 	uv_pipe_init(wsd_loop, &ls->pipe, 0);
 	ls->pipe.data = ls;

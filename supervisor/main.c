@@ -14,9 +14,11 @@
 
 #include "dump.h"
 #include "exitcodes.h"
+#include "fsutil.h"
 #include "log.h"
 #include "notify.h"
 #include "wsd.h"
+#include "xmalloc.h"
 
 const char		*wsd_home;
 uv_loop_t		*wsd_loop;
@@ -296,6 +298,7 @@ main(int argc, char **argv)
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR2 };
 	struct ecosystem eco;
 	struct diag errors, warnings;
+	static char homebuf[PATH_MAX];	/* wsd_home points here */
 	const char *check = NULL, *home;
 	char *err = NULL, *defhome = NULL, *file = NULL;
 	int resurrect = 0, sockfd, i, rc;
@@ -303,6 +306,7 @@ main(int argc, char **argv)
 	size_t k;
 	struct app *a;
 
+	xmalloc_jansson();	/* out of memory is fatal in wsd: xmalloc.h */
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-f") == 0 && i + 1 < argc)
 			file = argv[++i];
@@ -323,13 +327,9 @@ main(int argc, char **argv)
 	if (check != NULL)
 		return main_check(check, main_mode);
 
-	if ((home = getenv("WSD_HOME")) == NULL || *home == '\0') {
-		const char *h = getenv("HOME");
-
-		if (asprintf(&defhome, "%s/.wsd", h != NULL ? h : "/") < 0)
-			return 1;
-		home = defhome;
-	}
+	if (fsutil_home(homebuf, sizeof homebuf) < 0)
+		return 1;
+	home = homebuf;
 	if (home[0] != '/') {
 		char cwd[4096];
 

@@ -10,9 +10,8 @@
  */
 #include <string.h>
 
+#include "exitcodes.h"
 #include "policy.h"
-
-#define EXIT_BADCONFIG	78
 
 static const char *state_names[] = {
 	[ST_STOPPED] = "stopped",
@@ -108,7 +107,7 @@ policy_crash(const struct policy_conf *pc, struct policy_state *ps,
 	uint64_t uptime = now - ps->started_at;
 	unsigned limit;
 
-	if (ev->code == EXIT_BADCONFIG) {
+	if (ev->code == EXIT_CONFIG) {
 		ps->state = ST_ERRORED;
 		out->why = "exit status 78 (bad configuration): not restarted";
 		return;

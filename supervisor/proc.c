@@ -30,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "wsd.h"
 
 static uv_signal_t	 proc_sigchld;
@@ -89,9 +90,8 @@ proc_is_exec(const char *path)
 char *
 proc_resolve(const char *script, const char *cwd, const struct env *env)
 {
-	char buf[2 * PATH_MAX + 2], self[PATH_MAX], *slash;
+	char buf[2 * PATH_MAX + 2], self[PATH_MAX];
 	const char *path, *p, *e;
-	ssize_t n;
 
 	if (script == NULL || *script == '\0')
 		return NULL;
@@ -106,15 +106,10 @@ proc_resolve(const char *script, const char *cwd, const struct env *env)
 	if (strchr(script, '/') != NULL)
 		return strdup(script);
 	/* Next to wsd itself: "script":"wsworker" finds bin/wsworker. */
-	n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/')) != NULL) {
-			*slash = '\0';
-			snprintf(buf, sizeof buf, "%s/%s", self, script);
-			if (proc_is_exec(buf))
-				return strdup(buf);
-		}
+	if (fsutil_self_dir(self, sizeof self) == 0) {
+		snprintf(buf, sizeof buf, "%s/%s", self, script);
+		if (proc_is_exec(buf))
+			return strdup(buf);
 	}
 	path = env != NULL ? env_get(env, "PATH") : NULL;
 	if (path == NULL)

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "proto.h"
 #include "wsd.h"
+#include "xmalloc.h"
 
 enum reload_step {
 	STEP_NEXT,	/* ids[cur] not started */
@@ -163,19 +164,17 @@ reload_blocked(const struct reload_job *j, const struct app *a)
 static int
 reload_env(struct reload_job *j, struct inst *in)
 {
-	struct reload_env *re, *nv;
+	struct reload_env *re;
 	struct diag errors;
 	size_t i;
 	int rc = 0;
 
 	if (reload_env_of(j, in->app) != NULL)
 		return 0;
-	if ((nv = realloc(j->envs, (j->nenvs + 1) * sizeof *nv)) == NULL)
-		return 0;
-	j->envs = nv;
+	j->envs = xreallocarray(j->envs, j->nenvs + 1, sizeof *j->envs);
 	re = &j->envs[j->nenvs++];
 	memset(re, 0, sizeof *re);
-	re->name = strdup(in->app->cfg.name);
+	re->name = xstrdup(in->app->cfg.name);
 	env_init(&re->env);
 	env_copy(&re->env, &in->app->env);
 	diag_init(&errors);
@@ -336,20 +335,12 @@ reload_start(struct inst **v, size_t n, struct reply *reply, json_t *id,
 	struct reload_job *j;
 	size_t i;
 
-	if ((j = calloc(1, sizeof *j)) == NULL ||
-	    (j->ids = calloc(n + 1, sizeof *j->ids)) == NULL ||
-	    (j->orig = calloc(n + 1, sizeof *j->orig)) == NULL) {
-		if (j != NULL)
-			free(j->ids);
-		free(j);
-		if (reply != NULL)
-			control_reply_done(reply, proto_reply_error(id,
-			    "internal", "out of memory"));
-		return;
-	}
+	j = xcalloc(1, sizeof *j);
+	j->ids = xcalloc(n + 1, sizeof *j->ids);
+	j->orig = xcalloc(n + 1, sizeof *j->orig);
 	j->reply = reply;
 	j->id = json_incref(id != NULL ? id : json_null());
-	j->why = strdup(why != NULL ? why : "reload");
+	j->why = xstrdup(why != NULL ? why : "reload");
 	j->n = n;
 	for (i = 0; i < n; i++)
 		j->ids[i] = j->orig[i] = v[i]->id;

@@ -180,7 +180,8 @@ int	 logcap_reopen_all(void);
 int	 logcap_truncate(const char *path);
 
 /* ipc.c: the JSON-lines channel to an instance. */
-typedef void	(*ipc_msg_cb)(void *arg, json_t *msg);
+struct ipcmsg;
+typedef void	(*ipc_msg_cb)(void *arg, const struct ipcmsg *);
 struct ipc	*ipc_open(uv_loop_t *, int fd, ipc_msg_cb, void *arg);
 void	 ipc_set_cb(struct ipc *, ipc_msg_cb, void *arg);
 int	 ipc_send(struct ipc *, json_t *msg /* stolen */);

@@ -13,10 +13,10 @@
 #include "bus.h"
 #include "exitcodes.h"
 #include "hub.h"
-#include "ipc.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "parent.h"
 #include "session.h"
 #include "ws.h"
 
@@ -102,7 +102,7 @@ worker_exit(void)
 	log_json(LOG_INFO, json_pack("{s:I,s:I}", "sessions",
 	    (json_int_t)session_count(), "connections",
 	    (json_int_t)ws_connection_count()), "exiting");
-	ipc_close();
+	parent_close();
 	session_shutdown();
 	ws_destroy();		/* closes what is left; sessions unsubscribe */
 	hub_set_bus(NULL);
@@ -270,7 +270,7 @@ main(int argc, char **argv)
 	}
 	hub_set_bus(worker.bus);
 	ws_set_bus(worker.bus);
-	if (ipc_open(worker.loop, stats_ms, worker_stats_cb, worker_drain_cb,
+	if (parent_open(worker.loop, stats_ms, worker_stats_cb, worker_drain_cb,
 	    NULL, &err) != 0) {
 		log_error("%s", err ? err : "bad WSD_IPC_FD");
 		return EXIT_CONFIG;
@@ -289,7 +289,7 @@ main(int argc, char **argv)
 	    "port", (json_int_t)port, "inherited",
 	    worker.listener.inherited, "redis",
 	    worker.have_bus ? "configured" : "none"), "listening");
-	ipc_ready();
+	parent_ready();
 
 	uv_run(worker.loop, UV_RUN_DEFAULT);
 	worker_exit();

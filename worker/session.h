@@ -51,6 +51,10 @@ enum session_close_why {
 	SESSION_SLOW_CONSUMER,		/* 1008 slow consumer */
 	SESSION_TOO_BIG,		/* 1009 Message too big */
 	SESSION_WRITE_ERROR,		/* 1011 write error */
+	/*
+	 * The worker's rule for running out of memory (docs/worker.md): it
+	 * stays with the peer it happened for, whose socket alone closes.
+	 */
 	SESSION_NO_MEMORY,		/* 1011 out of memory */
 };
 

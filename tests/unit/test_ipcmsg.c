@@ -1,0 +1,140 @@
+/* Unit tests of common/ipcmsg.c: the wsd ⇄ instance messages, both ways. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ipcmsg.h"
+#include "proto.h"
+
+/* The line a message goes out as (what the other side reads). */
+static char *
+line_of(json_t *msg)
+{
+	char *line;
+
+	assert_non_null(msg);
+	line = proto_line(msg);
+	json_decref(msg);
+	assert_non_null(line);
+	return line;
+}
+
+static json_t *
+parse(const char *line, struct ipcmsg *m)
+{
+	return ipcmsg_parse(line, strlen(line), m);
+}
+
+/* The wire is docs/control-protocol.md's: byte for byte. */
+static void
+test_builders(void **state)
+{
+	char *l;
+
+	(void)state;
+	assert_string_equal(l = line_of(ipcmsg_ready()), "{\"ready\":true}\n");
+	free(l);
+	assert_string_equal(l = line_of(ipcmsg_drain()), "{\"cmd\":\"drain\"}\n");
+	free(l);
+	l = line_of(ipcmsg_stats(json_pack("{s:i,s:s}", "connections", 3,
+	    "redis", "up")));
+	assert_string_equal(l,
+	    "{\"stats\":{\"connections\":3,\"redis\":\"up\"}}\n");
+	free(l);
+}
+
+/* What one side builds, the other reads back. */
+static void
+test_round_trip(void **state)
+{
+	struct ipcmsg m;
+	json_t *v;
+	char *l;
+
+	(void)state;
+	l = line_of(ipcmsg_ready());
+	assert_non_null(v = parse(l, &m));
+	assert_true(m.ready);
+	assert_null(m.stats);
+	assert_int_equal(m.cmd, IPCMSG_CMD_NONE);
+	assert_null(m.cmd_name);
+	json_decref(v);
+	free(l);
+
+	l = line_of(ipcmsg_drain());
+	assert_non_null(v = parse(l, &m));
+	assert_false(m.ready);
+	assert_int_equal(m.cmd, IPCMSG_CMD_DRAIN);
+	assert_string_equal(m.cmd_name, "drain");
+	json_decref(v);
+	free(l);
+
+	l = line_of(ipcmsg_stats(json_pack("{s:i}", "connections", 7)));
+	assert_non_null(v = parse(l, &m));
+	assert_false(m.ready);
+	assert_non_null(m.stats);
+	assert_int_equal(json_integer_value(json_object_get(m.stats,
+	    "connections")), 7);
+	json_decref(v);
+	free(l);
+}
+
+static void
+test_parse_odd(void **state)
+{
+	struct ipcmsg m;
+	json_t *v;
+
+	(void)state;
+	/* Not a JSON object: NULL, nothing said. */
+	assert_null(parse("garbage", &m));
+	assert_false(m.ready);
+	assert_null(parse("[1,2]", &m));
+	assert_null(parse("\"ready\"", &m));
+	assert_null(parse("", &m));
+	/* Only true is ready; only an object is stats. */
+	assert_non_null(v = parse("{\"ready\":1,\"stats\":[1]}", &m));
+	assert_false(m.ready);
+	assert_null(m.stats);
+	assert_int_equal(m.cmd, IPCMSG_CMD_NONE);
+	json_decref(v);
+	/* Both in one line are both read. */
+	assert_non_null(v = parse("{\"ready\":true,\"stats\":{}}", &m));
+	assert_true(m.ready);
+	assert_non_null(m.stats);
+	json_decref(v);
+	/* A command this build does not know keeps its name (for the log). */
+	assert_non_null(v = parse("{\"cmd\":\"explode\"}", &m));
+	assert_int_equal(m.cmd, IPCMSG_CMD_UNKNOWN);
+	assert_string_equal(m.cmd_name, "explode");
+	json_decref(v);
+	/* A "cmd" that is not a string is no command. */
+	assert_non_null(v = parse("{\"cmd\":1}", &m));
+	assert_int_equal(m.cmd, IPCMSG_CMD_NONE);
+	assert_null(m.cmd_name);
+	json_decref(v);
+	/* Names are exact. */
+	assert_non_null(v = parse("{\"cmd\":\"DRAIN\"}", &m));
+	assert_int_equal(m.cmd, IPCMSG_CMD_UNKNOWN);
+	json_decref(v);
+	/* The length is the line's, not the string's. */
+	assert_non_null(v = ipcmsg_parse("{\"ready\":true}trailing", 14, &m));
+	assert_true(m.ready);
+	json_decref(v);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_builders),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_parse_odd),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
