@@ -12,6 +12,7 @@
 
 #include "diag.h"
 #include "dump.h"
+#include "ecosystem.h"
 #include "fsutil.h"
 
 #define DUMP_NAME	"dump.json"
@@ -95,6 +96,7 @@ dump_load(const char *path, int *missing, char **why)
 	json_error_t je;
 	json_t *doc;
 	const char *bad;
+	char reason[JSON_ERROR_TEXT_LENGTH];
 
 	*missing = 0;
 	*why = NULL;
@@ -104,12 +106,13 @@ dump_load(const char *path, int *missing, char **why)
 			*missing = 1;
 			return NULL;
 		}
+		eco_json_reason(&je, reason, sizeof reason);
 		if (je.line > 0) {
 			if (asprintf(why, "%d:%d: %s", je.line, je.column,
-			    je.text) == -1)
+			    reason) == -1)
 				*why = NULL;
 		} else
-			*why = strdup(je.text);
+			*why = strdup(reason);
 		return NULL;
 	}
 	if ((bad = dump_check(doc)) != NULL) {
