@@ -74,8 +74,10 @@ control_write_cb(uv_write_t *req, int status)
 	struct control_write *w = (struct control_write *)req;
 
 	(void)status;
-	if (w->client != NULL)
+	if (w->client != NULL) {
 		w->client->queued -= w->len;
+		w->client->active_ms = wsd_now_ms();	/* it reads: not idle */
+	}
 	free(w);
 }
 
