@@ -11,12 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cron.h"
 #include "ecosystem.h"
+#include "fsutil.h"
 
 #define ECO_MAX_INSTANCES	1024
+#define ECO_MAX_SIZE		(4 * 1024 * 1024)	/* the ecosystem file */
 
 /* Where a message points: the file and "apps[N]". */
 struct eco_ctx {
@@ -557,6 +560,7 @@ eco_f_env_file(struct eco_ctx *ctx, struct app_config *a, const char *k,
     json_t *v)
 {
 	char **files = NULL, *p, *where;
+	struct stat st;
 	size_t n = 0, i;
 	json_t *e;
 
@@ -590,6 +594,8 @@ eco_f_env_file(struct eco_ctx *ctx, struct app_config *a, const char *k,
 	for (i = 0; i < n; i++) {
 		if (access(files[i], R_OK) == -1)
 			eco_error(ctx, k, "%s: %s", files[i], strerror(errno));
+		else if (stat(files[i], &st) == 0 && !S_ISREG(st.st_mode))
+			eco_error(ctx, k, "%s: not a regular file", files[i]);
 	}
 	eco_strv_free(a->env_files, a->nenv_files);
 	a->env_files = files;
@@ -1120,13 +1126,23 @@ eco_load_json(json_t *doc, const char *path, const char *dir,
 	return errors->n > before ? -1 : 0;
 }
 
+void
+eco_json_reason(const json_error_t *jerr, char *buf, size_t len)
+{
+	const char *near = strstr(jerr->text, " near ");
+
+	snprintf(buf, len, "%.*s", near != NULL ? (int)(near - jerr->text) :
+	    (int)strlen(jerr->text), jerr->text);
+}
+
 int
 eco_load(const char *path, struct ecosystem *out, struct diag *errors,
     struct diag *warnings)
 {
 	json_error_t jerr;
 	json_t *doc;
-	char *abs, *dirbuf, *dir;
+	char *abs, *dirbuf, *dir, *text, reason[JSON_ERROR_TEXT_LENGTH];
+	size_t len;
 	int rc;
 
 	memset(out, 0, sizeof *out);
@@ -1134,13 +1150,23 @@ eco_load(const char *path, struct ecosystem *out, struct diag *errors,
 		diag_add(errors, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	doc = json_load_file(abs, JSON_DECODE_ANY, &jerr);
+	/* Read with the capped reader: a FIFO given as the file must not hang. */
+	if (fsutil_read_file(abs, ECO_MAX_SIZE, &text, &len, NULL, reason,
+	    sizeof reason) < 0) {
+		diag_add(errors, "%s: %s", path, reason);
+		free(abs);
+		return -1;
+	}
+	doc = json_loadb(text, len, JSON_DECODE_ANY, &jerr);
+	explicit_bzero(text, len);
+	free(text);
 	if (doc == NULL) {
+		eco_json_reason(&jerr, reason, sizeof reason);
 		if (jerr.line < 1)
-			diag_add(errors, "%s: %s", path, jerr.text);
+			diag_add(errors, "%s: %s", path, reason);
 		else
 			diag_add(errors, "%s:%d:%d: %s", path, jerr.line,
-			    jerr.column, jerr.text);
+			    jerr.column, reason);
 		free(abs);
 		return -1;
 	}

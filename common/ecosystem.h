@@ -86,6 +86,12 @@ struct ecosystem {
  */
 int	eco_load(const char *path, struct ecosystem *out,
 	    struct diag *errors, struct diag *warnings);
+/*
+ * jansson's error text without the input it quotes ("invalid escape near
+ * '\"TopSecret\\q'" → "invalid escape"): the place is given by line and
+ * column, and the quoted text may be part of a secret value.
+ */
+void	eco_json_reason(const json_error_t *, char *buf, size_t len);
 /* Same from an already parsed document (dump.json); `path` names it in messages. */
 int	eco_load_json(json_t *doc, const char *path, const char *dir,
 	    struct ecosystem *out, struct diag *errors, struct diag *warnings);

@@ -196,22 +196,57 @@ env_envp_free(char **envp)
 	free(envp);
 }
 
+/*
+ * The one definition of a secret's name, shared by masking (describe, env)
+ * and by the dump (dump.json stores no value of such a name).  Matched
+ * case-insensitively; a row either anywhere in the name or at its end.
+ */
+enum env_where {
+	ENV_ANYWHERE,
+	ENV_SUFFIX,
+};
+
+static const struct {
+	const char	*word;
+	enum env_where	 where;
+} env_secret_names[] = {
+	{ "SECRET",	ENV_ANYWHERE },	/* NEXTAUTH_SECRET, NEXTAUTH_SECRET_PREVIOUS */
+	{ "PASSWORD",	ENV_ANYWHERE },
+	{ "PASSWD",	ENV_ANYWHERE },
+	{ "TOKEN",	ENV_ANYWHERE },
+	{ "API_KEY",	ENV_ANYWHERE },
+	{ "PRIVATE_KEY", ENV_ANYWHERE },
+	{ "_KEY",	ENV_SUFFIX },	/* STRIPE_KEY, but not KEY_PREFIX */
+	{ "CREDENTIAL",	ENV_ANYWHERE },
+};
+
+int
+env_secret_name(const char *key)
+{
+	size_t i, kl = strlen(key), wl;
+
+	for (i = 0; i < sizeof env_secret_names / sizeof env_secret_names[0];
+	    i++) {
+		wl = strlen(env_secret_names[i].word);
+		switch (env_secret_names[i].where) {
+		case ENV_ANYWHERE:
+			if (strcasestr(key, env_secret_names[i].word) != NULL)
+				return 1;
+			break;
+		case ENV_SUFFIX:
+			if (kl >= wl && strcasecmp(key + kl - wl,
+			    env_secret_names[i].word) == 0)
+				return 1;
+			break;
+		}
+	}
+	return 0;
+}
+
 int
 env_is_secret(const struct env_var *v)
 {
-	static const char *words[] = {
-		"SECRET", "PASSWORD", "PASSWD", "TOKEN", "API_KEY",
-		"PRIVATE_KEY",
-	};
-	size_t i;
-
-	if (v->secret)
-		return 1;
-	for (i = 0; i < sizeof words / sizeof words[0]; i++) {
-		if (strcasestr(v->key, words[i]) != NULL)
-			return 1;
-	}
-	return 0;
+	return v->secret || env_secret_name(v->key);
 }
 
 /*
@@ -248,6 +283,15 @@ env_url_password(const char *s, size_t *start, size_t *end)
 	*start = colon + 1 - s;
 	*end = at - s;
 	return 1;
+}
+
+int
+env_secret_value(const char *key, const char *value)
+{
+	size_t start, end;
+
+	return env_secret_name(key) ||
+	    (value != NULL && env_url_password(value, &start, &end));
 }
 
 char *

@@ -38,9 +38,19 @@ char	**env_to_envp(const struct env *);
 void	 env_envp_free(char **);
 
 /*
+ * Whether a variable's name says it holds a secret (…SECRET…, …PASSWORD…,
+ * …PASSWD…, …TOKEN…, …API_KEY…, …PRIVATE_KEY…, …_KEY, …CREDENTIAL…,
+ * case-insensitive): one table, used for masking and for the dump.
+ */
+int	 env_secret_name(const char *key);
+/*
+ * Whether a value given inline must stay out of dump.json: its name is a
+ * secret's, or it is a URL with a password (redis://:pw@host).
+ */
+int	 env_secret_value(const char *key, const char *value);
+/*
  * Whether a value must be shown as "****": it came from a secret source, or
- * its key names a secret (…SECRET…, …PASSWORD…, …PASSWD…, …TOKEN…,
- * …API_KEY…, …PRIVATE_KEY…, case-insensitive).  URLs with a password
+ * its key names a secret (env_secret_name).  URLs with a password
  * (redis://:pw@host) are shown with the password masked: see env_display.
  */
 int	 env_is_secret(const struct env_var *);
@@ -54,7 +64,11 @@ char	*env_display(const struct env_var *);
  * assignments are ignored.
  */
 void	 envfile_parse(const char *text, size_t len, struct env *out);
-/* Read and parse a file; -1 with *err ("PATH: No such file …") on failure. */
+/*
+ * Read and parse a file; -1 with *err ("PATH: No such file …", "PATH: not
+ * a regular file", "PATH: larger than the 1 MiB cap") on failure.
+ */
+#define ENVFILE_MAX_SIZE	(1024 * 1024)
 int	 envfile_load(const char *path, struct env *out, char **err);
 
 /*
@@ -65,9 +79,11 @@ int	 envfile_load(const char *path, struct env *out, char **err);
  *  - each name of `names` is read from `secrets_dir`/<name> (default
  *    $SECRETS_DIR, else /run/secrets) into the upper-cased name; an absent
  *    file keeps the env value (development fallback);
- *  - a secret file readable by group or others gets a warning.
+ *  - a secret file readable by group or others gets a warning;
+ *  - a secret file must be a regular file of at most SECRETS_MAX_SIZE.
  * Errors go to `errors` (path and reason); returns -1 when any was added.
  */
+#define SECRETS_MAX_SIZE	(1024 * 1024)
 int	 secrets_apply(struct env *, char *const *names, size_t nnames,
 	    const char *secrets_dir, struct diag *errors, struct diag *warnings);
 /*

@@ -1,13 +1,11 @@
 /* The env_file parser: npm dotenv v16's parse(), reproduced rule for rule. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "env.h"
+#include "fsutil.h"
 
 /*
  * dotenv is one JavaScript regular expression run with the "mg" flags over
@@ -462,46 +460,18 @@ out:
 int
 envfile_load(const char *path, struct env *out, char **err)
 {
-	char *buf = NULL, *nb;
-	size_t len = 0, cap = 0;
-	ssize_t r;
-	int fd, saved;
+	char *buf, why[128];
+	size_t len;
 
 	*err = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		goto fail;
-	for (;;) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 4096;
-			if ((nb = realloc(buf, cap)) == NULL) {
-				errno = ENOMEM;
-				goto fail;
-			}
-			buf = nb;
-		}
-		r = read(fd, buf + len, cap - len);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		len += r;
+	if (fsutil_read_file(path, ENVFILE_MAX_SIZE, &buf, &len, NULL, why,
+	    sizeof why) < 0) {
+		if (asprintf(err, "%s: %s", path, why) < 0)
+			*err = NULL;
+		return -1;
 	}
-	close(fd);
-	envfile_parse(buf != NULL ? buf : "", len, out);
-	if (buf != NULL)
-		explicit_bzero(buf, len);
+	envfile_parse(buf, len, out);
+	explicit_bzero(buf, len);
 	free(buf);
 	return 0;
-
-fail:
-	saved = errno;
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	if (asprintf(err, "%s: %s", path, strerror(saved)) < 0)
-		*err = NULL;
-	return -1;
 }

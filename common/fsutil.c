@@ -1,7 +1,7 @@
 /*
  * Filesystem helpers: careful file writing (no symlink following, exact
- * mode, fsync before use), mkdir -p, the running program's folder and the
- * default home.
+ * mode, fsync before use), capped non-blocking reads, mkdir -p, the
+ * running program's folder and the default home.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -156,4 +156,87 @@ fsutil_home(char *buf, size_t len)
 		return -1;
 	}
 	return 0;
+}
+void
+fsutil_size_text(size_t n, char *buf, size_t len)
+{
+	if (n >= 1024 * 1024 && n % (1024 * 1024) == 0)
+		snprintf(buf, len, "%zu MiB", n / (1024 * 1024));
+	else if (n >= 1024 && n % 1024 == 0)
+		snprintf(buf, len, "%zu KiB", n / 1024);
+	else
+		snprintf(buf, len, "%zu bytes", n);
+}
+
+int
+fsutil_read_file(const char *path, size_t cap, char **out, size_t *len,
+    mode_t *mode, char *why, size_t whylen)
+{
+	struct stat st;
+	char *buf = NULL, *nb, captext[32];
+	size_t got = 0, size;
+	ssize_t r;
+	int fd, saved;
+
+	*out = NULL;
+	*len = 0;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1 || fstat(fd, &st) == -1)
+		goto fail_errno;
+	if (mode != NULL)
+		*mode = st.st_mode;
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "%s", S_ISDIR(st.st_mode) ?
+		    strerror(EISDIR) : "not a regular file");
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	/* st_size is a hint (the file may change): the reads decide. */
+	size = (size_t)st.st_size < cap ? (size_t)st.st_size : cap;
+	if ((buf = malloc(size + 2)) == NULL)
+		goto fail_errno;
+	for (;;) {
+		if (got == size + 1) {
+			if (got > cap)
+				break;
+			size = size * 2 + 64 < cap ? size * 2 + 64 : cap;
+			if ((nb = realloc(buf, size + 2)) == NULL)
+				goto fail_errno;
+			buf = nb;
+		}
+		r = read(fd, buf + got, size + 1 - got);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			goto fail_errno;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	if (got > cap) {
+		fsutil_size_text(cap, captext, sizeof captext);
+		snprintf(why, whylen, "larger than the %s cap", captext);
+		explicit_bzero(buf, got);
+		free(buf);
+		errno = EFBIG;
+		return -1;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	return 0;
+
+fail_errno:
+	saved = errno;
+	snprintf(why, whylen, "%s", strerror(saved));
+	if (buf != NULL) {
+		explicit_bzero(buf, got);
+		free(buf);
+	}
+	if (fd != -1)
+		close(fd);
+	errno = saved;
+	return -1;
 }

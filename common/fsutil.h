@@ -1,7 +1,8 @@
 /*
  * Small filesystem helpers shared by the programs: careful file writing
- * (dump.json, boot units), mkdir -p, the folder of the running program and
- * the default home.
+ * (dump.json, boot units), reading the files a config names (env_file,
+ * secrets) with a cap and without blocking, mkdir -p, the folder of the
+ * running program and the default home.
  */
 #ifndef WSD_FSUTIL_H
 #define WSD_FSUTIL_H
@@ -44,5 +45,19 @@ int	fsutil_self_dir(char *buf, size_t len);
  */
 int	fsutil_home(char *buf, size_t len);
 int	fsutil_home_of(char *buf, size_t len, const char *user_home);
+
+/*
+ * Read a regular file of at most `cap` bytes into a malloc'd, NUL-terminated
+ * buffer (*out, *len; *mode gets st_mode when not NULL).  The file is opened
+ * O_NONBLOCK, so a FIFO or a device never blocks the caller (the
+ * supervisor's event loop), and at most cap + 1 bytes are read, so
+ * /dev/zero or a huge file cannot grow the caller.  On failure returns -1
+ * with a short reason in `why` ("not a regular file", "larger than the
+ * 1 MiB cap", or strerror) and errno set (ENOENT for a missing file).
+ */
+int	fsutil_read_file(const char *path, size_t cap, char **out,
+	    size_t *len, mode_t *mode, char *why, size_t whylen);
+/* "1 MiB", "64 KiB", "100 bytes": a cap as messages name it. */
+void	fsutil_size_text(size_t n, char *buf, size_t len);
 
 #endif

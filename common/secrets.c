@@ -1,17 +1,14 @@
 /* Secrets in a resolved environment: VAR_FILE indirection and the `secrets` list. */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "env.h"
+#include "fsutil.h"
 
 #define SECRETS_DEFAULT_DIR	"/run/secrets"
-#define SECRETS_MAX_SIZE	(1024 * 1024)
 
 /*
  * *_FILE variables that name a file a library opens itself, not a secret to
@@ -47,56 +44,21 @@ static int
 secrets_read(const char *var, const char *path, int absent_ok, char **out,
     struct diag *errors, struct diag *warnings)
 {
-	struct stat st;
-	char *buf;
-	ssize_t r;
-	size_t len = 0;
-	int fd;
+	char *buf, why[128];
+	size_t len;
+	mode_t mode;
 
 	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+	if (fsutil_read_file(path, SECRETS_MAX_SIZE, &buf, &len, &mode, why,
+	    sizeof why) < 0) {
 		if (errno == ENOENT && absent_ok)
 			return 0;
-		secrets_error(errors, var, path, strerror(errno));
+		secrets_error(errors, var, path, why);
 		return -1;
 	}
-	if (fstat(fd, &st) < 0) {
-		secrets_error(errors, var, path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		secrets_error(errors, var, path, strerror(EISDIR));
-		close(fd);
-		return -1;
-	}
-	if (S_ISREG(st.st_mode) && (st.st_mode & 077) != 0)
+	if ((mode & 077) != 0)
 		diag_add(warnings, "%s: secret file is readable by other "
-		    "users (mode %04o)", path, (unsigned)(st.st_mode & 07777));
-	if ((buf = malloc(SECRETS_MAX_SIZE + 1)) == NULL) {
-		secrets_error(errors, var, path, strerror(ENOMEM));
-		close(fd);
-		return -1;
-	}
-	for (;;) {
-		r = read(fd, buf + len, SECRETS_MAX_SIZE + 1 - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			secrets_error(errors, var, path, strerror(errno));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		len += r;
-		if (len > SECRETS_MAX_SIZE) {
-			secrets_error(errors, var, path,
-			    "secret file larger than 1 MiB");
-			goto fail;
-		}
-	}
-	close(fd);
-	buf[len] = '\0';
+		    "users (mode %04o)", path, (unsigned)(mode & 07777));
 	if (len > 0 && buf[len - 1] == '\n') {
 		buf[--len] = '\0';
 		if (len > 0 && buf[len - 1] == '\r')
@@ -104,12 +66,6 @@ secrets_read(const char *var, const char *path, int absent_ok, char **out,
 	}
 	*out = buf;
 	return 1;
-
-fail:
-	explicit_bzero(buf, len);
-	free(buf);
-	close(fd);
-	return -1;
 }
 
 static void

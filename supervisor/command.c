@@ -618,7 +618,7 @@ cmd_reload_logs(struct cmd_ctx *ctx)
 static char *
 cmd_save(struct cmd_ctx *ctx)
 {
-	json_t *apps = json_array(), *doc, *c, *ids, *ef;
+	json_t *apps = json_array(), *doc, *c, *ids, *ef, *red;
 	struct app *a;
 	size_t i;
 	char *err = NULL, *path, *r;
@@ -637,6 +637,7 @@ cmd_save(struct cmd_ctx *ctx)
 		}
 		json_object_set_new(c, "instances",
 		    json_integer(a->cfg.instances));
+		red = dump_redact(c);
 		ids = json_array();
 		stopped = 1;
 		for (i = 0; i < a->ninsts; i++) {
@@ -646,10 +647,11 @@ cmd_save(struct cmd_ctx *ctx)
 			if (a->insts[i]->ps.state != ST_STOPPED)
 				stopped = 0;
 		}
-		json_array_append_new(apps, json_pack("{so ss* ss* si sb so}",
-		    "config", c, "config_file", a->config_file,
-		    "env_mode", a->env_mode, "instances", a->cfg.instances,
-		    "stopped", stopped, "ids", ids));
+		json_array_append_new(apps, json_pack("{ss so so* ss* ss* si sb "
+		    "so}", "name", a->cfg.name, "config", c, "redacted", red,
+		    "config_file", a->config_file, "env_mode", a->env_mode,
+		    "instances", a->cfg.instances, "stopped", stopped,
+		    "ids", ids));
 	}
 	if (json_array_size(apps) == 0 &&
 	    !json_is_true(json_object_get(ctx->args, "force"))) {
@@ -672,6 +674,24 @@ cmd_save(struct cmd_ctx *ctx)
 	free(path);
 	json_decref(doc);
 	return r;
+}
+
+/*
+ * The secret values the dump left out, read again from the app's
+ * ecosystem file into its saved config; -1 (the app is not restored)
+ * with the reason in `errors`.
+ */
+static int
+command_unredact(json_t *e, const char *file, struct diag *errors)
+{
+	json_t *config = json_object_get(e, "config");
+	json_t *name = json_object_get(e, "name");
+
+	if (!json_is_string(name))
+		name = json_object_get(config, "name");
+	return dump_restore_secrets(config, json_object_get(e, "redacted"),
+	    json_is_string(name) ? json_string_value(name) : "?", file,
+	    errors);
 }
 
 /* Start the apps of dump.json; 0, or -1 with messages in errors. */
@@ -716,7 +736,9 @@ command_resurrect(struct diag *errors, json_t **insts_out)
 		one = json_pack("{s[O]}", "apps", json_object_get(e, "config"));
 		diag_init(&warnings);
 		memset(&eco, 0, sizeof eco);
-		if (eco_load_json(one, file, dir, &eco, errors, &warnings) == 0) {
+		if (command_unredact(e, json_is_string(cf) ? file : NULL,
+		    errors) == 0 &&
+		    eco_load_json(one, file, dir, &eco, errors, &warnings) == 0) {
 			for (k = 0; k < eco.napps; k++)
 				if (app_add(&eco.apps[k], json_is_string(cf) ? file :
 				    NULL, json_is_string(mode) ?
@@ -743,7 +765,8 @@ static char *
 cmd_resurrect(struct cmd_ctx *ctx)
 {
 	struct diag errors;
-	json_t *insts;
+	json_t *insts, *w;
+	size_t i;
 	char *r;
 
 	diag_init(&errors);
@@ -751,8 +774,16 @@ cmd_resurrect(struct cmd_ctx *ctx)
 	    json_array_size(insts) == 0) {
 		r = command_config_error(ctx, &errors);
 		json_decref(insts);
-	} else
-		r = proto_reply_ok(ctx->id, json_pack("{so}", "instances", insts));
+	} else {
+		/* The apps that could not be restored, said with the others. */
+		w = json_array();
+		for (i = 0; i < errors.n; i++) {
+			json_array_append_new(w, json_string(errors.msgs[i]));
+			log_error("resurrect: %s", errors.msgs[i]);
+		}
+		r = proto_reply_ok(ctx->id, json_pack("{soso}", "instances",
+		    insts, "warnings", w));
+	}
 	diag_free(&errors);
 	return r;
 }

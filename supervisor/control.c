@@ -7,6 +7,13 @@
  * every earlier one has been.  Output never blocks the loop: what the
  * socket does not take at once waits in libuv's queue, and a client whose
  * queue passes CONTROL_QUEUE_MAX without reading is disconnected.
+ *
+ * Nobody may lock the daemon's operator out by holding connections open:
+ * a connection with no request in progress is closed after WSD_CTL_IDLE_MS,
+ * one process (pid) holds at most CONTROL_PER_PID connections and one
+ * other user CONTROL_PER_UID, and CONTROL_RESERVED connections beyond
+ * CONTROL_CLIENTS_MAX are kept for the daemon's uid and root.  When even
+ * those are taken, such a peer pushes out the longest-idle connection.
  */
 #include <sys/socket.h>
 
@@ -20,7 +27,11 @@
 #include "wsd.h"
 
 #define CONTROL_QUEUE_MAX	(1024 * 1024)
-#define CONTROL_CLIENTS_MAX	512
+#define CONTROL_CLIENTS_MAX	512	/* for any peer */
+#define CONTROL_RESERVED	16	/* more, for the daemon's uid and root */
+#define CONTROL_PER_PID		32
+#define CONTROL_PER_UID		64	/* a uid other than the daemon's or root */
+#define CONTROL_IDLE_MS		60000	/* default of WSD_CTL_IDLE_MS */
 
 struct reply {
 	char			*line;
@@ -35,6 +46,7 @@ struct client {
 	uid_t			 uid;
 	pid_t			 pid;
 	size_t			 queued;	/* bytes handed to libuv, not yet written */
+	uint64_t		 active_ms;	/* last request byte or reply (wsd_now_ms) */
 	int			 closing;
 	TAILQ_HEAD(, reply)	 replies;
 	LIST_ENTRY(client)	 entry;
@@ -51,6 +63,8 @@ static uv_pipe_t		 control_server;
 static int			 control_open_ok;
 static LIST_HEAD(, client)	 control_clients = LIST_HEAD_INITIALIZER(control_clients);
 static int			 control_nclients;
+static uv_timer_t		 control_idle_timer;
+static uint64_t			 control_idle_ms;
 
 static void	control_client_close(struct client *);
 
@@ -60,8 +74,10 @@ control_write_cb(uv_write_t *req, int status)
 	struct control_write *w = (struct control_write *)req;
 
 	(void)status;
-	if (w->client != NULL)
+	if (w->client != NULL) {
 		w->client->queued -= w->len;
+		w->client->active_ms = wsd_now_ms();	/* it reads: not idle */
+	}
 	free(w);
 }
 
@@ -120,6 +136,7 @@ control_flush(struct client *c)
 
 	while ((r = TAILQ_FIRST(&c->replies)) != NULL && r->done) {
 		TAILQ_REMOVE(&c->replies, r, entry);
+		c->active_ms = wsd_now_ms();
 		if (r->line != NULL)
 			control_send(c, r->line);
 		free(r->line);
@@ -234,6 +251,7 @@ control_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		control_client_close(c);
 		return;
 	}
+	c->active_ms = wsd_now_ms();
 	linebuf_feed(&c->lb, buf->base, (size_t)nread, control_line_cb, c);
 }
 
@@ -269,6 +287,94 @@ control_client_close(struct client *c)
 	uv_close((uv_handle_t *)&c->pipe, control_client_free_cb);
 }
 
+/* The daemon's operator: its own uid, or root. */
+static int
+control_privileged(uid_t uid)
+{
+	return uid == 0 || uid == geteuid();
+}
+
+/* Waiting for nothing: no reply pending and every byte written. */
+static int
+control_idle(const struct client *c)
+{
+	return TAILQ_EMPTY(&c->replies) && c->queued == 0;
+}
+
+/* The idle connection that has been quiet longest, or NULL. */
+static struct client *
+control_longest_idle(void)
+{
+	struct client *c, *best = NULL;
+
+	LIST_FOREACH(c, &control_clients, entry)
+		if (control_idle(c) && (best == NULL ||
+		    c->active_ms < best->active_ms))
+			best = c;
+	return best;
+}
+
+/*
+ * Whether a new connection from (uid, pid) may stay: NULL, or why not.
+ * May close the longest-idle connection to make room for the operator.
+ */
+static const char *
+control_admit(uid_t uid, pid_t pid)
+{
+	struct client *c;
+	int bypid = 0, byuid = 0;
+
+	LIST_FOREACH(c, &control_clients, entry) {
+		if (c->pid == pid)
+			bypid++;
+		if (c->uid == uid)
+			byuid++;
+	}
+	if (bypid >= CONTROL_PER_PID)
+		return "too many connections from this process";
+	if (!control_privileged(uid)) {
+		if (byuid >= CONTROL_PER_UID)
+			return "too many connections from this user";
+		if (control_nclients >= CONTROL_CLIENTS_MAX)
+			return "too many connections";
+		return NULL;
+	}
+	if (control_nclients < CONTROL_CLIENTS_MAX + CONTROL_RESERVED)
+		return NULL;
+	if ((c = control_longest_idle()) == NULL)
+		return "too many connections";
+	log_json(LOG_WARN, json_pack("{sisi}", "peer_uid", (int)c->uid,
+	    "peer_pid", (int)c->pid),
+	    "control socket full: the longest-idle connection closed");
+	control_client_close(c);
+	return NULL;
+}
+
+/* Say why, once and without waiting, then close. */
+static void
+control_refuse(struct client *c, const char *why)
+{
+	static uint64_t last_log;
+	char *line;
+	uv_buf_t b;
+
+	if ((line = proto_reply_error(NULL, "too_many_connections",
+	    "%s (limit %d per process, %d per user)", why, CONTROL_PER_PID,
+	    CONTROL_PER_UID)) != NULL) {
+		b = uv_buf_init(line, (unsigned)strlen(line));
+		(void)uv_try_write((uv_stream_t *)&c->pipe, &b, 1);
+		free(line);
+	}
+	/* One line a second at most: refusals come in floods. */
+	if (wsd_now_ms() - last_log >= 1000) {
+		last_log = wsd_now_ms();
+		log_json(LOG_WARN, json_pack("{sisi}", "peer_uid", (int)c->uid,
+		    "peer_pid", (int)c->pid), "control connection refused: %s",
+		    why);
+	}
+	uv_close((uv_handle_t *)&c->pipe, control_client_free_cb);
+}
+
 static void
 control_connection_cb(uv_stream_t *server, int status)
 {
@@ -276,6 +382,7 @@ control_connection_cb(uv_stream_t *server, int status)
 	struct ucred cred;
 	socklen_t len = sizeof cred;
 	uv_os_fd_t fd;
+	const char *why;
 
 	if (status < 0)
 		return;
@@ -290,17 +397,59 @@ control_connection_cb(uv_stream_t *server, int status)
 		return;
 	}
 	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 ||
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-	    control_nclients >= CONTROL_CLIENTS_MAX) {
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 		uv_close((uv_handle_t *)&c->pipe, control_client_free_cb);
 		return;
 	}
 	c->uid = cred.uid;
 	c->pid = cred.pid;
+	if ((why = control_admit(c->uid, c->pid)) != NULL) {
+		control_refuse(c, why);
+		return;
+	}
+	c->active_ms = wsd_now_ms();
 	LIST_INSERT_HEAD(&control_clients, c, entry);
 	control_nclients++;
 	uv_read_start((uv_stream_t *)&c->pipe, control_alloc_cb,
 	    control_read_cb);
+}
+
+/*
+ * Close the connections idle for control_idle_ms.  One that waits for a
+ * reply (stop, restart, reload wait for processes) is not idle, however
+ * long it waits.
+ */
+static void
+control_idle_cb(uv_timer_t *t)
+{
+	struct client *c, *next;
+	uint64_t now = wsd_now_ms();
+
+	(void)t;
+	for (c = LIST_FIRST(&control_clients); c != NULL; c = next) {
+		next = LIST_NEXT(c, entry);
+		if (control_idle(c) && now - c->active_ms >= control_idle_ms)
+			control_client_close(c);
+	}
+}
+
+static uint64_t
+control_env_ms(const char *name, uint64_t dflt)
+{
+	const char *s = getenv(name);
+	char *end;
+	unsigned long long v;
+
+	if (s == NULL || *s == '\0')
+		return dflt;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end != '\0' || errno != 0 || v == 0) {
+		log_warn("%s=%s: expected a positive number of ms, using %llu",
+		    name, s, (unsigned long long)dflt);
+		return dflt;
+	}
+	return (uint64_t)v;
 }
 
 int
@@ -316,6 +465,12 @@ control_open(uv_loop_t *loop, int fd)
 		return -1;
 	}
 	control_open_ok = 1;
+	control_idle_ms = control_env_ms("WSD_CTL_IDLE_MS", CONTROL_IDLE_MS);
+	/* A sweep four times per period: a connection goes within 1.25×. */
+	uv_timer_init(loop, &control_idle_timer);
+	uv_timer_start(&control_idle_timer, control_idle_cb,
+	    control_idle_ms / 4 + 1, control_idle_ms / 4 + 1);
+	uv_unref((uv_handle_t *)&control_idle_timer);
 	return 0;
 }
 
@@ -327,6 +482,7 @@ control_close(void)
 	while ((c = LIST_FIRST(&control_clients)) != NULL)
 		control_client_close(c);
 	if (control_open_ok) {
+		uv_close((uv_handle_t *)&control_idle_timer, NULL);
 		uv_close((uv_handle_t *)&control_server, NULL);
 		control_open_ok = 0;
 	}

@@ -1,4 +1,7 @@
-/* dump.json: writing it atomically with a backup, reading it with a fallback. */
+/*
+ * dump.json: writing it atomically with a backup, reading it with a
+ * fallback, and keeping secret values out of it.
+ */
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -11,7 +14,9 @@
 #include <jansson.h>
 
 #include "diag.h"
+#include "env.h"
 #include "dump.h"
+#include "ecosystem.h"
 #include "fsutil.h"
 
 #define DUMP_NAME	"dump.json"
@@ -95,6 +100,7 @@ dump_load(const char *path, int *missing, char **why)
 	json_error_t je;
 	json_t *doc;
 	const char *bad;
+	char reason[JSON_ERROR_TEXT_LENGTH];
 
 	*missing = 0;
 	*why = NULL;
@@ -104,12 +110,13 @@ dump_load(const char *path, int *missing, char **why)
 			*missing = 1;
 			return NULL;
 		}
+		eco_json_reason(&je, reason, sizeof reason);
 		if (je.line > 0) {
 			if (asprintf(why, "%d:%d: %s", je.line, je.column,
-			    je.text) == -1)
+			    reason) == -1)
 				*why = NULL;
 		} else
-			*why = strdup(je.text);
+			*why = strdup(reason);
 		return NULL;
 	}
 	if ((bad = dump_check(doc)) != NULL) {
@@ -252,4 +259,141 @@ out:
 	free(bak);
 	free(cur);
 	return doc;
+}
+
+/*
+ * Secrets given inline in "env" or "env_<mode>" are left out of the dump:
+ * a name from the secret-name table (env_secret_name) or a URL with a
+ * password.  Only their names are kept, under "redacted"; resurrect reads
+ * the values again from the ecosystem file the app came from.  Secrets
+ * that come from elsewhere (env_file, VAR_FILE, the secrets dir) are never
+ * in the config at all: those files are read again at every start.
+ */
+json_t *
+dump_redact(json_t *config)
+{
+	json_t *redacted = json_object(), *env, *v, *names;
+	const char *k, *ek;
+	void *tmp;
+
+	json_object_foreach(config, k, env) {
+		if ((strcmp(k, "env") != 0 && strncmp(k, "env_", 4) != 0) ||
+		    strcmp(k, "env_file") == 0 || !json_is_object(env))
+			continue;
+		names = json_array();
+		json_object_foreach_safe(env, tmp, ek, v) {
+			if (env_secret_value(ek, json_string_value(v))) {
+				json_array_append_new(names, json_string(ek));
+				json_object_del(env, ek);
+			}
+		}
+		if (json_array_size(names) > 0)
+			json_object_set_new(redacted, k, names);
+		else
+			json_decref(names);
+	}
+	if (json_object_size(redacted) == 0) {
+		json_decref(redacted);
+		return NULL;
+	}
+	return redacted;
+}
+
+/* "NEXTAUTH_SECRET, REDIS_URL": the names in `redacted`, for messages. */
+static char *
+dump_redacted_names(json_t *redacted)
+{
+	json_t *names, *n;
+	const char *k;
+	char *out = NULL, *next;
+	size_t i;
+
+	json_object_foreach(redacted, k, names) {
+		json_array_foreach(names, i, n) {
+			if (asprintf(&next, "%s%s%s", out != NULL ? out : "",
+			    out != NULL ? ", " : "", json_string_value(n)) < 0)
+				next = NULL;
+			free(out);
+			if ((out = next) == NULL)
+				return NULL;
+		}
+	}
+	return out;
+}
+
+/* The values of `redacted` from the app's object in `src` into `config`. */
+static int
+dump_fill(json_t *config, json_t *redacted, json_t *src, const char *name,
+    const char *file, struct diag *errors)
+{
+	json_t *names, *n, *sv, *dst;
+	const char *k;
+	size_t i;
+
+	json_object_foreach(redacted, k, names) {
+		json_array_foreach(names, i, n) {
+			sv = json_object_get(json_object_get(src, k),
+			    json_string_value(n));
+			if (sv == NULL) {
+				diag_add(errors, "app \"%s\" not restored: "
+				    "%s is no longer in %s of %s (secret "
+				    "values are not saved in the dump)", name,
+				    json_string_value(n), k, file);
+				return -1;
+			}
+			if (!json_is_object(dst = json_object_get(config, k))) {
+				dst = json_object();
+				json_object_set_new(config, k, dst);
+			}
+			json_object_set(dst, json_string_value(n), sv);
+		}
+	}
+	return 0;
+}
+
+int
+dump_restore_secrets(json_t *config, json_t *redacted, const char *name,
+    const char *file, struct diag *errors)
+{
+	struct ecosystem eco;
+	struct diag lerr, lwarn;
+	char *names;
+	size_t i;
+	int rc = -1;
+
+	if (!json_is_object(redacted) || json_object_size(redacted) == 0)
+		return 0;
+	names = dump_redacted_names(redacted);
+	if (file == NULL) {
+		diag_add(errors, "app \"%s\" not restored: its secrets (%s) "
+		    "are not saved in the dump and it has no ecosystem file "
+		    "to read them from", name, names != NULL ? names : "?");
+		free(names);
+		return -1;
+	}
+	diag_init(&lerr);
+	diag_init(&lwarn);
+	if (eco_load(file, &eco, &lerr, &lwarn) < 0) {
+		diag_add(errors, "app \"%s\" not restored: its secrets (%s) "
+		    "are read again from %s, which cannot be loaded: %s", name,
+		    names != NULL ? names : "?", file,
+		    lerr.n > 0 ? lerr.msgs[0] : "unknown error");
+		goto out;
+	}
+	for (i = 0; i < eco.napps; i++)
+		if (strcmp(eco.apps[i].name, name) == 0)
+			break;
+	if (i == eco.napps)
+		diag_add(errors, "app \"%s\" not restored: its secrets (%s) "
+		    "are read again from %s, which no longer defines it", name,
+		    names != NULL ? names : "?", file);
+	else
+		rc = dump_fill(config, redacted, eco.apps[i].raw, name, file,
+		    errors);
+	eco_free(&eco);
+out:
+	diag_free(&lerr);
+	diag_free(&lwarn);
+	free(names);
+	return rc;
 }

@@ -3,8 +3,9 @@
  * atomically (write + fsync + rename, the previous file kept as
  * dump.json.bak); never holds secret values.
  *
- * Document: {"version":1,"saved_at":<ms>,"apps":[{"config":{…the app object
- * as written, with cwd/env_file made absolute…},"config_file":"…",
+ * Document: {"version":1,"saved_at":<ms>,"apps":[{"name":"…","config":{…the
+ * app object as written, with cwd/env_file made absolute and secret values
+ * left out…},"redacted":{"env":["NEXTAUTH_SECRET"]},"config_file":"…",
  * "env_mode":null|"production","instances":N,"stopped":false,
  * "ids":[0,1]}]}
  */
@@ -23,5 +24,17 @@ int	dump_write(const char *home, json_t *doc, char **err);
  * is usable (a missing dump is not an error: returns an empty document).
  */
 json_t	*dump_read(const char *home, struct diag *warnings, char **err);
+
+/*
+ * Take the secret values out of an app object's env and env_<mode> (in
+ * place); returns {"env":["KEY",…],…} naming them, or NULL when none.
+ */
+json_t	*dump_redact(json_t *config);
+/*
+ * Put them back from the app `name` of ecosystem `file` (NULL: none).  0,
+ * or -1 with "app \"NAME\" not restored: …" in `errors`.
+ */
+int	dump_restore_secrets(json_t *config, json_t *redacted,
+	    const char *name, const char *file, struct diag *errors);
 
 #endif

@@ -62,8 +62,22 @@ r1, r2 = reply(f), reply(f)
 assert r1["id"] == "r" and r1["ok"] and r1["data"]["instances"][0]["restarts"] == 1, r1
 assert r2["id"] == "p" and r2["ok"], r2
 print("ok - a deferred restart reply comes before the ping sent after it")
-# 100 idle clients, then a normal one.
-idle = [conn() for _ in range(100)]
+# 100 idle clients (from 4 processes: one process may hold 32), then a
+# normal one.  Each holder lives as long as this script does.
+import os
+parent = os.getpid()
+for _ in range(4):
+    rfd, wfd = os.pipe()
+    if os.fork() == 0:
+        os.close(rfd)
+        held = [conn() for _ in range(25)]
+        os.write(wfd, b"x")
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(0)
+    os.close(wfd)
+    assert os.read(rfd, 1) == b"x"
+    os.close(rfd)
 s2, f2 = conn()
 s2.sendall(b'{"v":1,"id":7,"cmd":"list"}\n')
 r = reply(f2); assert r["ok"] and len(r["data"]["instances"]) == 1, r

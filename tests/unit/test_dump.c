@@ -333,10 +333,44 @@ test_failed_write_leaves_dump_intact(void **state)
 	json_decref(b);
 }
 
+/* Inline secrets leave the config; only their names stay, per section. */
+static void
+test_redact(void **state)
+{
+	json_t *c, *r, *want;
+	char *text;
+
+	(void)state;
+	c = json_loads("{\"name\":\"a\",\"env_file\":[\"/x/.env\"],"
+	    "\"env\":{\"NEXTAUTH_SECRET\":\"s1\",\"PORT\":3000,"
+	    "\"REDIS_URL\":\"redis://:pw@h:6379\",\"PIN_KEY\":1234,"
+	    "\"NODE_ENV\":\"production\"},"
+	    "\"env_production\":{\"DB_PASSWORD\":\"p\"},"
+	    "\"env_test\":{\"A\":\"b\"}}", 0, NULL);
+	assert_non_null(c);
+	r = dump_redact(c);
+	want = json_loads("{\"env\":[\"NEXTAUTH_SECRET\",\"REDIS_URL\","
+	    "\"PIN_KEY\"],\"env_production\":[\"DB_PASSWORD\"]}", 0, NULL);
+	assert_true(json_equal(r, want));
+	text = json_dumps(c, JSON_SORT_KEYS | JSON_COMPACT);
+	assert_string_equal(text, "{\"env\":{\"NODE_ENV\":\"production\","
+	    "\"PORT\":3000},\"env_file\":[\"/x/.env\"],\"env_production\":{},"
+	    "\"env_test\":{\"A\":\"b\"},\"name\":\"a\"}");
+	free(text);
+	json_decref(want);
+	json_decref(r);
+	json_decref(c);
+	/* Nothing secret: nothing to say. */
+	c = json_loads("{\"env\":{\"A\":\"1\"}}", 0, NULL);
+	assert_null(dump_redact(c));
+	json_decref(c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_redact),
 		cmocka_unit_test_setup_teardown(test_missing_is_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_then_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_previous_kept_as_bak, setup, teardown),

@@ -129,6 +129,37 @@ test_display(void **state)
 	check_display("U", "", 0, "");
 }
 
+/* The one table that masking and the dump share. */
+static void
+test_secret_name_value(void **state)
+{
+	static const char *secret[] = {
+		"NEXTAUTH_SECRET", "NEXTAUTH_SECRET_PREVIOUS", "APP_SECRET_V2",
+		"DB_PASSWORD", "GITHUB_TOKEN", "STRIPE_KEY", "aws_secret_key",
+		"GOOGLE_CREDENTIALS", "WS_API_KEY",
+	};
+	static const char *plain[] = {
+		"NODE_ENV", "KEY_PREFIX", "KEYS", "MONKEY", "WS_PORT",
+		"REDIS_URL",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof secret / sizeof secret[0]; i++) {
+		assert_true(env_secret_name(secret[i]));
+		assert_true(env_secret_value(secret[i], "x"));
+	}
+	for (i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+		assert_false(env_secret_name(plain[i]));
+		assert_false(env_secret_value(plain[i], "x"));
+	}
+	/* A URL with a password is a secret value under any name. */
+	assert_true(env_secret_value("REDIS_URL", "redis://:pw@h:6379/0"));
+	assert_true(env_secret_value("DATABASE_URL", "postgres://u:p@db/app"));
+	assert_false(env_secret_value("REDIS_URL", "redis://h:6379/0"));
+	assert_false(env_secret_value("U", "https://user@host/x"));
+}
+
 int
 main(void)
 {
@@ -137,6 +168,7 @@ main(void)
 		cmocka_unit_test(test_merge_copy_envp),
 		cmocka_unit_test(test_is_secret),
 		cmocka_unit_test(test_display),
+		cmocka_unit_test(test_secret_name_value),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
