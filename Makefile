@@ -16,7 +16,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
 
-PKGS     = libuv jansson hiredis libjwt libwebsockets openssl
+PKGS     = libuv jansson hiredis libjwt libwebsockets openssl libpq
 override CPPFLAGS += -D_GNU_SOURCE -Icommon
 CFLAGS  ?= -O2 -g
 # override: flags given on the command line (make asan) add to these.
@@ -108,7 +108,7 @@ $(CEILING): bench/ceiling/ceiling.c worker/frame.c worker/frame.h
 DEB_PKGS := pkg-config libuv1-dev libjansson-dev libhiredis-dev libjwt-dev \
             libwebsockets-dev libwebsockets-evlib-uv libssl-dev libcmocka-dev \
             redis-server redis-sentinel python3 chromium procps iproute2 \
-            util-linux systemd
+            util-linux systemd libpq-dev postgresql
 # Commands that may come from elsewhere than apt (Node from its own
 # installer): the package is installed only when the command is missing.
 DEB_CMDS := cc:gcc make:make node:nodejs npm:npm valgrind:valgrind \

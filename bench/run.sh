@@ -169,7 +169,7 @@ urllib.request.urlopen("http://127.0.0.1:%s/health" % sys.argv[1], timeout=1).re
 up_wsd() {
 	local inst=$1 extra=$2 i apps
 	PORT=$(free_port)
-	apps="{\"name\":\"fonana-ws\",\"script\":\"$WSWORKER\",\"instances\":$inst,\"exec_mode\":\"cluster\",\"env\":{\"WS_PORT\":\"$PORT\",\"WS_HOST\":\"127.0.0.1\",\"NEXTAUTH_SECRET\":\"$SECRET\",\"REDIS_URL\":\"$REDIS_URL\",\"WS_API_KEY\":\"bench\"}}"
+	apps="{\"name\":\"fonana-ws\",\"script\":\"$WSWORKER\",\"instances\":$inst,\"exec_mode\":\"cluster\",\"env\":{\"WS_PORT\":\"$PORT\",\"WS_HOST\":\"127.0.0.1\",\"NEXTAUTH_SECRET\":\"$SECRET\",\"REDIS_URL\":\"$REDIS_URL\",\"WS_API_KEY\":\"bench\",\"WS_RULE_POST\":\"public\"}}"
 	for i in $(seq 0 $((extra - 1))); do
 		apps="$apps,{\"name\":\"idle-$i\",\"script\":\"/bin/sleep\",\"args\":[\"3600\"],\"exec_mode\":\"fork\"}"
 	done
