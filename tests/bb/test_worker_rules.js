@@ -330,6 +330,23 @@ s.test('WS_RULES_FILE sets rules by channel type', async () => {
 	c.close();
 });
 
+s.test('DATABASE_URL_FILE and the database_url secret in SECRETS_DIR are read like DATABASE_URL', async () => {
+	const f = path.join(lib.T, 'db-url');
+	fs.writeFileSync(f, dbUrl() + '\n', { mode: 0o600 });
+	const dir = path.join(lib.T, 'secrets');
+	fs.mkdirSync(dir, { mode: 0o700 });
+	fs.writeFileSync(path.join(dir, 'database_url'), dbUrl() + '\n', { mode: 0o600 });
+	for (const env of [{ DATABASE_URL_FILE: f }, { SECRETS_DIR: dir }]) {
+		const x = await lib.startWorker({ env: { ...env, WS_RULE_POST: undefined } });
+		const c = await lib.connectUser(x.url, 'u_none');
+		await lib.waitFor(async () => (await trySubscribe(c, { type: 'post', postId: 'p_open' })) === 'subscribed',
+		    10000, JSON.stringify(env) + ': the post rule through the database');
+		assert.strictEqual(await trySubscribe(c, { type: 'post', postId: 'p_locked' }), 'Access denied to channel');
+		assert.ok(!x.logs().includes(DB_PASSWORD), 'the database password is in the logs');
+		c.close();
+	}
+});
+
 s.final('DATABASE_URL\'s password is never logged; the workers exit cleanly (no sanitizer report)', async () => {
 	for (const x of [w, wLock, wSlow, wDown]) {
 		x.proc.kill('SIGTERM');
