@@ -23,6 +23,7 @@ struct rules_rule {
 	enum rules_kind	 kind;
 	int		 stmt;		/* RULES_SQL: pg's handle, -1 without DB */
 	char		*origin;	/* where it was set, for logs and errors */
+	const char	*sql;		/* RULES_SQL, while configuring: the query */
 };
 
 /* A caller waiting for a query in flight. */
@@ -94,6 +95,7 @@ rules_parse(const char *text, const char *origin, struct rules_rule *r,
 			return -1;
 		}
 		r->kind = RULES_SQL;
+		r->sql = sql;
 		if (have_db && (r->stmt = pg_statement(sql, r->origin)) < 0) {
 			if (asprintf(err, "%s: too many SQL rules", origin) < 0)
 				*err = NULL;
@@ -207,9 +209,9 @@ rules_log(size_t i, int have_db)
 		    "channel type is public: any authenticated user may "
 		    "subscribe to any of them, paid ones included");
 	} else {
-		log_json(LOG_INFO, json_pack("{s:s,s:s,s:s}", "channel",
+		log_json(LOG_INFO, json_pack("{s:s,s:s,s:s,s:s?}", "channel",
 		    channels_type(i), "rule", kinds[r->kind], "from",
-		    r->origin), "channel rule");
+		    r->origin, "sql", r->sql), "channel rule");
 	}
 }
 
@@ -255,6 +257,7 @@ rules_configure(const struct rules_config *conf, int have_db, char **err)
 		r = rules_parse(text, origin, &rules.rules[i], have_db, err);
 		if (r == 0)
 			rules_log(i, have_db);
+		rules.rules[i].sql = NULL;	/* may point into the file */
 	}
 	json_decref(file);
 	return r;
