@@ -6,6 +6,7 @@
 #   make test       build and run every test (unit + black-box)
 #   make asan       ASan + UBSan build; the unit tests run under it
 #   make bench      side-by-side benchmark against Node ws + PM2
+#   make bench-pg   the database channel rule alone (cold/warm vs one query)
 #
 # O= puts objects elsewhere and BINDIR= the programs, so that several builds
 # (a sanitizer build, a helper's private build) never share object files.
@@ -48,7 +49,7 @@ CEILING       := $(O)/ceiling
 
 PROGS := $(BINDIR)/wsd $(BINDIR)/wsworker $(BINDIR)/wsctl
 
-.PHONY: all deps run test unit bb asan bench bench-quick profile-mem profile-cpu install clean npm
+.PHONY: all deps run test unit bb asan bench bench-pg bench-quick profile-mem profile-cpu install clean npm
 .DEFAULT_GOAL := all
 
 all: $(PROGS)
@@ -148,10 +149,16 @@ asan:
 	    LDFLAGS="-fsanitize=address,undefined" all unit
 	@O=build-asan BINDIR=build-asan/bin TESTS=unit bash tests/run.sh
 
-bench: deps all $(WSBENCH) $(CEILING)
+bench: deps all npm $(WSBENCH) $(CEILING)
 	@O=$(O) BINDIR=$(BINDIR) sh bench/run.sh
 
-bench-quick: deps all $(WSBENCH) $(CEILING)
+# The database channel rule alone: its section of BENCHMARKS.md on stdout.
+bench-pg: deps all npm
+	@f=$$(mktemp); WSD_TOP=$(CURDIR) WSD_BINDIR=$(CURDIR)/$(BINDIR) \
+	    node bench/pgrules.js $(or $(PG_USERS),2000) 64 $(or $(PG_REPS),3) > $$f && \
+	    python3 bench/report.py --pg $$f; s=$$?; rm -f $$f; exit $$s
+
+bench-quick: deps all npm $(WSBENCH) $(CEILING)
 	@O=$(O) BINDIR=$(BINDIR) QUICK=1 sh bench/run.sh
 
 # The profiles behind bench/limits.md: heap (valgrind massif) of one

@@ -404,6 +404,14 @@ if [ "$CONNS_BIG" -gt 0 ]; then
 	for s in wsd node; do session_big "$s"; done
 fi
 
+# The database channel rule (SPEC §4.10): wsd alone, against the ceiling
+# of one query per subscribe (bench/pgrules.js).
+PG_USERS=2000
+[ "$QUICK" = 1 ] && PG_USERS=500
+log "database rule session ($PG_USERS users, $REPS repeat(s))"
+WSD_TOP=$TOP WSD_BINDIR=$BINDIR timeout 600 node bench/pgrules.js "$PG_USERS" 64 "$REPS" \
+    >> "$RES" 2>> "$W/pgrules.err" || log "database rule session failed (see $W/pgrules.err)"
+
 END_S=$(date +%s)
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 CMD="make bench"
