@@ -140,6 +140,11 @@ worker_database_config(struct pg_config *pconf)
 	char			*err = NULL;
 
 	worker.database_url = worker_database_url();
+	if (worker.database_url != NULL && !pg_url_valid(worker.database_url)) {
+		log_error("DATABASE_URL: not a valid PostgreSQL URL or connection "
+		    "string (postgresql://user:password@host:port/db)");
+		worker.errors++;
+	}
 	memset(pconf, 0, sizeof *pconf);
 	pconf->url = worker.database_url;
 	pconf->pool = worker_env_number("WS_DB_POOL", 2, 1, 64);

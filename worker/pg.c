@@ -72,6 +72,7 @@ static struct {
 	struct pg_stats	 stats;
 	int		 configured;
 	int		 was_up;
+	char		*password;	/* from the URL: kept out of the logs */
 	char		*sql[PG_STATEMENTS_MAX];
 	const char	*origin[PG_STATEMENTS_MAX];
 	int		 nsql;
@@ -81,6 +82,38 @@ static void	pg_conn_poll_cb(uv_poll_t *, int, int);
 static void	pg_conn_connect(struct pg_conn *);
 static void	pg_conn_drop(struct pg_conn *, const char *);
 static void	pg_dispatch(void);
+
+int
+pg_url_valid(const char *url)
+{
+	PQconninfoOption	*o;
+	char			*err = NULL;
+
+	if ((o = PQconninfoParse(url, &err)) == NULL) {
+		PQfreemem(err);
+		return 0;
+	}
+	PQconninfoFree(o);
+	return 1;
+}
+
+/* The URL's password, if any, to scrub from libpq's messages. */
+static char *
+pg_url_password(const char *url)
+{
+	PQconninfoOption	*o, *p;
+	char			*pw = NULL;
+
+	if ((o = PQconninfoParse(url, NULL)) == NULL)
+		return NULL;
+	for (p = o; p->keyword != NULL; p++) {
+		if (strcmp(p->keyword, "password") == 0 && p->val != NULL &&
+		    *p->val != '\0')
+			pw = strdup(p->val);
+	}
+	PQconninfoFree(o);
+	return pw;
+}
 
 int
 pg_statement(const char *sql, const char *origin)
@@ -289,6 +322,9 @@ pg_conn_error(struct pg_conn *c)
 	size_t		 i;
 
 	snprintf(buf, sizeof buf, "%s", *m != '\0' ? m : "connection failed");
+	if (pg.password != NULL && strstr(buf, pg.password) != NULL)
+		snprintf(buf, sizeof buf, "connection failed (message withheld: "
+		    "it quotes the password)");
 	for (i = 0; buf[i] != '\0'; i++) {
 		if (buf[i] == '\n' || buf[i] == '\r')
 			buf[i] = ' ';
@@ -692,6 +728,7 @@ pg_init(uv_loop_t *loop, const struct pg_config *conf)
 	uv_timer_init(loop, &pg.queue_timer);
 	uv_unref((uv_handle_t *)&pg.queue_timer);
 	pg.configured = 1;
+	pg.password = pg_url_password(conf->url);
 	for (i = 0; i < conf->pool; i++) {
 		pg.conns[i].index = i;
 		pg.conns[i].fd = -1;
@@ -728,6 +765,11 @@ pg_shutdown(void)
 		c->state = PG_DOWN;
 	}
 	pg_queue_fail();
+	if (pg.password != NULL) {
+		explicit_bzero(pg.password, strlen(pg.password));
+		free(pg.password);
+		pg.password = NULL;
+	}
 	for (k = 0; k < pg.nsql; k++)
 		free(pg.sql[k]);
 	pg.nsql = 0;

@@ -39,6 +39,11 @@ struct pg_stats {
  */
 typedef void	(*pg_done_cb)(void *arg, json_t *rows);
 
+/*
+ * Whether `url` parses as libpq's URI or conninfo (no connection made).
+ * The parser's own message is not given: it may quote the password.
+ */
+int	pg_url_valid(const char *url);
 /* Register `sql` (with $1, $2 … as text parameters): its handle, or -1. */
 int	pg_statement(const char *sql, const char *origin);
 int	pg_init(uv_loop_t *, const struct pg_config *);

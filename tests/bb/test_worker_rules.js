@@ -310,11 +310,14 @@ s.test('no DATABASE_URL: the post rule refuses (fail closed) and says so at star
 s.test('a bad rule is a config error: exit 78 naming the variable', async () => {
 	for (const [env, name] of [[{ WS_RULE_POST: 'everyone' }, 'WS_RULE_POST'], [{ WS_RULE_COMMENTS: 'public' }, 'WS_RULE_COMMENTS'],
 	    [{ WS_RULE_POST: 'sql:' }, 'WS_RULE_POST'], [{ WS_RULES_FILE: path.join(lib.T, 'no-such-rules.json') }, 'WS_RULES_FILE'],
-	    [{ WS_DB_POOL: '0' }, 'WS_DB_POOL']]) {
+	    [{ WS_DB_POOL: '0' }, 'WS_DB_POOL'],
+	    [{ DATABASE_URL: 'postgresql://u:' + DB_PASSWORD + '@[::1/x' }, 'DATABASE_URL'],
+	    [{ DATABASE_URL: 'host=127.0.0.1 password=' + DB_PASSWORD + ' bogus_key=1' }, 'DATABASE_URL']]) {
 		const x = await lib.startWorker({ env, noWait: true });
 		const ex = await x.proc.exited;
 		assert.strictEqual(ex.code, 78, JSON.stringify(env) + ': exit ' + JSON.stringify(ex));
 		assert.ok((x.proc.logOut() + x.proc.logErr()).includes(name), JSON.stringify(env) + ': the message does not name ' + name);
+		assert.ok(!(x.proc.logOut() + x.proc.logErr()).includes(DB_PASSWORD), JSON.stringify(env) + ': the password is in the message');
 	}
 });
 
