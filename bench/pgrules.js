@@ -23,7 +23,7 @@ const pglib = require('../tests/bb/pg_lib');
 const USERS = Number(process.argv[2] || 2000);
 const WINDOW = Number(process.argv[3] || 64);
 const REPS = Number(process.argv[4] || 3);
-const POOL = 2;
+const POOL = Number(process.env.PG_POOL || 2);
 const POST = 'p_locked';
 
 function pct(xs, p) {

@@ -559,7 +559,18 @@ pg_conn_read(struct pg_conn *c)
 static void
 pg_conn_poll_connect(struct pg_conn *c)
 {
-	switch (PQconnectPoll(c->pq)) {
+	PostgresPollingStatusType	st = PQconnectPoll(c->pq);
+
+	/*
+	 * libpq may have closed the socket and opened another (next host,
+	 * SSL refused) that got the same number: epoll forgot the old one,
+	 * so register afresh at every step of the connect.
+	 */
+	if (c->poll != NULL) {
+		uv_poll_stop(c->poll);
+		c->events = 0;
+	}
+	switch (st) {
 	case PGRES_POLLING_READING:
 		if (pg_conn_watch(c, UV_READABLE) != 0)
 			pg_conn_drop(c, "cannot poll the database socket");
