@@ -5,11 +5,11 @@
 // running the very statement the worker prepared (read from its start log),
 // prepared, with as many connections as the worker's pool.
 //
-//   WSD_TOP=<tree> WSD_BINDIR=<programs> node bench/pgrules.js [USERS [WINDOW [REPS]]]
+//   WSD_TOP=<tree> WSD_BINDIR=<programs> [PG_POOL=2] node bench/pgrules.js [USERS [WINDOW [REPS]]]
 //
 // A private postgres (tests/bb/pg_lib.js) seeded with fonana's tables and
 // USERS users (half with a COMPLETED subscription to the post's creator);
-// one wsworker with DATABASE_URL (pool WS_DB_POOL, default 2); USERS
+// one wsworker with DATABASE_URL (WS_DB_POOL = PG_POOL, default 2); USERS
 // connections, one per user; each pass keeps WINDOW subscribes in flight.
 // Prints one result line per figure on stdout, in bench/run.sh's format
 // ({"stack","rep","scenario","r"}), which bench/report.py renders.
