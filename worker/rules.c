@@ -405,6 +405,8 @@ rules_check(const struct channel_ref *ref, const char *user,
 		rules.stats.hits++;
 		return e->allow ? RULES_ALLOW : RULES_DENY;
 	}
+	if (cb == NULL)
+		return RULES_PENDING;	/* the caller only asked */
 	if ((w = malloc(sizeof *w)) == NULL)
 		return RULES_FAIL;
 	w->next = NULL;

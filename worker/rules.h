@@ -43,7 +43,8 @@ int	rules_configure(const struct rules_config *, int have_db, char **err);
 void	rules_shutdown(void);
 /*
  * May `user` subscribe to `ref`?  ALLOW, DENY or FAIL at once, or PENDING
- * and `cb` is called later (never from inside rules_check).
+ * and `cb` is called later (never from inside rules_check).  With a NULL
+ * `cb`, PENDING only says the database must be asked: nothing is started.
  */
 enum rules_verdict rules_check(const struct channel_ref *, const char *user,
 	    rules_done_cb cb, void *arg);

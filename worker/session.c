@@ -734,25 +734,39 @@ session_rule_cb(void *arg, enum rules_verdict v)
 static void
 session_subscribe_cb(struct session *s, json_t *msg)
 {
-	json_t			*channel = json_object_get(msg, "channel");
-	struct session_wait	*w;
+	struct session_wait	 now, *w;
 	enum rules_verdict	 v;
 
-	if ((w = calloc(1, sizeof *w)) == NULL) {
-		session_deny(s, channel, "Internal error");
-		return;
-	}
-	w->s = s;
-	w->tail = &w->head;
-	w->channel = json_incref(channel);
-	if (channels_resolve(channel, &w->ref) != 0)
+	/*
+	 * Answered at once (owner, public, cached): no allocation, so the
+	 * common subscribe leaves nothing behind in the heap.
+	 */
+	memset(&now, 0, sizeof now);
+	now.s = s;
+	now.channel = json_object_get(msg, "channel");	/* borrowed */
+	if (channels_resolve(now.channel, &now.ref) != 0)
 		v = RULES_DENY;
 	else
-		v = rules_check(&w->ref, s->user, session_rule_cb, w);
-	s->wait = w;
-	if (v == RULES_PENDING)
+		v = rules_check(&now.ref, s->user, NULL, NULL);
+	if (v != RULES_PENDING && (v != RULES_ALLOW ||
+	    !unread_wanted(&now.ref, s->user))) {
+		(void)session_subscribe_verdict(s, &now, v);
 		return;
-	/* answered at once; it may still wait for the unread list */
+	}
+	/* the database is asked: the socket waits, with its own record */
+	if ((w = malloc(sizeof *w)) == NULL) {
+		session_deny(s, now.channel, "Internal error");
+		return;
+	}
+	*w = now;
+	w->tail = &w->head;
+	json_incref(w->channel);
+	s->wait = w;
+	if (v == RULES_PENDING &&
+	    (v = rules_check(&w->ref, s->user, session_rule_cb, w)) ==
+	    RULES_PENDING)
+		return;
+	/* answered after all (or allowed): it may still wait for the list */
 	if (!session_subscribe_verdict(s, w, v))
 		session_resume(s);
 }
