@@ -1,5 +1,6 @@
 /* The PostgreSQL pool: libpq connections driven by the libuv loop. */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #define PG_OID_TIMESTAMP	1114
 #define PG_OID_TIMESTAMPTZ	1184
 #define PG_OID_JSONB		3802
+#define PG_OID_NUMERIC		1700
 
 /*
  * One connection.  DOWN → CONNECTING → SETUP → READY ⇄ BUSY; any error, or
@@ -403,7 +405,8 @@ pg_value(Oid type, const char *v, size_t len)
 {
 	json_t	*j;
 	char	*end;
-	int	 y, mo, d, h, mi, s, n = 0;
+	double	 d;
+	int	 y, mo, day, h, mi, s, n = 0;
 	char	 frac[8] = "000", buf[40];
 
 	switch (type) {
@@ -416,9 +419,19 @@ pg_value(Oid type, const char *v, size_t len)
 		return json_integer(strtoll(v, &end, 10));
 	case PG_OID_FLOAT4:
 	case PG_OID_FLOAT8:
-		if (isdigit((unsigned char)v[0]) || v[0] == '-')
-			return json_real(strtod(v, &end));
-		break;	/* NaN, Infinity: as text */
+		/* NaN and Infinity: null, as JSON.stringify() writes them */
+		d = strtod(v, &end);
+		return isfinite(d) ? json_real(d) : json_null();
+	case PG_OID_NUMERIC:
+		/* Prisma's Decimal is a string without trailing zeros */
+		if (strchr(v, '.') != NULL && strchr(v, 'e') == NULL &&
+		    strchr(v, 'E') == NULL) {
+			while (len > 0 && v[len - 1] == '0')
+				len--;
+			if (len > 0 && v[len - 1] == '.')
+				len--;
+		}
+		break;
 	case PG_OID_JSON:
 	case PG_OID_JSONB:
 		if ((j = json_loadb(v, len, JSON_DECODE_ANY, NULL)) != NULL)
@@ -431,7 +444,7 @@ pg_value(Oid type, const char *v, size_t len)
 		 * DateStyle ISO, TimeZone UTC: "2024-05-01 10:00:00.5+00";
 		 * JavaScript's toISOString() has milliseconds and a Z.
 		 */
-		if (sscanf(v, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 ||
+		if (sscanf(v, "%4d-%2d-%2d%n", &y, &mo, &day, &n) != 3 ||
 		    n != 10)
 			break;
 		h = mi = s = 0;
@@ -448,7 +461,7 @@ pg_value(Oid type, const char *v, size_t len)
 			}
 		}
 		snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%sZ",
-		    y, mo, d, h, mi, s, frac);
+		    y, mo, day, h, mi, s, frac);
 		return json_string(buf);
 	default:
 		break;

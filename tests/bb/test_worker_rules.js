@@ -130,7 +130,15 @@ s.test('subscribe to one\'s own notifications → subscribed, then the 20 newest
 		id: 'n25', userId: 'u_paid', type: 'COMMENT_POST', title: 'title 25', message: 'message 25',
 		isRead: false, metadata: null, priority: 25,
 		createdAt: '2026-01-02T03:29:05.175Z', updatedAt: '2026-01-02T03:04:05.000Z',
+		expiresAt: null, day: null, score: null, amount: null,
 	});
+	// the other column types: timestamptz in UTC, a date at midnight UTC,
+	// float, Decimal as Prisma's string; a non-finite float as null (JSON.stringify)
+	const n24 = d.notifications[1];
+	assert.deepStrictEqual([n24.expiresAt, n24.day, n24.score, n24.amount],
+	    ['2026-01-03T02:05:06.789Z', '2026-01-02T00:00:00.000Z', 1.5, '12.3']);
+	const n23 = d.notifications[2];
+	assert.deepStrictEqual([n23.score, n23.amount], [null, '7']);
 	const n20 = d.notifications[5];
 	assert.strictEqual(n20.id, 'n20');
 	assert.strictEqual(n20.createdAt, '2026-01-02T03:24:05.140Z', 'milliseconds keep their trailing zero');
