@@ -329,6 +329,17 @@ s.test('a bad rule is a config error: exit 78 naming the variable', async () => 
 	}
 });
 
+s.test('an SQL rule the server refuses fails closed, named in the log; other channels keep working', async () => {
+	const x = await lib.startWorker({ env: { DATABASE_URL: dbUrl(), WS_RULE_POST: 'sql:SELEC $1, $2', WS_DB_BACKOFF_MS: '20' } });
+	await lib.waitFor(() => x.logs().split('\n').some((l) => l.includes('database error') && l.includes('WS_RULE_POST')),
+	    10000, 'the error logged with its variable');
+	const c = await lib.connectUser(x.url, 'creator1');
+	assert.strictEqual(await trySubscribe(c, { type: 'post', postId: 'p_open' }), 'Failed to subscribe');
+	assert.strictEqual(await trySubscribe(c, { type: 'creator', id: 'creator1' }), 'subscribed');
+	assert.ok(!x.logs().includes(DB_PASSWORD));
+	c.close();
+});
+
 s.test('WS_RULES_FILE sets rules by channel type', async () => {
 	const f = path.join(lib.T, 'rules.json');
 	fs.writeFileSync(f, JSON.stringify({ creator: 'owner', post: 'sql:SELECT $1 = \'u_file\' AND $2 = \'p_x\'' }));
@@ -358,11 +369,13 @@ s.test('DATABASE_URL_FILE and the database_url secret in SECRETS_DIR are read li
 	}
 });
 
-s.final('DATABASE_URL\'s password is never logged; the workers exit cleanly (no sanitizer report)', async () => {
+s.final('DATABASE_URL\'s password is never logged by workers that used it; they exit cleanly (no sanitizer report)', async () => {
 	for (const x of [w, wLock, wSlow, wDown]) {
 		x.proc.kill('SIGTERM');
 		const ex = await lib.withTimeout(x.proc.exited, 15000, 'the worker to exit');
 		const logs = x.proc.logOut() + x.proc.logErr();
+		// (it did use the URL: its link came up, and went down with pg)
+		assert.ok(logs.includes('database link up'), 'the worker never reported its database link up');
 		assert.ok(!logs.includes(DB_PASSWORD), 'the database password is in the logs');
 		assert.ok(!/AddressSanitizer|LeakSanitizer|runtime error/.test(logs), lib.tail(logs, 30));
 		assert.strictEqual(ex.code, 0, 'exit ' + JSON.stringify(ex) + '\n' + lib.tail(logs, 10));
