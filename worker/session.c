@@ -651,8 +651,11 @@ session_resume(struct session *s)
 	}
 	/* nothing can have been queued yet: the rest leads the new queue */
 	s->wait->head = rest;
-	for (m = rest; m->next != NULL; m = m->next)
-		;
+	for (m = rest; ; m = m->next) {
+		s->wait->bytes += m->len;
+		if (m->next == NULL)
+			break;
+	}
 	s->wait->tail = &m->next;
 }
 
