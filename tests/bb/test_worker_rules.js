@@ -250,6 +250,24 @@ s.test('sockets closed while their query runs: no crash, the worker answers the 
 	}
 });
 
+s.test('a client that floods messages while its subscribe waits is closed 1008 past the cap; others are unaffected', async () => {
+	const x = await lib.startWorker({ env: { DATABASE_URL: dbUrl(), WS_RULE_POST: LOCKED_RULE, WS_SEND_QUEUE_MAX: '4096',
+	    WS_DB_TIMEOUT_MS: '60000' } });
+	const lock = await pglib.holdLock(pg, 42);
+	try {
+		const c = await lib.connectUser(x.url, 'u_flood');
+		c.send({ type: 'subscribe', channel: { type: 'post', postId: 'p_open' } });
+		for (let i = 0; i < 200; i++) c.send({ type: 'ping', pad: 'x'.repeat(40) });
+		const cl = await c.waitClose();
+		assert.deepStrictEqual(cl, { code: 1008, reason: 'too many pending messages' });
+		const d = await lib.connectUser(x.url, 'u_calm');
+		assert.strictEqual(await trySubscribe(d, { type: 'creator', id: 'creator1' }), 'subscribed');
+		d.close();
+	} finally {
+		await lock.release();
+	}
+});
+
 s.test('a query past WS_DB_TIMEOUT_MS fails closed ("Failed to subscribe"), the socket stays open', async () => {
 	const lock = await pglib.holdLock(pg, 42);
 	try {
