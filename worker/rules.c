@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -59,13 +59,14 @@ static struct {
 	struct rules_stats	 stats;
 } rules;
 
+/* Monotonic: answers expire in the order they were given. */
 static uint64_t
 rules_now_ms(void)
 {
-	struct timeval	tv;
+	struct timespec	ts;
 
-	gettimeofday(&tv, NULL);
-	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* "owner", "public" or "sql:QUERY" into `r`; -1 when none of them. */

@@ -179,6 +179,36 @@ s.test('answers are cached per (user, channel): a repeat is a cache hit, not a q
 	c.close(); c2.close();
 });
 
+s.test('the cache window: a user who stops paying keeps access while cached, loses it once the answer expires; the cap bounds it', async () => {
+	pg.psql(`INSERT INTO users (id) VALUES ('u_lapse');
+	    INSERT INTO subscriptions (id, "userId", "creatorId", "isActive", "paymentStatus")
+	    VALUES ('s_lapse', 'u_lapse', 'creator1', true, 'COMPLETED');`);
+	const long = await lib.startWorker({ env: { DATABASE_URL: dbUrl(), WS_RULE_POST: undefined, WS_RULES_CACHE_MS: '600000',
+	    WS_RULES_CACHE_MAX: '2' } });
+	const short = await lib.startWorker({ env: { DATABASE_URL: dbUrl(), WS_RULE_POST: undefined, WS_RULES_CACHE_MS: '50' } });
+	const sub = async (x, user, post) => {
+		const c = await lib.connectUser(x.url, user);
+		let r;
+		await lib.waitFor(async () => (r = await trySubscribe(c, { type: 'post', postId: post })) !== 'Failed to subscribe',
+		    10000, 'the database link');
+		c.close();
+		return r;
+	};
+	assert.strictEqual(await sub(long, 'u_lapse', 'p_locked'), 'subscribed');
+	assert.strictEqual(await sub(short, 'u_lapse', 'p_locked'), 'subscribed');
+	pg.psql(`UPDATE subscriptions SET "paymentStatus" = 'FAILED' WHERE id = 's_lapse'`);
+	assert.strictEqual(await sub(long, 'u_lapse', 'p_locked'), 'subscribed', 'the cached answer');
+	await lib.waitFor(async () => (await sub(short, 'u_lapse', 'p_locked')) === 'Access denied to channel',
+	    10000, 'access gone once the 50 ms answer expired');
+	// cap 2: two more pairs push the first out, and it is asked again
+	await sub(long, 'u_none', 'p_open');
+	await sub(long, 'u_none', 'p_tier');
+	assert.ok(await metric(long, 'ws_rules_cached') <= 2, 'more answers than WS_RULES_CACHE_MAX');
+	assert.strictEqual(await sub(long, 'u_lapse', 'p_locked'), 'Access denied to channel', 'an evicted answer is asked again');
+	long.proc.kill('SIGTERM'); short.proc.kill('SIGTERM');
+	await long.proc.exited; await short.proc.exited;
+});
+
 s.test('subscribe (denied) + unsubscribe + ping in one burst while the query waits → replies in that order', async () => {
 	const lock = await pglib.holdLock(pg, 42);
 	try {
