@@ -69,6 +69,15 @@ function pass(socks, type) {
 	});
 }
 
+// On-CPU ns of every thread of pid (schedstat): not skewed by other load.
+function cpuNs(pid) {
+	let t = 0;
+	for (const task of fs.readdirSync('/proc/' + pid + '/task')) {
+		t += Number(fs.readFileSync('/proc/' + pid + '/task/' + task + '/schedstat', 'utf8').split(' ')[0]);
+	}
+	return t;
+}
+
 function metric(text, name) {
 	return lib.parseMetrics(text)[name];
 }
@@ -94,10 +103,14 @@ async function main() {
 		    20000, 'the database link');
 		const socks = [];
 		for (let i = 0; i < USERS; i++) socks.push(await connect(w.url, 'b' + i));
+		let c0 = cpuNs(w.pid);
 		const cold = await pass(socks, 'subscribe');
+		cold.worker_cpu_us = (cpuNs(w.pid) - c0) / 1e3 / cold.n;
 		const m1 = (await lib.httpGet(w.port, '/metrics')).body;
 		await pass(socks, 'unsubscribe');
+		c0 = cpuNs(w.pid);
 		const warm = await pass(socks, 'subscribe');
+		warm.worker_cpu_us = (cpuNs(w.pid) - c0) / 1e3 / warm.n;
 		const m2 = (await lib.httpGet(w.port, '/metrics')).body;
 		emit('wsd', 'pg_subscribe_cold', rep, { ...cold, users: USERS, window: WINDOW, pool: POOL, pg_version: version,
 		    queries: metric(m1, 'ws_db_queries_total') });

@@ -154,14 +154,15 @@ def pg_section(rows, w):
     # the window in flight over the pool
     for label, field, unit in (("subscribes/s", "per_s", "/s"),
                                ("latency p50", "p50_ms", "ms"),
-                               ("latency p99", "p99_ms", "ms")):
+                               ("latency p99", "p99_ms", "ms"),
+                               ("worker CPU per subscribe", "worker_cpu_us", "us")):
         c = samples(rows, "wsd", "pg_subscribe_cold", lambda r: r[field])
         h = samples(rows, "wsd", "pg_subscribe_warm", lambda r: r[field])
         q = samples(rows, "pgbench", "pg_query_ceiling", lambda r: r[field])
         cc, mc = cell(c, unit)
         ch, _ = cell(h, unit)
         cq, mq = cell(q, unit)
-        w("| %s | %s | %s | %s | %s |" % (label, cc, ch, cq,
+        w("| %s | %s | %s | %s | %s |" % (label, cc, ch, cq or "–",
           cost_ratio(mc, mq, None) if unit == "/s" else "–"))
     qs = samples(rows, "wsd", "pg_subscribe_warm", lambda r: r["queries"])
     w("")
@@ -171,7 +172,10 @@ def pg_section(rows, w):
       "pgbench's: its %s clients wait for nothing, while the subscribes queue %s "
       "deep over the pool, so a cold subscribe's latency is mostly its wait "
       "for a connection. Client, worker and PostgreSQL share the machine's "
-      "cores. More connections (`WS_DB_POOL`) raise the cold rate."
+      "cores; the worker's CPU per subscribe (all its threads' on-CPU time "
+      "over the pass, from `/proc/<pid>/task/*/schedstat`) depends much less "
+      "on that load than the rates do. More connections (`WS_DB_POOL`) raise "
+      "the cold rate."
       % (", ".join("%d" % q for q in qs), x.get("pool"), x.get("window")))
     w("")
 
