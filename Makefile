@@ -6,6 +6,7 @@
 #   make test       build and run every test (unit + black-box)
 #   make asan       ASan + UBSan build; the unit tests run under it
 #   make bench      side-by-side benchmark against Node ws + PM2
+#   make bench-pg   the database channel rule alone (cold/warm vs one query)
 #
 # O= puts objects elsewhere and BINDIR= the programs, so that several builds
 # (a sanitizer build, a helper's private build) never share object files.
@@ -16,7 +17,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
 
-PKGS     = libuv jansson hiredis libjwt libwebsockets openssl
+PKGS     = libuv jansson hiredis libjwt libwebsockets openssl libpq
 override CPPFLAGS += -D_GNU_SOURCE -Icommon
 CFLAGS  ?= -O2 -g
 # override: flags given on the command line (make asan) add to these.
@@ -48,7 +49,7 @@ CEILING       := $(O)/ceiling
 
 PROGS := $(BINDIR)/wsd $(BINDIR)/wsworker $(BINDIR)/wsctl
 
-.PHONY: all deps run test unit bb asan bench bench-quick profile-mem profile-cpu install clean npm
+.PHONY: all deps run test unit bb asan bench bench-pg bench-quick profile-mem profile-cpu install clean npm
 .DEFAULT_GOAL := all
 
 all: $(PROGS)
@@ -113,7 +114,7 @@ $(CEILING): bench/ceiling/ceiling.c worker/frame.c worker/frame.h
 DEB_PKGS := pkg-config libuv1-dev libjansson-dev libhiredis-dev libjwt-dev \
             libwebsockets-dev libwebsockets-evlib-uv libssl-dev libcmocka-dev \
             redis-server redis-sentinel python3 chromium procps iproute2 \
-            util-linux systemd
+            util-linux systemd libpq-dev postgresql
 # Commands that may come from elsewhere than apt (Node from its own
 # installer): the package is installed only when the command is missing.
 DEB_CMDS := cc:gcc make:make node:nodejs npm:npm valgrind:valgrind \
@@ -153,10 +154,16 @@ asan:
 	    LDFLAGS="-fsanitize=address,undefined" all unit
 	@O=build-asan BINDIR=build-asan/bin TESTS=unit bash tests/run.sh
 
-bench: deps all $(WSBENCH) $(CEILING)
+bench: deps all npm $(WSBENCH) $(CEILING)
 	@O=$(O) BINDIR=$(BINDIR) sh bench/run.sh
 
-bench-quick: deps all $(WSBENCH) $(CEILING)
+# The database channel rule alone: its section of BENCHMARKS.md on stdout.
+bench-pg: deps all npm
+	@f=$$(mktemp); WSD_TOP=$(CURDIR) WSD_BINDIR=$(CURDIR)/$(BINDIR) \
+	    node bench/pgrules.js $(or $(PG_USERS),2000) 64 $(or $(PG_REPS),3) > $$f && \
+	    python3 bench/report.py --pg $$f; s=$$?; rm -f $$f; exit $$s
+
+bench-quick: deps all npm $(WSBENCH) $(CEILING)
 	@O=$(O) BINDIR=$(BINDIR) QUICK=1 sh bench/run.sh
 
 # The profiles behind bench/limits.md: heap (valgrind massif) of one

@@ -125,6 +125,61 @@ def machine():
             "mem": mem, "nofile": nofile}
 
 
+def pg_section(rows, w):
+    """The database channel rule (SPEC §4.10): bench/pgrules.js's rows."""
+    cold = [r for r in rows if r["scenario"] == "pg_subscribe_cold"]
+    if not cold:
+        return
+    x = cold[0]["r"]
+    w("### Channel rules from the database (SPEC §4.10)")
+    w("")
+    w("Subscribes to a **locked post** with fonana's post rule, %s users (one "
+      "connection each, half of them paying subscribers), %s subscribes in flight, "
+      "one worker with a pool of %s connections to a private PostgreSQL %s. **Cold**: "
+      "every (user, post) pair is asked of the database; **warm**: the same "
+      "subscribes again within the cache window (`WS_RULES_CACHE_MS`), answered "
+      "from the worker's cache. Latency = subscribe sent → reply received, at the "
+      "client. The Node server checked posts through Prisma, whose query engine "
+      "is a binary downloaded from outside the package registries and cannot be "
+      "installed here, so the comparison is with the ceiling of **one query per "
+      "subscribe**: `pgbench -M prepared` running the very statement the worker "
+      "prepared (taken from its start log), with as many connections as the "
+      "worker's pool, for 3 s."
+      % (x.get("users"), x.get("window"), x.get("pool"),
+         x.get("pg_version")))
+    w("")
+    w("| figure | wsd, cold cache | wsd, warm cache | one query per subscribe (pgbench) | cold ÷ ceiling |")
+    w("|---|---|---|---|---|")
+    # latencies are not a ratio: pgbench has no queue, the subscribes have
+    # the window in flight over the pool
+    for label, field, unit in (("subscribes/s", "per_s", "/s"),
+                               ("latency p50", "p50_ms", "ms"),
+                               ("latency p99", "p99_ms", "ms"),
+                               ("worker CPU per subscribe", "worker_cpu_us", "us")):
+        c = samples(rows, "wsd", "pg_subscribe_cold", lambda r: r[field])
+        h = samples(rows, "wsd", "pg_subscribe_warm", lambda r: r[field])
+        q = samples(rows, "pgbench", "pg_query_ceiling", lambda r: r[field])
+        cc, mc = cell(c, unit)
+        ch, _ = cell(h, unit)
+        cq, mq = cell(q, unit)
+        w("| %s | %s | %s | %s | %s |" % (label, cc, ch, cq or "–",
+          cost_ratio(mc, mq, None) if unit == "/s" else "–"))
+    qs = samples(rows, "wsd", "pg_subscribe_warm", lambda r: r["queries"])
+    w("")
+    w("Queries sent by the warm passes: %s (every answer from the cache). The "
+      "warm rate is bounded by the load generator (one Node process parsing "
+      "every reply), not by the worker. The latencies are not comparable with "
+      "pgbench's: its %s clients wait for nothing, while the subscribes queue %s "
+      "deep over the pool, so a cold subscribe's latency is mostly its wait "
+      "for a connection. Client, worker and PostgreSQL share the machine's "
+      "cores; the worker's CPU per subscribe (all its threads' on-CPU time "
+      "over the pass, from `/proc/<pid>/task/*/schedstat`) depends much less "
+      "on that load than the rates do. More connections (`WS_DB_POOL`) raise "
+      "the cold rate."
+      % (", ".join("%d" % q for q in qs), x.get("pool"), x.get("window")))
+    w("")
+
+
 def main():
     rows = load(sys.argv[1])
     out = sys.argv[2]
@@ -381,6 +436,7 @@ def main():
         w("| %s | %s | %s | %s | %s | %s |" % (label, cc, ca, cb,
           cost_ratio(ma, mc, t_ceil), cost_ratio(mb, ma, t_node)))
     w("")
+    pg_section(rows, w)
     w("### SPEC §6 targets in this run")
     w("")
     w("Each target against this run's medians (worst run for the failed-connect "
@@ -509,6 +565,7 @@ def main():
     w("wsbench respawn --kill <pid> --pids <instances> [--wsd-sock $WSD_HOME/wsd.sock]")
     w("wsbench exectime -n %s -- wsctl status     # and pm2 status, jlist, /bin/true"
       % meta.get("ctl_runs"))
+    w("node bench/pgrules.js USERS 64 REPS        # the database rule; also make bench-pg")
     w("```")
     w("")
     w("## Details per run")
@@ -547,5 +604,15 @@ def main():
     os.replace(out + ".new", out)
 
 
+def pg_only():
+    """`report.py --pg RESULTS`: the database section alone, on stdout."""
+    lines = []
+    pg_section(load(sys.argv[2]), lines.append)
+    print("\n".join(lines))
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "--pg":
+        pg_only()
+    else:
+        main()

@@ -171,7 +171,7 @@ urllib.request.urlopen("http://127.0.0.1:%s/health" % sys.argv[1], timeout=1).re
 up_wsd() {
 	local inst=$1 extra=$2 i apps
 	PORT=$(free_port)
-	apps="{\"name\":\"fonana-ws\",\"script\":\"$WSWORKER\",\"instances\":$inst,\"exec_mode\":\"cluster\",\"env\":{\"WS_PORT\":\"$PORT\",\"WS_HOST\":\"127.0.0.1\",\"NEXTAUTH_SECRET\":\"$SECRET\",\"REDIS_URL\":\"$REDIS_URL\",\"WS_API_KEY\":\"bench\"}}"
+	apps="{\"name\":\"fonana-ws\",\"script\":\"$WSWORKER\",\"instances\":$inst,\"exec_mode\":\"cluster\",\"env\":{\"WS_PORT\":\"$PORT\",\"WS_HOST\":\"127.0.0.1\",\"NEXTAUTH_SECRET\":\"$SECRET\",\"REDIS_URL\":\"$REDIS_URL\",\"WS_API_KEY\":\"bench\",\"WS_RULE_POST\":\"public\"}}"
 	for i in $(seq 0 $((extra - 1))); do
 		apps="$apps,{\"name\":\"idle-$i\",\"script\":\"/bin/sleep\",\"args\":[\"3600\"],\"exec_mode\":\"fork\"}"
 	done
@@ -412,6 +412,14 @@ if [ "$CONNS_BIG" -gt 0 ]; then
 	REP=1
 	for s in wsd node; do session_big "$s"; done
 fi
+
+# The database channel rule (SPEC §4.10): wsd alone, against the ceiling
+# of one query per subscribe (bench/pgrules.js).
+PG_USERS=2000
+[ "$QUICK" = 1 ] && PG_USERS=500
+log "database rule session ($PG_USERS users, $REPS repeat(s))"
+WSD_TOP=$TOP WSD_BINDIR=$BINDIR timeout 600 node bench/pgrules.js "$PG_USERS" 64 "$REPS" \
+    >> "$RES" 2>> "$W/pgrules.err" || log "database rule session failed (see $W/pgrules.err)"
 
 END_S=$(date +%s)
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)

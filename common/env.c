@@ -285,28 +285,73 @@ env_url_password(const char *s, size_t *start, size_t *end)
 	return 1;
 }
 
+/*
+ * libpq's other places for a password: a conninfo keyword
+ * ("host=db password='x y'") or a URI parameter ("…/app?password=x"):
+ * the offsets of the first such value.
+ */
+static int
+env_param_password(const char *s, size_t from, size_t *start, size_t *end)
+{
+	const char *p, *q;
+
+	for (p = s + from; (p = strcasestr(p, "password=")) != NULL; p++) {
+		if (p != s && strchr(" \t?&", p[-1]) == NULL)
+			continue;
+		q = p + 9;
+		*start = q - s;
+		if (*q == '\'') {
+			for (q++; *q != '\0' && *q != '\''; q++)
+				if (*q == '\\' && q[1] != '\0')
+					q++;
+			if (*q == '\'')
+				q++;
+		} else {
+			q += strcspn(q, " \t&#");
+		}
+		*end = q - s;
+		return *end > *start;
+	}
+	return 0;
+}
+
 int
 env_secret_value(const char *key, const char *value)
 {
 	size_t start, end;
 
 	return env_secret_name(key) ||
-	    (value != NULL && env_url_password(value, &start, &end));
+	    (value != NULL && (env_url_password(value, &start, &end) ||
+	    env_param_password(value, 0, &start, &end)));
 }
 
 char *
 env_display(const struct env_var *v)
 {
-	size_t start, end;
-	char *out;
+	size_t start, end, from = 0;
+	char *out, *next;
 
 	if (env_is_secret(v))
 		return strdup("****");
-	if (env_url_password(v->value, &start, &end)) {
-		if (asprintf(&out, "%.*s****%s", (int)start, v->value,
-		    v->value + end) < 0)
+	if ((out = strdup(v->value)) == NULL)
+		return NULL;
+	if (env_url_password(out, &start, &end)) {
+		if (asprintf(&next, "%.*s****%s", (int)start, out,
+		    out + end) < 0)
+			next = NULL;
+		free(out);
+		if ((out = next) == NULL)
 			return NULL;
-		return out;
+		from = start + 4;
 	}
-	return strdup(v->value);
+	while (env_param_password(out, from, &start, &end)) {
+		if (asprintf(&next, "%.*s****%s", (int)start, out,
+		    out + end) < 0)
+			next = NULL;
+		free(out);
+		if ((out = next) == NULL)
+			return NULL;
+		from = start + 4;
+	}
+	return out;
 }

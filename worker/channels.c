@@ -1,29 +1,56 @@
-/* The channel table: channel object → key → who may subscribe (SPEC §4.3). */
+/* The channel table: channel object → key → default rule (SPEC §4.3, 4.10). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "channels.h"
 
-enum channel_access {
-	CHANNEL_OWNER,		/* only the user whose id is in the channel */
-	CHANNEL_ANYONE,		/* any authenticated user */
+struct channel_type {
+	const char	*type;		/* channel.type */
+	const char	*member;	/* where the id is */
+	const char	*prefix;	/* key = prefix + id */
+	const char	*rule;		/* who may subscribe, unless configured */
 };
 
-struct channel_rule {
-	const char		*type;		/* channel.type */
-	const char		*member;	/* where the id is */
-	const char		*prefix;	/* key = prefix + id */
-	enum channel_access	 access;
-};
+/*
+ * fonana's post check, as its Node server did it through Prisma: the post
+ * exists, and the user is its creator, or it is open (not locked, no
+ * tier), or the user has an active subscription to the creator whose
+ * payment is COMPLETED.  $1 = user id, $2 = post id.
+ */
+#define CHANNELS_POST_RULE "sql:"					\
+	"SELECT EXISTS (SELECT 1 FROM posts p WHERE p.id = $2 AND ("	\
+	"p.\"creatorId\" = $1"						\
+	" OR (NOT p.\"isLocked\" AND p.\"minSubscriptionTier\" IS NULL)"	\
+	" OR EXISTS (SELECT 1 FROM subscriptions s"			\
+	" WHERE s.\"userId\" = $1 AND s.\"creatorId\" = p.\"creatorId\""	\
+	" AND s.\"isActive\" AND s.\"paymentStatus\" = 'COMPLETED')))"
 
 /* A new channel type is a new row. */
-static const struct channel_rule channel_rules[] = {
-	{ "notifications",	"userId",	"notifications_",	CHANNEL_OWNER },
-	{ "feed",		"userId",	"feed_",		CHANNEL_OWNER },
-	{ "creator",		"id",		"creator_",		CHANNEL_ANYONE },
-	{ "post",		"postId",	"post_",		CHANNEL_ANYONE },
+static const struct channel_type channel_types[] = {
+	{ "notifications",	"userId",	"notifications_",	"owner" },
+	{ "feed",		"userId",	"feed_",		"owner" },
+	{ "creator",		"id",		"creator_",		"public" },
+	{ "post",		"postId",	"post_",	CHANNELS_POST_RULE },
 };
+
+size_t
+channels_count(void)
+{
+	return sizeof channel_types / sizeof channel_types[0];
+}
+
+const char *
+channels_type(size_t i)
+{
+	return channel_types[i].type;
+}
+
+const char *
+channels_default_rule(size_t i)
+{
+	return channel_types[i].rule;
+}
 
 /* The id as text, as JavaScript's template literal would show it. */
 static int
@@ -80,12 +107,10 @@ channels_key_valid(const char *key)
 }
 
 int
-channels_key(const json_t *channel, const char *user, char *key,
-    size_t keylen)
+channels_resolve(const json_t *channel, struct channel_ref *ref)
 {
-	const struct channel_rule	*r = NULL;
+	const struct channel_type	*t = NULL;
 	const char			*type;
-	char				 id[CHANNEL_KEY_MAX];
 	size_t				 i;
 	int				 n;
 
@@ -94,22 +119,21 @@ channels_key(const json_t *channel, const char *user, char *key,
 	type = json_string_value(json_object_get(channel, "type"));
 	if (type == NULL)
 		return -1;
-	for (i = 0; i < sizeof channel_rules / sizeof channel_rules[0]; i++) {
-		if (strcmp(channel_rules[i].type, type) == 0) {
-			r = &channel_rules[i];
+	for (i = 0; i < channels_count(); i++) {
+		if (strcmp(channel_types[i].type, type) == 0) {
+			t = &channel_types[i];
 			break;
 		}
 	}
-	if (r == NULL)
+	if (t == NULL)
 		return -1;
-	if (channels_id_text(json_object_get(channel, r->member), id,
-	    sizeof id) != 0 || id[0] == '\0')
+	ref->type = i;
+	if (channels_id_text(json_object_get(channel, t->member), ref->id,
+	    sizeof ref->id) != 0 || ref->id[0] == '\0')
 		return -1;
-	if (r->access == CHANNEL_OWNER &&
-	    (user == NULL || strcmp(id, user) != 0))
-		return -1;
-	n = snprintf(key, keylen, "%s%s", r->prefix, id);
-	if (n < 0 || (size_t)n >= keylen || !channels_key_valid(key))
+	n = snprintf(ref->key, sizeof ref->key, "%s%s", t->prefix, ref->id);
+	if (n < 0 || (size_t)n >= sizeof ref->key ||
+	    !channels_key_valid(ref->key))
 		return -1;
 	return 0;
 }

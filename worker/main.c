@@ -11,13 +11,18 @@
 #include <uv.h>
 
 #include "bus.h"
+#include "diag.h"
+#include "env.h"
 #include "exitcodes.h"
 #include "hub.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
 #include "parent.h"
+#include "pg.h"
+#include "rules.h"
 #include "session.h"
+#include "unread.h"
 #include "ws.h"
 
 struct worker {
@@ -26,6 +31,7 @@ struct worker {
 	struct bus		*bus;
 	struct bus_config	 bus_conf;
 	int			 have_bus;
+	char			*database_url;	/* NULL: no database */
 	uv_signal_t		 sigint, sigterm;
 	uv_timer_t		 drain_timer;
 	uint64_t		 drain_deadline;
@@ -70,7 +76,7 @@ worker_stats_cb(void *arg)
 	    "channels", (json_int_t)hub_channel_count(),
 	    "deliveries", (json_int_t)metrics.deliveries,
 	    "messages", (json_int_t)metrics.total_messages,
-	    "redis", metrics_redis_name(redis));
+	    "redis", metrics_link_name(redis));
 }
 
 static void
@@ -89,6 +95,81 @@ worker_bus_state_cb(void *arg, int up)
 	    up ? "up" : "down"), up ? "redis link up" : "redis link down");
 }
 
+/*
+ * DATABASE_URL, else the file DATABASE_URL_FILE names, else the secret
+ * database_url in the secrets folder (common/secrets.c); NULL when none.
+ */
+static char *
+worker_database_url(void)
+{
+	static const char *const vars[] = { "DATABASE_URL",
+	    "DATABASE_URL_FILE", "SECRETS_DIR" };
+	char *const	 names[] = { "database_url" };
+	struct env	 env;
+	struct diag	 errors, warnings;
+	const char	*v;
+	char		*url = NULL;
+	size_t		 i;
+
+	env_init(&env);
+	diag_init(&errors);
+	diag_init(&warnings);
+	for (i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+		if ((v = getenv(vars[i])) != NULL && *v != '\0')
+			env_set(&env, vars[i], v, 1);
+	}
+	if (secrets_apply(&env, names, 1, NULL, &errors, &warnings) != 0)
+		worker.errors++;
+	for (i = 0; i < errors.n; i++)
+		log_error("%s", errors.msgs[i]);
+	for (i = 0; i < warnings.n; i++)
+		log_warn("%s", warnings.msgs[i]);
+	if ((v = env_get(&env, "DATABASE_URL")) != NULL && *v != '\0')
+		url = strdup(v);
+	env_free(&env);
+	diag_free(&errors);
+	diag_free(&warnings);
+	return url;
+}
+
+/* The database, the channel rules and the unread list (SPEC §4.10). */
+static void
+worker_database_config(struct pg_config *pconf)
+{
+	struct rules_config	 rconf;
+	char			*err = NULL;
+
+	worker.database_url = worker_database_url();
+	if (worker.database_url != NULL && !pg_url_valid(worker.database_url)) {
+		log_error("DATABASE_URL: not a valid PostgreSQL URL or connection "
+		    "string (postgresql://user:password@host:port/db)");
+		worker.errors++;
+	}
+	memset(pconf, 0, sizeof *pconf);
+	pconf->url = worker.database_url;
+	pconf->pool = worker_env_number("WS_DB_POOL", 2, 1, 64);
+	pconf->timeout_ms = worker_env_number("WS_DB_TIMEOUT_MS", 2000, 10,
+	    600000);
+	pconf->connect_timeout_ms = worker_env_number(
+	    "WS_DB_CONNECT_TIMEOUT_MS", 5000, 10, 600000);
+	pconf->backoff_ms = worker_env_number("WS_DB_BACKOFF_MS", 100, 1,
+	    600000);
+	pconf->backoff_max_ms = worker_env_number("WS_DB_BACKOFF_MAX_MS",
+	    5000, 1, 600000);
+	pconf->queue_max = worker_env_number("WS_DB_QUEUE_MAX", 10000, 1,
+	    10000000);
+	rconf.cache_ms = worker_env_number("WS_RULES_CACHE_MS", 5000, 0,
+	    3600000);
+	rconf.cache_max = worker_env_number("WS_RULES_CACHE_MAX", 100000, 1,
+	    10000000);
+	if (rules_configure(&rconf, worker.database_url != NULL, &err) != 0 ||
+	    unread_configure(worker.database_url != NULL) != 0) {
+		log_error("%s", err != NULL ? err : "out of memory");
+		free(err);
+		worker.errors++;
+	}
+}
+
 static void
 worker_accept_cb(void *arg, int fd)
 {
@@ -105,6 +186,13 @@ worker_exit(void)
 	parent_close();
 	session_shutdown();
 	ws_destroy();		/* closes what is left; sessions unsubscribe */
+	pg_shutdown();		/* queries in flight fail: their waits are freed */
+	rules_shutdown();
+	if (worker.database_url != NULL) {
+		explicit_bzero(worker.database_url, strlen(worker.database_url));
+		free(worker.database_url);
+		worker.database_url = NULL;
+	}
 	hub_set_bus(NULL);
 	if (worker.bus != NULL) {
 		bus_free(worker.bus);
@@ -167,6 +255,7 @@ main(int argc, char **argv)
 {
 	struct session_config	 sconf;
 	struct ws_config	 wconf;
+	struct pg_config	 pconf;
 	enum log_level		 lvl;
 	const char		*s, *host, *secret, *previous;
 	char			*err = NULL;
@@ -242,6 +331,7 @@ main(int argc, char **argv)
 		worker.errors++;
 	}
 	worker.have_bus = r == 1;
+	worker_database_config(&pconf);
 	if (worker.errors > 0)
 		return EXIT_CONFIG;
 
@@ -270,6 +360,10 @@ main(int argc, char **argv)
 	}
 	hub_set_bus(worker.bus);
 	ws_set_bus(worker.bus);
+	if (worker.database_url != NULL && pg_init(worker.loop, &pconf) != 0) {
+		log_error("cannot set up the database pool");
+		return EXIT_TEMPFAIL;
+	}
 	if (parent_open(worker.loop, stats_ms, worker_stats_cb, worker_drain_cb,
 	    NULL, &err) != 0) {
 		log_error("%s", err ? err : "bad WSD_IPC_FD");
@@ -285,10 +379,12 @@ main(int argc, char **argv)
 		log_error("cannot poll the listening socket");
 		return EXIT_TEMPFAIL;
 	}
-	log_json(LOG_INFO, json_pack("{s:s,s:I,s:b,s:s}", "host", host,
+	log_json(LOG_INFO, json_pack("{s:s,s:I,s:b,s:s,s:s}", "host", host,
 	    "port", (json_int_t)port, "inherited",
 	    worker.listener.inherited, "redis",
-	    worker.have_bus ? "configured" : "none"), "listening");
+	    worker.have_bus ? "configured" : "none", "database",
+	    worker.database_url != NULL ? "configured" : "none"),
+	    "listening");
 	parent_ready();
 
 	uv_run(worker.loop, UV_RUN_DEFAULT);

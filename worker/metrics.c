@@ -7,7 +7,7 @@
 struct metrics metrics;
 
 const char *
-metrics_redis_name(int redis)
+metrics_link_name(int redis)
 {
 	if (redis < 0)
 		return "none";
@@ -66,6 +66,48 @@ metrics_render(const struct metrics_gauges *g)
 		    "# HELP ws_redis_up Whether the Redis link is up.\n"
 		    "# TYPE ws_redis_up gauge\n"
 		    "ws_redis_up %d\n", g->redis);
+	if (g->database >= 0)
+		fprintf(f,
+		    "# HELP ws_db_up Whether a database connection is ready.\n"
+		    "# TYPE ws_db_up gauge\n"
+		    "ws_db_up %d\n"
+		    "# HELP ws_db_connections_ready Pool connections ready.\n"
+		    "# TYPE ws_db_connections_ready gauge\n"
+		    "ws_db_connections_ready %u\n"
+		    "# HELP ws_db_queries_total Queries sent to the database.\n"
+		    "# TYPE ws_db_queries_total counter\n"
+		    "ws_db_queries_total %llu\n"
+		    "# HELP ws_db_failures_total Queries the database did not answer (down, error, timeout).\n"
+		    "# TYPE ws_db_failures_total counter\n"
+		    "ws_db_failures_total %llu\n"
+		    "# HELP ws_db_timeouts_total Queries past WS_DB_TIMEOUT_MS.\n"
+		    "# TYPE ws_db_timeouts_total counter\n"
+		    "ws_db_timeouts_total %llu\n"
+		    "# HELP ws_db_connects_total Connections that became ready.\n"
+		    "# TYPE ws_db_connects_total counter\n"
+		    "ws_db_connects_total %llu\n",
+		    g->database, g->db.ready,
+		    (unsigned long long)g->db.queries,
+		    (unsigned long long)g->db.failures,
+		    (unsigned long long)g->db.timeouts,
+		    (unsigned long long)g->db.connects);
+	fprintf(f,
+	    "# HELP ws_rules_cache_hits_total Channel rule answers taken from the cache.\n"
+	    "# TYPE ws_rules_cache_hits_total counter\n"
+	    "ws_rules_cache_hits_total %llu\n"
+	    "# HELP ws_rules_cache_misses_total Channel rule answers asked of the database.\n"
+	    "# TYPE ws_rules_cache_misses_total counter\n"
+	    "ws_rules_cache_misses_total %llu\n"
+	    "# HELP ws_rules_coalesced_total Rule checks that joined the same query in flight.\n"
+	    "# TYPE ws_rules_coalesced_total counter\n"
+	    "ws_rules_coalesced_total %llu\n"
+	    "# HELP ws_rules_cached Channel rule answers held in the cache.\n"
+	    "# TYPE ws_rules_cached gauge\n"
+	    "ws_rules_cached %llu\n",
+	    (unsigned long long)g->rules.hits,
+	    (unsigned long long)g->rules.misses,
+	    (unsigned long long)g->rules.coalesced,
+	    (unsigned long long)g->rules.cached);
 	if (fclose(f) != 0) {
 		free(out);
 		return NULL;

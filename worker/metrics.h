@@ -1,11 +1,15 @@
 /*
  * The worker's counters and their Prometheus text rendering (SPEC §4.9):
- * the Node fonana-ws names plus deliveries, Redis link and subscriptions.
+ * the Node fonana-ws names plus deliveries, Redis link and subscriptions,
+ * the database link and the channel rules' cache.
  */
 #ifndef WSD_METRICS_H
 #define WSD_METRICS_H
 
 #include <stdint.h>
+
+#include "pg.h"
+#include "rules.h"
 
 struct metrics {
 	uint64_t	total_connections;	/* WebSocket upgrades */
@@ -24,11 +28,14 @@ struct metrics_gauges {
 	uint64_t	subscriptions;		/* (socket, key) pairs */
 	uint64_t	channels;		/* keys with a local subscriber */
 	int		redis;			/* 1 up, 0 down, -1 not configured */
+	int		database;		/* likewise, DATABASE_URL */
+	struct pg_stats	db;
+	struct rules_stats rules;
 };
 
 /* The exposition text, malloc'd; NULL on ENOMEM. */
 char	*metrics_render(const struct metrics_gauges *);
 /* "up", "down" or "none". */
-const char *metrics_redis_name(int);
+const char *metrics_link_name(int);
 
 #endif

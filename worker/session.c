@@ -16,7 +16,9 @@
 #include "hub.h"
 #include "log.h"
 #include "metrics.h"
+#include "rules.h"
 #include "session.h"
+#include "unread.h"
 #include "ws.h"
 
 #define SESSION_PING_OUT	0x01	/* pinged, no pong yet */
@@ -35,6 +37,27 @@
  * frame; its queue is freed at once, only lws's partial write is kept.
  */
 #define SESSION_SLOW_KILL_SECS	30
+
+/* A client message read while an earlier one awaits the database. */
+struct session_msg {
+	struct session_msg	*next;
+	size_t			 len;
+	char			 data[];
+};
+
+/*
+ * A socket's message waiting for the database, and the socket's later
+ * messages, answered in order once it is done.  The completion reaches
+ * the session only through `s`, which session_closed() clears: a socket
+ * gone mid-query leaves this for the completion to free.
+ */
+struct session_wait {
+	struct session		*s;		/* NULL once the socket is gone */
+	json_t			*channel;	/* the subscribe in progress */
+	struct channel_ref	 ref;
+	struct session_msg	*head, **tail;
+	size_t			 bytes;		/* queued message bytes */
+};
 
 /* A queued frame; nodes are recycled through a free list. */
 struct qnode {
@@ -63,6 +86,7 @@ static const struct {
 	[SESSION_TOO_BIG] =		{ 1009, "Message too big" },
 	[SESSION_WRITE_ERROR] =		{ 1011, "write error" },
 	[SESSION_NO_MEMORY] =		{ 1011, "out of memory" },
+	[SESSION_BACKLOG] =		{ 1008, "too many pending messages" },
 };
 static struct deadline_heap	 session_expiries;
 static uv_check_t		 session_flush_check;
@@ -72,6 +96,7 @@ static uv_timer_t		 session_expiry_timer;
 
 static void	session_flush(struct session *);
 static void	session_expiry_arm(void);
+static void	session_handle(struct session *, const char *, size_t);
 
 static int64_t
 session_now_ms(void)
@@ -537,9 +562,35 @@ session_open(struct session *s, void *conn, const struct session_creds *c)
 	}
 }
 
+static void
+session_msgs_free(struct session_msg *m)
+{
+	struct session_msg	*next;
+
+	for (; m != NULL; m = next) {
+		next = m->next;
+		free(m);
+	}
+}
+
+static void
+session_wait_free(struct session_wait *w)
+{
+	session_msgs_free(w->head);
+	json_decref(w->channel);
+	free(w);
+}
+
 void
 session_closed(struct session *s, const char *remote)
 {
+	if (s->wait != NULL) {
+		/* the query's completion frees it */
+		s->wait->s = NULL;
+		session_msgs_free(s->wait->head);
+		s->wait->head = NULL;
+		s->wait = NULL;
+	}
 	session_dirty_remove(s);
 	session_queue_clear(s);
 	deadline_remove(&session_expiries, &s->expiry);
@@ -572,49 +623,172 @@ session_deny(struct session *s, json_t *channel, const char *message)
 	    "data", "message", message, "channel", channel));
 }
 
+/*
+ * The socket's wait is over: answer what it queued meanwhile, in order,
+ * until one of those messages waits for the database in turn.
+ */
 static void
-session_subscribe_cb(struct session *s, json_t *msg)
+session_resume(struct session *s)
 {
-	json_t	*channel = json_object_get(msg, "channel");
-	char	 key[CHANNEL_KEY_MAX];
-	int	 r;
+	struct session_wait	*w = s->wait;
+	struct session_msg	*m, *rest;
 
-	if (channels_key(channel, s->user, key, sizeof key) != 0) {
-		session_deny(s, channel, "Access denied to channel");
+	s->wait = NULL;
+	rest = w->head;
+	w->head = NULL;
+	session_wait_free(w);
+	while ((m = rest) != NULL && s->state == SESSION_OPEN &&
+	    s->wait == NULL) {
+		rest = m->next;
+		session_handle(s, m->data, m->len);
+		free(m);
+	}
+	if (rest == NULL)
 		return;
+	if (s->wait == NULL || s->state != SESSION_OPEN) {
+		session_msgs_free(rest);
+		return;
+	}
+	/* nothing can have been queued yet: the rest leads the new queue */
+	s->wait->head = rest;
+	for (m = rest; ; m = m->next) {
+		s->wait->bytes += m->len;
+		if (m->next == NULL)
+			break;
+	}
+	s->wait->tail = &m->next;
+}
+
+static void
+session_unread_cb(void *arg, json_t *msg)
+{
+	struct session_wait	*w = arg;
+	struct session		*s = w->s;
+
+	if (s == NULL) {
+		session_wait_free(w);
+		return;
+	}
+	if (msg != NULL)
+		session_send_json(s, json_incref(msg));
+	else
+		log_json(LOG_WARN, json_pack("{s:s}", "user", s->user),
+		    "unread notifications: the database did not answer");
+	session_resume(s);
+}
+
+/*
+ * The rule's verdict on a subscribe; 1 when the socket keeps waiting (for
+ * its unread notifications).
+ */
+static int
+session_subscribe_verdict(struct session *s, struct session_wait *w,
+    enum rules_verdict v)
+{
+	int	r;
+
+	if (s->state != SESSION_OPEN)
+		return 0;
+	if (v == RULES_DENY) {
+		session_deny(s, w->channel, "Access denied to channel");
+		return 0;
+	}
+	if (v != RULES_ALLOW) {
+		/* fail closed: no database answer is no access */
+		metrics.errors++;
+		session_deny(s, w->channel, "Failed to subscribe");
+		return 0;
 	}
 	if (s->nsubs >= session_conf.max_subscriptions) {
-		session_deny(s, channel, "Too many subscriptions");
-		return;
+		session_deny(s, w->channel, "Too many subscriptions");
+		return 0;
 	}
-	r = hub_subscribe(&s->subs, s, key);
+	r = hub_subscribe(&s->subs, s, w->ref.key);
 	if (r < 0) {
 		metrics.errors++;
-		session_deny(s, channel, "Internal error");
-		return;
+		session_deny(s, w->channel, "Internal error");
+		return 0;
 	}
 	if (r == 1)
 		s->nsubs++;
 	log_json(LOG_DEBUG, json_pack("{s:s,s:s}", "user", s->user,
-	    "channel", key), "subscribed");
+	    "channel", w->ref.key), "subscribed");
 	session_send_json(s, json_pack("{s:s,s:{s:O,s:s}}", "type",
-	    "subscribed", "data", "channel", channel, "channelKey", key));
+	    "subscribed", "data", "channel", w->channel, "channelKey",
+	    w->ref.key));
+	return unread_wanted(&w->ref, s->user) &&
+	    unread_fetch(s->user, session_unread_cb, w) == 0;
+}
+
+static void
+session_rule_cb(void *arg, enum rules_verdict v)
+{
+	struct session_wait	*w = arg;
+	struct session		*s = w->s;
+
+	if (s == NULL) {
+		session_wait_free(w);
+		return;
+	}
+	if (!session_subscribe_verdict(s, w, v))
+		session_resume(s);
+}
+
+static void
+session_subscribe_cb(struct session *s, json_t *msg)
+{
+	struct session_wait	 now, *w;
+	enum rules_verdict	 v;
+
+	/*
+	 * Answered at once (owner, public, cached): no allocation, so the
+	 * common subscribe leaves nothing behind in the heap.
+	 */
+	memset(&now, 0, sizeof now);
+	now.s = s;
+	now.channel = json_object_get(msg, "channel");	/* borrowed */
+	if (channels_resolve(now.channel, &now.ref) != 0)
+		v = RULES_DENY;
+	else
+		v = rules_check(&now.ref, s->user, NULL, NULL);
+	if (v != RULES_PENDING && (v != RULES_ALLOW ||
+	    !unread_wanted(&now.ref, s->user))) {
+		(void)session_subscribe_verdict(s, &now, v);
+		return;
+	}
+	/* the database is asked: the socket waits, with its own record */
+	if ((w = malloc(sizeof *w)) == NULL) {
+		session_deny(s, now.channel, "Internal error");
+		return;
+	}
+	*w = now;
+	w->tail = &w->head;
+	json_incref(w->channel);
+	s->wait = w;
+	if (v == RULES_PENDING &&
+	    (v = rules_check(&w->ref, s->user, session_rule_cb, w)) ==
+	    RULES_PENDING)
+		return;
+	/* answered after all (or allowed): it may still wait for the list */
+	if (!session_subscribe_verdict(s, w, v))
+		session_resume(s);
 }
 
 static void
 session_unsubscribe_cb(struct session *s, json_t *msg)
 {
-	json_t	*channel = json_object_get(msg, "channel");
-	char	 key[CHANNEL_KEY_MAX];
+	json_t			*channel = json_object_get(msg, "channel");
+	struct channel_ref	 ref;
 
-	if (channels_key(channel, s->user, key, sizeof key) != 0) {
+	if (channels_resolve(channel, &ref) != 0 ||
+	    !rules_may_leave(&ref, s->user)) {
 		session_deny(s, channel, "Access denied to channel");
 		return;
 	}
-	if (hub_unsubscribe(&s->subs, key) == 1)
+	if (hub_unsubscribe(&s->subs, ref.key) == 1)
 		s->nsubs--;
 	session_send_json(s, json_pack("{s:s,s:{s:O,s:s}}", "type",
-	    "unsubscribed", "data", "channel", channel, "channelKey", key));
+	    "unsubscribed", "data", "channel", channel, "channelKey", ref.key));
 }
 
 static void
@@ -633,16 +807,14 @@ static const struct {
 	{ "ping",		session_ping_msg_cb },
 };
 
-void
-session_message(struct session *s, const char *data, size_t len)
+/* One message, answered now (or its subscribe starts waiting). */
+static void
+session_handle(struct session *s, const char *data, size_t len)
 {
 	json_t		*msg;
 	const char	*type;
 	size_t		 i;
 
-	if (s->state != SESSION_OPEN)
-		return;
-	metrics.total_messages++;
 	msg = json_loadb(data, len, JSON_DECODE_ANY, NULL);
 	if (msg == NULL || !json_is_object(msg)) {
 		json_decref(msg);
@@ -662,4 +834,35 @@ session_message(struct session *s, const char *data, size_t len)
 		}
 	}
 	json_decref(msg);
+}
+
+void
+session_message(struct session *s, const char *data, size_t len)
+{
+	struct session_wait	*w = s->wait;
+	struct session_msg	*m;
+
+	if (s->state != SESSION_OPEN)
+		return;
+	metrics.total_messages++;
+	if (w == NULL) {
+		session_handle(s, data, len);
+		return;
+	}
+	/* answered in order: after the one the database is answering */
+	if (w->bytes + len > session_conf.send_queue_max ||
+	    (m = malloc(sizeof *m + len)) == NULL) {
+		log_json(LOG_WARN, json_pack("{s:s,s:I}", "user", s->user,
+		    "pending", (json_int_t)w->bytes),
+		    "too many messages while waiting for the database: closing");
+		metrics.errors++;
+		session_close(s, SESSION_BACKLOG);
+		return;
+	}
+	m->next = NULL;
+	m->len = len;
+	memcpy(m->data, data, len);
+	*w->tail = m;
+	w->tail = &m->next;
+	w->bytes += len;
 }

@@ -17,6 +17,7 @@
 struct frame;
 struct hub_sub;
 struct qnode;
+struct session_wait;
 
 enum session_state {
 	SESSION_NEW = 0,	/* upgraded, not yet opened */
@@ -31,6 +32,7 @@ struct session {
 	struct session		*dirty_next;	/* sessions with frames to flush */
 	struct hub_sub		*subs;
 	struct qnode		*qhead, *qtail;
+	struct session_wait	*wait;		/* a database answer, if awaited */
 	uint32_t		 queued;	/* bytes in the queue */
 	int			 fd;		/* the socket, written directly */
 	uint16_t		 nsubs;
@@ -56,6 +58,7 @@ enum session_close_why {
 	 * stays with the peer it happened for, whose socket alone closes.
 	 */
 	SESSION_NO_MEMORY,		/* 1011 out of memory */
+	SESSION_BACKLOG,		/* 1008 too many pending messages */
 };
 
 struct session_config {

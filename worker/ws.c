@@ -17,6 +17,8 @@
 #include "hub.h"
 #include "log.h"
 #include "metrics.h"
+#include "pg.h"
+#include "rules.h"
 #include "session.h"
 #include "ws.h"
 
@@ -417,14 +419,28 @@ ws_redis_state(void)
 }
 
 static int
+ws_db_state(void)
+{
+	if (!pg_configured())
+		return -1;
+	return pg_is_up() ? 1 : 0;
+}
+
+/*
+ * A database down is reported, but stays 200: the sockets, their events
+ * and every rule without SQL still work, and a balancer that dropped every
+ * instance at once over it would cut all clients (docs/worker.md).
+ */
+static int
 ws_health(struct lws *wsi)
 {
-	int	redis = ws_redis_state();
+	int	redis = ws_redis_state(), db = ws_db_state();
 
 	return ws_http_json(wsi, redis == 0 ? 503 : 200,
-	    json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I}",
-	    "status", redis == 0 ? "degraded" : "ok",
-	    "redis", metrics_redis_name(redis),
+	    json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I}",
+	    "status", redis == 0 || db == 0 ? "degraded" : "ok",
+	    "redis", metrics_link_name(redis),
+	    "database", metrics_link_name(db),
 	    "connections", (json_int_t)session_count(),
 	    "subscriptions", (json_int_t)hub_subscription_count(),
 	    "channels", (json_int_t)hub_channel_count(),
@@ -443,6 +459,9 @@ ws_metrics(struct lws *wsi)
 	g.subscriptions = hub_subscription_count();
 	g.channels = hub_channel_count();
 	g.redis = ws_redis_state();
+	g.database = ws_db_state();
+	pg_get_stats(&g.db);
+	rules_get_stats(&g.rules);
 	if ((text = metrics_render(&g)) == NULL)
 		return -1;
 	r = ws_http_reply(wsi, 200, "text/plain; version=0.0.4", text,

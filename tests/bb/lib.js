@@ -401,7 +401,7 @@ function cleanEnv(extra) {
 	const env = { ...process.env };
 	for (const k of ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES', 'WSD_LISTEN_FD', 'WSD_IPC_FD',
 	    'NOTIFY_SOCKET', 'REDIS_URL', 'REDIS_SENTINELS', 'REDIS_PASSWORD', 'NEXTAUTH_SECRET',
-	    'NEXTAUTH_SECRET_PREVIOUS', 'ALLOWED_ORIGINS', 'WS_API_KEY']) delete env[k];
+	    'NEXTAUTH_SECRET_PREVIOUS', 'ALLOWED_ORIGINS', 'WS_API_KEY', 'DATABASE_URL']) delete env[k];
 	// VAR_FILE in the environment means "read VAR from this file" to wsd
 	// (SPEC §1.2); this machine's unrelated *_FILE variables must not leak in.
 	for (const k of Object.keys(env)) if (/_FILE$/.test(k)) delete env[k];
@@ -419,6 +419,9 @@ async function startWorker(opts) {
 	const env = {
 		WS_PORT: String(port), WS_HOST: '127.0.0.1', NEXTAUTH_SECRET: SECRET,
 		WS_API_KEY: API_KEY, LOG_LEVEL: 'info',
+		// posts open to all, as before the database rule: set it to
+		// undefined (or another rule) to test the rule itself
+		WS_RULE_POST: 'public',
 	};
 	if (opts.redis) env.REDIS_URL = 'redis://127.0.0.1:' + opts.redis.port;
 	Object.assign(env, opts.env || {});
@@ -476,6 +479,7 @@ async function startWsd(opts) {
 	const port = opts.port || await freePort();
 	const env = {
 		WS_PORT: port, WS_HOST: '127.0.0.1', NEXTAUTH_SECRET: SECRET, WS_API_KEY: API_KEY, LOG_LEVEL: 'info',
+		WS_RULE_POST: 'public',
 	};
 	if (opts.redis) env.REDIS_URL = 'redis://127.0.0.1:' + opts.redis.port;
 	Object.assign(env, opts.env || {});

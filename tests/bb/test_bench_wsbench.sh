@@ -24,7 +24,7 @@ export NEXTAUTH_SECRET=$SECRET
 start_redis
 PORT=$(free_port)
 WS_PORT=$PORT WS_HOST=127.0.0.1 REDIS_URL=redis://127.0.0.1:$REDIS_PORT \
-    WS_API_KEY=k LOG_LEVEL=warn wsworker > "$T/worker.log" 2>&1 &
+    WS_API_KEY=k LOG_LEVEL=warn WS_RULE_POST=public wsworker > "$T/worker.log" 2>&1 &
 WPID=$!
 track "$WPID"
 health() { python3 -c 'import sys,urllib.request; urllib.request.urlopen("http://127.0.0.1:%s/health" % sys.argv[1], timeout=1).read()' "$PORT"; }
@@ -115,7 +115,7 @@ P2=$(free_port)
 cat > "$T/eco.json" <<EOF
 {"apps":[{"name":"fonana-ws","script":"$BIN/wsworker","instances":2,"exec_mode":"cluster",
   "env":{"WS_PORT":"$P2","WS_HOST":"127.0.0.1","NEXTAUTH_SECRET":"$SECRET",
-         "REDIS_URL":"redis://127.0.0.1:$REDIS_PORT","LOG_LEVEL":"warn"}}]}
+         "REDIS_URL":"redis://127.0.0.1:$REDIS_PORT","LOG_LEVEL":"warn","WS_RULE_POST":"public"}}]}
 EOF
 start_wsd -f "$T/eco.json"
 wait_for 15 "instance 0 online" instance_status 0 online

@@ -1,27 +1,57 @@
-/* The channel table: keys, owner checks, id forms, denials. */
+/* The channel table and its rules: keys, owner checks, id forms, denials, rule config. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <jansson.h>
 
 #include "channels.h"
+#include "rules.h"
+
+static const struct rules_config conf = { 5000, 1000 };
+
+/* Configure the rules from `post` (WS_RULE_POST, NULL = unset) without DB. */
+static int
+configure(const char *post, char **err)
+{
+	rules_shutdown();
+	if (post != NULL)
+		setenv("WS_RULE_POST", post, 1);
+	else
+		unsetenv("WS_RULE_POST");
+	return rules_configure(&conf, 0, err);
+}
+
+static int
+setup(void **state)
+{
+	char	*err = NULL;
+
+	(void)state;
+	unsetenv("WS_RULES_FILE");
+	return configure("public", &err);
+}
 
 /* Resolve the JSON text `ch` for `user`; returns the key or NULL. */
 static const char *
 resolve(const char *ch, const char *user)
 {
-	static char	 key[CHANNEL_KEY_MAX];
-	json_t		*v;
-	int		 r;
+	static struct channel_ref	 ref;
+	json_t				*v;
+	int				 r;
 
 	v = json_loads(ch, JSON_DECODE_ANY, NULL);
-	r = channels_key(v, user, key, sizeof key);
+	r = channels_resolve(v, &ref);
 	json_decref(v);
-	return r == 0 ? key : NULL;
+	if (r != 0 || rules_check(&ref, user, NULL, NULL) != RULES_ALLOW)
+		return NULL;
+	return ref.key;
 }
 
 static void
@@ -84,38 +114,36 @@ test_denied(void **state)
 	assert_null(resolve("\"post_1\"", "1"));
 	assert_null(resolve("null", "1"));
 	assert_null(resolve("[]", "1"));
-	assert_null(channels_key(NULL, "1", (char[8]){0}, 8) == 0 ? "x" : NULL);
+	assert_int_equal(channels_resolve(NULL, &(struct channel_ref){0}), -1);
 }
 
 static void
 test_embedded_nul(void **state)
 {
-	char	 key[CHANNEL_KEY_MAX];
-	json_t	*v;
+	struct channel_ref	 ref;
+	json_t			*v;
 
 	(void)state;
 	v = json_pack("{s:s,s:o}", "type", "post", "postId",
 	    json_stringn("a\0b", 3));
-	assert_int_equal(channels_key(v, "1", key, sizeof key), -1);
+	assert_int_equal(channels_resolve(v, &ref), -1);
 	json_decref(v);
 }
 
 static void
 test_key_length(void **state)
 {
-	char	 id[400], ch[512], key[CHANNEL_KEY_MAX];
-	json_t	*v;
+	char	 id[400], ch[512];
 
 	(void)state;
 	memset(id, 'a', sizeof id - 1);
 	id[sizeof id - 1] = '\0';
 	snprintf(ch, sizeof ch, "{\"type\":\"post\",\"postId\":\"%s\"}", id);
 	assert_null(resolve(ch, "1"));
-	/* a small output buffer is a denial, not an overflow */
-	v = json_loads("{\"type\":\"post\",\"postId\":\"12345\"}", 0, NULL);
-	assert_int_equal(channels_key(v, "1", key, 6), -1);
-	assert_int_equal(channels_key(v, "1", key, sizeof key), 0);
-	json_decref(v);
+	/* the longest id that fits: key = "post_" + id < CHANNEL_KEY_MAX */
+	id[CHANNEL_KEY_MAX - 1 - 5] = '\0';
+	snprintf(ch, sizeof ch, "{\"type\":\"post\",\"postId\":\"%s\"}", id);
+	assert_non_null(resolve(ch, "1"));
 }
 
 static void
@@ -128,6 +156,77 @@ test_key_valid(void **state)
 	assert_false(channels_key_valid("a\tb"));
 }
 
+/* The database rule without a database fails closed; owner stays owner. */
+static void
+test_rules_without_db(void **state)
+{
+	struct channel_ref	 ref;
+	json_t			*v;
+	char			*err = NULL;
+
+	(void)state;
+	assert_int_equal(configure(NULL, &err), 0);
+	v = json_loads("{\"type\":\"post\",\"postId\":\"p1\"}", 0, NULL);
+	assert_int_equal(channels_resolve(v, &ref), 0);
+	assert_int_equal(rules_check(&ref, "1", NULL, NULL), RULES_FAIL);
+	assert_true(rules_may_leave(&ref, "1"));
+	json_decref(v);
+	v = json_loads("{\"type\":\"feed\",\"userId\":\"2\"}", 0, NULL);
+	assert_int_equal(channels_resolve(v, &ref), 0);
+	assert_int_equal(rules_check(&ref, "1", NULL, NULL), RULES_DENY);
+	assert_false(rules_may_leave(&ref, "1"));
+	assert_int_equal(rules_check(&ref, "2", NULL, NULL), RULES_ALLOW);
+	json_decref(v);
+	assert_int_equal(configure("public", &err), 0);
+}
+
+/* A bad rule is a config error that names where it was set. */
+static void
+test_rules_errors(void **state)
+{
+	char	*err = NULL, path[] = "/tmp/wsd-rules.XXXXXX";
+	FILE	*f;
+	int	 fd;
+
+	(void)state;
+	assert_int_equal(configure("anyone", &err), -1);
+	assert_non_null(strstr(err, "WS_RULE_POST"));
+	free(err);
+	err = NULL;
+	assert_int_equal(configure("sql:  ", &err), -1);
+	assert_non_null(strstr(err, "WS_RULE_POST"));
+	free(err);
+	err = NULL;
+	setenv("WS_RULE_COMMENT", "public", 1);
+	assert_int_equal(configure("public", &err), -1);
+	assert_non_null(strstr(err, "WS_RULE_COMMENT"));
+	free(err);
+	err = NULL;
+	unsetenv("WS_RULE_COMMENT");
+	/* the file names types; the environment wins over it */
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs("{\"creator\":\"owner\",\"nope\":\"public\"}", f);
+	fclose(f);
+	setenv("WS_RULES_FILE", path, 1);
+	assert_int_equal(configure("public", &err), -1);
+	assert_non_null(strstr(err, "nope"));
+	free(err);
+	err = NULL;
+	f = fopen(path, "w");
+	fputs("{\"creator\":\"owner\",\"post\":\"owner\"}", f);
+	fclose(f);
+	assert_int_equal(configure("public", &err), 0);
+	assert_null(resolve("{\"type\":\"creator\",\"id\":\"c7\"}", "1"));
+	assert_non_null(resolve("{\"type\":\"creator\",\"id\":\"c7\"}",
+	    "c7"));
+	assert_non_null(resolve("{\"type\":\"post\",\"postId\":\"p\"}", "1"));
+	unlink(path);
+	unsetenv("WS_RULES_FILE");
+	assert_int_equal(configure("public", &err), 0);
+}
+
 int
 main(void)
 {
@@ -138,7 +237,9 @@ main(void)
 		cmocka_unit_test(test_embedded_nul),
 		cmocka_unit_test(test_key_length),
 		cmocka_unit_test(test_key_valid),
+		cmocka_unit_test(test_rules_without_db),
+		cmocka_unit_test(test_rules_errors),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -127,6 +127,17 @@ test_display(void **state)
 	check_display("U", "redis://:@host", 0, "redis://:@host");
 	check_display("U", "not a url: x@y", 0, "not a url: x@y");
 	check_display("U", "", 0, "");
+	/* libpq: conninfo keywords and URI parameters carry passwords too */
+	check_display("DATABASE_URL", "host=db user=app password=s3 dbname=x",
+	    0, "host=db user=app password=**** dbname=x");
+	check_display("DATABASE_URL", "host=db password='a b\\' c' port=5",
+	    0, "host=db password=**** port=5");
+	check_display("DATABASE_URL", "postgresql://u@db/app?sslmode=require"
+	    "&password=s3&x=1", 0,
+	    "postgresql://u@db/app?sslmode=require&password=****&x=1");
+	check_display("DATABASE_URL", "postgres://u:a@db/app?PASSWORD=b", 0,
+	    "postgres://u:****@db/app?PASSWORD=****");
+	check_display("U", "nopassword=x", 0, "nopassword=x");
 }
 
 /* The one table that masking and the dump share. */
