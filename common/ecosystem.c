@@ -17,6 +17,7 @@
 #include "cron.h"
 #include "ecosystem.h"
 #include "fsutil.h"
+#include "units.h"
 
 #define ECO_MAX_INSTANCES	1024
 #define ECO_MAX_SIZE		(4 * 1024 * 1024)	/* the ecosystem file */
@@ -46,100 +47,6 @@ eco_error(struct eco_ctx *ctx, const char *key, const char *fmt, ...)
 	diag_add(ctx->errors, "%s: apps[%d].%s: %s", ctx->path, ctx->index,
 	    key, m != NULL ? m : "out of memory");
 	free(m);
-}
-
-/* Units. */
-
-/* A non-negative decimal ("512", "1.5") and where it stops. */
-static int
-eco_number(const char *s, double *v, const char **end)
-{
-	const char *p = s;
-
-	if (!isdigit((unsigned char)*p))
-		return -1;
-	while (isdigit((unsigned char)*p))
-		p++;
-	if (*p == '.') {
-		p++;
-		if (!isdigit((unsigned char)*p))
-			return -1;
-		while (isdigit((unsigned char)*p))
-			p++;
-	}
-	*v = strtod(s, NULL);
-	*end = p;
-	return 0;
-}
-
-int
-eco_parse_size(const char *s, uint64_t *out)
-{
-	const char *u;
-	double v, mul = 1;
-
-	if (eco_number(s, &v, &u) < 0)
-		return -1;
-	switch (toupper((unsigned char)*u)) {
-	case '\0':
-		break;
-	case 'K':
-		mul = 1024.0;
-		u++;
-		break;
-	case 'M':
-		mul = 1024.0 * 1024;
-		u++;
-		break;
-	case 'G':
-		mul = 1024.0 * 1024 * 1024;
-		u++;
-		break;
-	case 'B':
-		break;
-	default:
-		return -1;
-	}
-	/* "512M", "512MB", "512MiB", "100B" */
-	if (mul > 1 && strcasecmp(u, "iB") == 0)
-		u += 2;
-	if (toupper((unsigned char)*u) == 'B')
-		u++;
-	if (*u != '\0')
-		return -1;
-	v *= mul;
-	if (v >= 18446744073709551615.0)
-		return -1;
-	*out = (uint64_t)v;
-	return 0;
-}
-
-int
-eco_parse_duration(const char *s, uint64_t *out)
-{
-	static const struct {
-		const char	*unit;
-		double		 ms;
-	} units[] = {
-		{ "", 1 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 },
-		{ "h", 3600000 }, { "d", 86400000 },
-	};
-	const char *u;
-	double v;
-	size_t i;
-
-	if (eco_number(s, &v, &u) < 0)
-		return -1;
-	for (i = 0; i < sizeof units / sizeof units[0]; i++) {
-		if (strcmp(u, units[i].unit) == 0) {
-			v *= units[i].ms;
-			if (v >= 18446744073709551615.0)
-				return -1;
-			*out = (uint64_t)llround(v);
-			return 0;
-		}
-	}
-	return -1;
 }
 
 /* Value helpers: each reports its own error and returns -1. */
@@ -211,7 +118,7 @@ eco_duration(struct eco_ctx *ctx, const char *key, json_t *v, uint64_t *out)
 			return 0;
 		}
 	} else if (json_is_string(v) &&
-	    eco_parse_duration(json_string_value(v), out) == 0)
+	    units_parse_duration(json_string_value(v), out) == 0)
 		return 0;
 	eco_error(ctx, key, "expected a duration: milliseconds, or a string "
 	    "such as \"500ms\", \"10s\", \"2m\", \"1h\"");
@@ -230,7 +137,7 @@ eco_size(struct eco_ctx *ctx, const char *key, json_t *v, uint64_t *out)
 			return 0;
 		}
 	} else if (json_is_string(v) &&
-	    eco_parse_size(json_string_value(v), out) == 0)
+	    units_parse_size(json_string_value(v), out) == 0)
 		return 0;
 	eco_error(ctx, key, "expected a size: bytes, or a string such as "
 	    "\"300K\", \"512M\", \"1G\"");

@@ -109,8 +109,4 @@ int	eco_resolve_env(const struct app_config *, const char *mode,
 	    const struct env *base, struct env *out,
 	    struct diag *errors, struct diag *warnings);
 
-/* Units: "512M", "1G", "300K", 1024 → bytes; "10s", "2m", "1h", 500 → ms. */
-int	eco_parse_size(const char *, uint64_t *);
-int	eco_parse_duration(const char *, uint64_t *);
-
 #endif

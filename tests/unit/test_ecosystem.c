@@ -490,55 +490,6 @@ test_unknown_keys(void **state)
 }
 
 static void
-test_units(void **state)
-{
-	uint64_t v;
-
-	(void)state;
-	assert_int_equal(eco_parse_size("512M", &v), 0);
-	assert_int_equal(v, 512ULL << 20);
-	assert_int_equal(eco_parse_size("1G", &v), 0);
-	assert_int_equal(v, 1ULL << 30);
-	assert_int_equal(eco_parse_size("300K", &v), 0);
-	assert_int_equal(v, 300 * 1024);
-	assert_int_equal(eco_parse_size("300k", &v), 0);
-	assert_int_equal(v, 300 * 1024);
-	assert_int_equal(eco_parse_size("1024", &v), 0);
-	assert_int_equal(v, 1024);
-	assert_int_equal(eco_parse_size("1.5G", &v), 0);
-	assert_int_equal(v, 3ULL << 29);
-	assert_int_equal(eco_parse_size("10MB", &v), 0);
-	assert_int_equal(v, 10ULL << 20);
-	assert_int_equal(eco_parse_size("10MiB", &v), 0);
-	assert_int_equal(v, 10ULL << 20);
-	assert_int_equal(eco_parse_size("", &v), -1);
-	assert_int_equal(eco_parse_size("M", &v), -1);
-	assert_int_equal(eco_parse_size("-1M", &v), -1);
-	assert_int_equal(eco_parse_size("5T", &v), -1);
-	assert_int_equal(eco_parse_size("5 M", &v), -1);
-	assert_int_equal(eco_parse_size("1.G", &v), -1);
-
-	assert_int_equal(eco_parse_duration("500ms", &v), 0);
-	assert_int_equal(v, 500);
-	assert_int_equal(eco_parse_duration("10s", &v), 0);
-	assert_int_equal(v, 10000);
-	assert_int_equal(eco_parse_duration("2m", &v), 0);
-	assert_int_equal(v, 120000);
-	assert_int_equal(eco_parse_duration("1h", &v), 0);
-	assert_int_equal(v, 3600000);
-	assert_int_equal(eco_parse_duration("1d", &v), 0);
-	assert_int_equal(v, 86400000);
-	assert_int_equal(eco_parse_duration("1.5s", &v), 0);
-	assert_int_equal(v, 1500);
-	assert_int_equal(eco_parse_duration("1000", &v), 0);
-	assert_int_equal(v, 1000);
-	assert_int_equal(eco_parse_duration("10S", &v), -1);
-	assert_int_equal(eco_parse_duration("s", &v), -1);
-	assert_int_equal(eco_parse_duration("-1s", &v), -1);
-	assert_int_equal(eco_parse_duration("1w", &v), -1);
-}
-
-static void
 test_resolve_env(void **state)
 {
 	struct ecosystem eco;
@@ -677,7 +628,6 @@ main(void)
 		T(test_names),
 		T(test_missing_env_file),
 		T(test_unknown_keys),
-		T(test_units),
 		T(test_resolve_env),
 		T(test_copy),
 #undef T
