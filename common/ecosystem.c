@@ -7,6 +7,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,10 @@ eco_error(struct eco_ctx *ctx, const char *key, const char *fmt, ...)
 	free(m);
 }
 
-/* Value helpers: each reports its own error and returns -1. */
+/*
+ * Value readers, one per row type: NULL, or why the value is refused.  The
+ * field is written only when the value is good.
+ */
 
 static int
 eco_get_int(json_t *v, long long *out)
@@ -82,84 +86,104 @@ eco_get_int(json_t *v, long long *out)
 	return -1;
 }
 
-static int
-eco_bool(struct eco_ctx *ctx, const char *key, json_t *v, int *out)
+static const char *
+eco_read_bool(json_t *v, void *field)
 {
-	if (!json_is_boolean(v)) {
-		eco_error(ctx, key, "expected true or false");
-		return -1;
-	}
-	*out = json_is_true(v);
-	return 0;
+	if (!json_is_boolean(v))
+		return "expected true or false";
+	*(int *)field = json_is_true(v);
+	return NULL;
 }
 
-static int
-eco_uint(struct eco_ctx *ctx, const char *key, json_t *v, int *out)
+static const char *
+eco_read_uint(json_t *v, void *field)
 {
 	long long n;
 
-	if (eco_get_int(v, &n) < 0 || n < 0 || n > INT_MAX) {
-		eco_error(ctx, key, "expected a whole number ≥ 0");
-		return -1;
-	}
-	*out = (int)n;
-	return 0;
+	if (eco_get_int(v, &n) < 0 || n < 0 || n > INT_MAX)
+		return "expected a whole number ≥ 0";
+	*(int *)field = (int)n;
+	return NULL;
 }
 
-static int
-eco_duration(struct eco_ctx *ctx, const char *key, json_t *v, uint64_t *out)
+static const char *
+eco_read_duration(json_t *v, void *field)
 {
 	double d;
 
 	if (json_is_number(v)) {
 		d = json_number_value(v);
 		if (d >= 0 && d < 1e15) {
-			*out = (uint64_t)llround(d);
-			return 0;
+			*(uint64_t *)field = (uint64_t)llround(d);
+			return NULL;
 		}
 	} else if (json_is_string(v) &&
-	    units_parse_duration(json_string_value(v), out) == 0)
-		return 0;
-	eco_error(ctx, key, "expected a duration: milliseconds, or a string "
-	    "such as \"500ms\", \"10s\", \"2m\", \"1h\"");
-	return -1;
+	    units_parse_duration(json_string_value(v), field) == 0)
+		return NULL;
+	return "expected a duration: milliseconds, or a string such as "
+	    "\"500ms\", \"10s\", \"2m\", \"1h\"";
 }
 
-static int
-eco_size(struct eco_ctx *ctx, const char *key, json_t *v, uint64_t *out)
+static const char *
+eco_read_size(json_t *v, void *field)
 {
 	double d;
 
 	if (json_is_number(v)) {
 		d = json_number_value(v);
 		if (d >= 0 && d < 1e18) {
-			*out = (uint64_t)d;
-			return 0;
+			*(uint64_t *)field = (uint64_t)d;
+			return NULL;
 		}
 	} else if (json_is_string(v) &&
-	    units_parse_size(json_string_value(v), out) == 0)
-		return 0;
-	eco_error(ctx, key, "expected a size: bytes, or a string such as "
-	    "\"300K\", \"512M\", \"1G\"");
-	return -1;
+	    units_parse_size(json_string_value(v), field) == 0)
+		return NULL;
+	return "expected a size: bytes, or a string such as \"300K\", "
+	    "\"512M\", \"1G\"";
 }
 
-static int
-eco_string(struct eco_ctx *ctx, const char *key, json_t *v, char **out)
+static const char *
+eco_read_string(json_t *v, void *field)
 {
-	char *s;
+	char **out = field, *s;
 
-	if (!json_is_string(v)) {
-		eco_error(ctx, key, "expected a string");
-		return -1;
-	}
-	if ((s = strdup(json_string_value(v))) == NULL) {
-		eco_error(ctx, key, "%s", strerror(errno));
-		return -1;
-	}
+	if (!json_is_string(v))
+		return "expected a string";
+	if ((s = strdup(json_string_value(v))) == NULL)
+		return strerror(errno);
 	free(*out);
 	*out = s;
-	return 0;
+	return NULL;
+}
+
+static const char *
+eco_read_path(json_t *v, void *field)
+{
+	if (json_is_string(v) && *json_string_value(v) == '\0')
+		return "must not be empty";
+	return eco_read_string(v, field);
+}
+
+static const char *(*const eco_readers[])(json_t *, void *) = {
+	[ECO_BOOL] = eco_read_bool,
+	[ECO_UINT] = eco_read_uint,
+	[ECO_DURATION] = eco_read_duration,
+	[ECO_SIZE] = eco_read_size,
+	[ECO_STRING] = eco_read_string,
+	[ECO_PATH] = eco_read_path,
+};
+
+/* `v` read as `type` into `field`; 0, or -1 with the error reported. */
+static int
+eco_value(struct eco_ctx *ctx, const char *key, enum eco_type type,
+    json_t *v, void *field)
+{
+	const char *why = eco_readers[type](v, field);
+
+	if (why == NULL)
+		return 0;
+	eco_error(ctx, key, "%s", why);
+	return -1;
 }
 
 /* `rel` made absolute against `dir` (no normalisation: the path as meant). */
@@ -178,23 +202,6 @@ eco_abspath(const char *dir, const char *rel)
 	    dir[strlen(dir) - 1] == '/' ? "" : "/", rel) < 0)
 		return NULL;
 	return p;
-}
-
-static int
-eco_path(struct eco_ctx *ctx, const char *key, json_t *v, char **out)
-{
-	char *s = NULL;
-
-	if (eco_string(ctx, key, v, &s) < 0)
-		return -1;
-	if (*s == '\0') {
-		eco_error(ctx, key, "must not be empty");
-		free(s);
-		return -1;
-	}
-	free(*out);
-	*out = s;	/* made absolute once cwd is known */
-	return 0;
 }
 
 /* JavaScript's String(number): the shortest form that reads back. */
@@ -304,17 +311,15 @@ eco_strv_len(char **v)
 	return n;
 }
 
-/* The keys, one handler each. */
-
-typedef void (*eco_field_fn)(struct eco_ctx *, struct app_config *,
-    const char *, json_t *);
+/* The keys that need code of their own: the ECO_CUSTOM rows. */
 
 static void
-eco_f_name(struct eco_ctx *ctx, struct app_config *a, const char *k, json_t *v)
+eco_key_name(struct eco_ctx *ctx, struct app_config *a, const char *k,
+    json_t *v)
 {
 	const char *s;
 
-	if (eco_string(ctx, k, v, &a->name) < 0)
+	if (eco_value(ctx, k, ECO_STRING, v, &a->name) < 0)
 		return;
 	s = a->name;
 	if (*s == '\0')
@@ -328,15 +333,7 @@ eco_f_name(struct eco_ctx *ctx, struct app_config *a, const char *k, json_t *v)
 }
 
 static void
-eco_f_script(struct eco_ctx *ctx, struct app_config *a, const char *k,
-    json_t *v)
-{
-	if (eco_string(ctx, k, v, &a->script) == 0 && *a->script == '\0')
-		eco_error(ctx, k, "must not be empty");
-}
-
-static void
-eco_f_args(struct eco_ctx *ctx, struct app_config *a, const char *k,
+eco_key_args(struct eco_ctx *ctx, struct app_config *a, const char *k,
     json_t *v)
 {
 	char **args = NULL, *copy, *tok, *save, *s;
@@ -377,26 +374,7 @@ eco_f_args(struct eco_ctx *ctx, struct app_config *a, const char *k,
 }
 
 static void
-eco_f_interpreter(struct eco_ctx *ctx, struct app_config *a, const char *k,
-    json_t *v)
-{
-	char *s = NULL;
-
-	if (eco_string(ctx, k, v, &s) < 0)
-		return;
-	/* The default is decided after the loop: mark "given". */
-	free(a->interpreter);
-	a->interpreter = s;
-}
-
-static void
-eco_f_cwd(struct eco_ctx *ctx, struct app_config *a, const char *k, json_t *v)
-{
-	eco_path(ctx, k, v, &a->cwd);
-}
-
-static void
-eco_f_instances(struct eco_ctx *ctx, struct app_config *a, const char *k,
+eco_key_instances(struct eco_ctx *ctx, struct app_config *a, const char *k,
     json_t *v)
 {
 	long long n;
@@ -424,7 +402,7 @@ eco_f_instances(struct eco_ctx *ctx, struct app_config *a, const char *k,
 }
 
 static void
-eco_f_exec_mode(struct eco_ctx *ctx, struct app_config *a, const char *k,
+eco_key_exec_mode(struct eco_ctx *ctx, struct app_config *a, const char *k,
     json_t *v)
 {
 	const char *s;
@@ -445,7 +423,8 @@ eco_f_exec_mode(struct eco_ctx *ctx, struct app_config *a, const char *k,
 }
 
 static void
-eco_f_port(struct eco_ctx *ctx, struct app_config *a, const char *k, json_t *v)
+eco_key_port(struct eco_ctx *ctx, struct app_config *a, const char *k,
+    json_t *v)
 {
 	long long n;
 
@@ -457,13 +436,37 @@ eco_f_port(struct eco_ctx *ctx, struct app_config *a, const char *k, json_t *v)
 }
 
 static void
-eco_f_env(struct eco_ctx *ctx, struct app_config *a, const char *k, json_t *v)
+eco_key_env(struct eco_ctx *ctx, struct app_config *a, const char *k,
+    json_t *v)
 {
 	eco_env(ctx, k, v, &a->env);
 }
 
 static void
-eco_f_env_file(struct eco_ctx *ctx, struct app_config *a, const char *k,
+eco_key_env_mode(struct eco_ctx *ctx, struct app_config *a,
+    const char *key, json_t *v)
+{
+	struct env_mode *m;
+	size_t i;
+
+	for (i = 0; i < a->nmodes; i++) {
+		if (strcmp(a->modes[i].mode, key + 4) == 0)
+			return;	/* jansson objects have unique keys */
+	}
+	m = realloc(a->modes, (a->nmodes + 1) * sizeof *m);
+	if (m == NULL)
+		return;
+	a->modes = m;
+	m = &a->modes[a->nmodes];
+	if ((m->mode = strdup(key + 4)) == NULL)
+		return;
+	env_init(&m->env);
+	a->nmodes++;
+	eco_env(ctx, key, v, &m->env);
+}
+
+static void
+eco_key_env_file(struct eco_ctx *ctx, struct app_config *a, const char *k,
     json_t *v)
 {
 	char **files = NULL, *p, *where;
@@ -510,7 +513,7 @@ eco_f_env_file(struct eco_ctx *ctx, struct app_config *a, const char *k,
 }
 
 static void
-eco_f_secrets(struct eco_ctx *ctx, struct app_config *a, const char *k,
+eco_key_secrets(struct eco_ctx *ctx, struct app_config *a, const char *k,
     json_t *v)
 {
 	char **names = NULL, *where;
@@ -541,42 +544,7 @@ eco_f_secrets(struct eco_ctx *ctx, struct app_config *a, const char *k,
 }
 
 static void
-eco_f_autorestart(struct eco_ctx *ctx, struct app_config *a, const char *k,
-    json_t *v)
-{
-	eco_bool(ctx, k, v, &a->autorestart);
-}
-
-static void
-eco_f_max_restarts(struct eco_ctx *ctx, struct app_config *a, const char *k,
-    json_t *v)
-{
-	eco_uint(ctx, k, v, &a->max_restarts);
-}
-
-static void
-eco_f_min_uptime(struct eco_ctx *ctx, struct app_config *a, const char *k,
-    json_t *v)
-{
-	eco_duration(ctx, k, v, &a->min_uptime_ms);
-}
-
-static void
-eco_f_restart_delay(struct eco_ctx *ctx, struct app_config *a, const char *k,
-    json_t *v)
-{
-	eco_duration(ctx, k, v, &a->restart_delay_ms);
-}
-
-static void
-eco_f_exp_backoff(struct eco_ctx *ctx, struct app_config *a, const char *k,
-    json_t *v)
-{
-	eco_duration(ctx, k, v, &a->exp_backoff_ms);
-}
-
-static void
-eco_f_stop_exit_codes(struct eco_ctx *ctx, struct app_config *a,
+eco_key_stop_exit_codes(struct eco_ctx *ctx, struct app_config *a,
     const char *k, json_t *v)
 {
 	long long c;
@@ -608,28 +576,7 @@ bad:
 }
 
 static void
-eco_f_kill_timeout(struct eco_ctx *ctx, struct app_config *a, const char *k,
-    json_t *v)
-{
-	eco_duration(ctx, k, v, &a->kill_timeout_ms);
-}
-
-static void
-eco_f_listen_timeout(struct eco_ctx *ctx, struct app_config *a,
-    const char *k, json_t *v)
-{
-	eco_duration(ctx, k, v, &a->listen_timeout_ms);
-}
-
-static void
-eco_f_wait_ready(struct eco_ctx *ctx, struct app_config *a, const char *k,
-    json_t *v)
-{
-	eco_bool(ctx, k, v, &a->wait_ready);
-}
-
-static void
-eco_f_kill_signal(struct eco_ctx *ctx, struct app_config *a, const char *k,
+eco_key_kill_signal(struct eco_ctx *ctx, struct app_config *a, const char *k,
     json_t *v)
 {
 	static const struct {
@@ -664,76 +611,14 @@ eco_f_kill_signal(struct eco_ctx *ctx, struct app_config *a, const char *k,
 }
 
 static void
-eco_f_max_memory(struct eco_ctx *ctx, struct app_config *a, const char *k,
-    json_t *v)
-{
-	eco_size(ctx, k, v, &a->max_memory_restart);
-}
-
-static void
-eco_f_out_file(struct eco_ctx *ctx, struct app_config *a, const char *k,
-    json_t *v)
-{
-	eco_path(ctx, k, v, &a->out_file);
-}
-
-static void
-eco_f_error_file(struct eco_ctx *ctx, struct app_config *a, const char *k,
-    json_t *v)
-{
-	eco_path(ctx, k, v, &a->error_file);
-}
-
-static void
-eco_f_log_file(struct eco_ctx *ctx, struct app_config *a, const char *k,
-    json_t *v)
-{
-	eco_path(ctx, k, v, &a->log_file);
-}
-
-static void
-eco_f_merge_logs(struct eco_ctx *ctx, struct app_config *a, const char *k,
-    json_t *v)
-{
-	eco_bool(ctx, k, v, &a->merge_logs);
-}
-
-static void
-eco_f_time(struct eco_ctx *ctx, struct app_config *a, const char *k, json_t *v)
-{
-	eco_bool(ctx, k, v, &a->time);
-}
-
-static void
-eco_f_log_date_format(struct eco_ctx *ctx, struct app_config *a,
-    const char *k, json_t *v)
-{
-	eco_string(ctx, k, v, &a->log_date_format);
-}
-
-static void
-eco_f_log_max_size(struct eco_ctx *ctx, struct app_config *a, const char *k,
-    json_t *v)
-{
-	eco_size(ctx, k, v, &a->log_max_size);
-}
-
-static void
-eco_f_log_retain(struct eco_ctx *ctx, struct app_config *a, const char *k,
-    json_t *v)
-{
-	eco_uint(ctx, k, v, &a->log_retain);
-}
-
-static void
-eco_f_cron_restart(struct eco_ctx *ctx, struct app_config *a, const char *k,
+eco_key_cron_restart(struct eco_ctx *ctx, struct app_config *a, const char *k,
     json_t *v)
 {
 	struct cron c;
 	const char *err;
 	char *s = NULL;
 
-	if (eco_string(ctx, k, v, &s) < 0)
+	if (eco_value(ctx, k, ECO_STRING, v, &s) < 0)
 		return;
 	if (cron_parse(s, &c, &err) < 0) {
 		eco_error(ctx, k, "%s", err);
@@ -744,109 +629,177 @@ eco_f_cron_restart(struct eco_ctx *ctx, struct app_config *a, const char *k,
 	a->cron_restart = s;
 }
 
-static void
-eco_f_treekill(struct eco_ctx *ctx, struct app_config *a, const char *k,
-    json_t *v)
+
+#define ECO_AT(field)	offsetof(struct app_config, field)
+
+/*
+ * Every key wsd knows, in one list.  Defaults are written as in a file and
+ * read by the row's own reader, so a default is always something a user
+ * could write; the docs (docs/ecosystem.md, wsd-ecosystem(5)) list the same
+ * ones, and test_ecosystem checks that they agree.
+ */
+static const struct eco_key eco_keys[] = {
+	{ "name", ECO_CUSTOM, ECO_AT(name), NULL, eco_key_name, NULL },
+	{ "script", ECO_PATH, ECO_AT(script), NULL, NULL, NULL },
+	{ "args", ECO_CUSTOM, ECO_AT(args), NULL, eco_key_args, NULL },
+	{ "interpreter", ECO_STRING, ECO_AT(interpreter), NULL, NULL, NULL },
+	{ "exec_interpreter", ECO_ALIAS, 0, NULL, NULL, "interpreter" },
+	{ "cwd", ECO_PATH, ECO_AT(cwd), NULL, NULL, NULL },
+	{ "instances", ECO_CUSTOM, ECO_AT(instances), "1", eco_key_instances,
+	    NULL },
+	{ "exec_mode", ECO_CUSTOM, ECO_AT(exec_mode), "fork", eco_key_exec_mode,
+	    NULL },
+	{ "port", ECO_CUSTOM, ECO_AT(port), NULL, eco_key_port, NULL },
+	{ "env", ECO_CUSTOM, ECO_AT(env), "{}", eco_key_env, NULL },
+	{ "env_<mode>", ECO_CUSTOM, ECO_AT(modes), NULL, eco_key_env_mode,
+	    NULL },
+	{ "env_file", ECO_CUSTOM, ECO_AT(env_files), NULL, eco_key_env_file,
+	    NULL },
+	{ "secrets", ECO_CUSTOM, ECO_AT(secrets), NULL, eco_key_secrets, NULL },
+	{ "autorestart", ECO_BOOL, ECO_AT(autorestart), "true", NULL, NULL },
+	{ "max_restarts", ECO_UINT, ECO_AT(max_restarts), "16", NULL, NULL },
+	{ "min_uptime", ECO_DURATION, ECO_AT(min_uptime_ms), "1000", NULL,
+	    NULL },
+	{ "restart_delay", ECO_DURATION, ECO_AT(restart_delay_ms), "0", NULL,
+	    NULL },
+	{ "exp_backoff_restart_delay", ECO_DURATION, ECO_AT(exp_backoff_ms),
+	    NULL, NULL, NULL },
+	{ "stop_exit_codes", ECO_CUSTOM, ECO_AT(stop_exit_codes), NULL,
+	    eco_key_stop_exit_codes, NULL },
+	{ "kill_timeout", ECO_DURATION, ECO_AT(kill_timeout_ms), "1600", NULL,
+	    NULL },
+	{ "listen_timeout", ECO_DURATION, ECO_AT(listen_timeout_ms), "3000",
+	    NULL, NULL },
+	{ "wait_ready", ECO_BOOL, ECO_AT(wait_ready), "false", NULL, NULL },
+	{ "kill_signal", ECO_CUSTOM, ECO_AT(kill_signal), "SIGINT",
+	    eco_key_kill_signal, NULL },
+	{ "max_memory_restart", ECO_SIZE, ECO_AT(max_memory_restart), NULL,
+	    NULL, NULL },
+	{ "out_file", ECO_PATH, ECO_AT(out_file), NULL, NULL, NULL },
+	{ "output", ECO_ALIAS, 0, NULL, NULL, "out_file" },
+	{ "out", ECO_ALIAS, 0, NULL, NULL, "out_file" },
+	{ "error_file", ECO_PATH, ECO_AT(error_file), NULL, NULL, NULL },
+	{ "error", ECO_ALIAS, 0, NULL, NULL, "error_file" },
+	{ "err", ECO_ALIAS, 0, NULL, NULL, "error_file" },
+	{ "log_file", ECO_PATH, ECO_AT(log_file), NULL, NULL, NULL },
+	{ "log", ECO_ALIAS, 0, NULL, NULL, "log_file" },
+	{ "merge_logs", ECO_BOOL, ECO_AT(merge_logs), "false", NULL, NULL },
+	{ "combine_logs", ECO_ALIAS, 0, NULL, NULL, "merge_logs" },
+	{ "time", ECO_BOOL, ECO_AT(time), "false", NULL, NULL },
+	{ "log_date_format", ECO_STRING, ECO_AT(log_date_format), NULL, NULL,
+	    NULL },
+	{ "log_max_size", ECO_SIZE, ECO_AT(log_max_size), "10M", NULL, NULL },
+	{ "log_retain", ECO_UINT, ECO_AT(log_retain), "10", NULL, NULL },
+	{ "cron_restart", ECO_CUSTOM, ECO_AT(cron_restart), NULL,
+	    eco_key_cron_restart, NULL },
+	{ "treekill", ECO_BOOL, ECO_AT(treekill), "true", NULL, NULL },
+
+	/* PM2 keys wsd knows and deliberately does not implement. */
+	{ "watch", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "ignore_watch", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "watch_options", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "watch_delay", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "source_map_support", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "disable_source_map_support", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "instance_var", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "vizion", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "node_args", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "interpreter_args", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "increment_var", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "pmx", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "automation", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "filter_env", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "namespace", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "log_type", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "uid", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "gid", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "user", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "pid_file", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "force", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "append_env_to_name", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "autostart", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "shutdown_with_message", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "kill_retry_time", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "disable_logs", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "post_update", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "deep_monitoring", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "trace", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "disable_trace", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "version", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "max_memory_restart_interval", ECO_IGNORED, 0, NULL, NULL, NULL },
+	{ "sticky", ECO_IGNORED, 0, NULL, NULL, NULL },
+};
+
+#define ECO_NKEYS	(sizeof eco_keys / sizeof eco_keys[0])
+
+const struct eco_key *
+eco_key_at(size_t i)
 {
-	eco_bool(ctx, k, v, &a->treekill);
+	return i < ECO_NKEYS ? &eco_keys[i] : NULL;
 }
 
-static const struct {
-	const char	*key;
-	eco_field_fn	 fn;
-} eco_fields[] = {
-	{ "name", eco_f_name },
-	{ "script", eco_f_script },
-	{ "args", eco_f_args },
-	{ "interpreter", eco_f_interpreter },
-	{ "exec_interpreter", eco_f_interpreter },
-	{ "cwd", eco_f_cwd },
-	{ "instances", eco_f_instances },
-	{ "exec_mode", eco_f_exec_mode },
-	{ "port", eco_f_port },
-	{ "env", eco_f_env },
-	{ "env_file", eco_f_env_file },
-	{ "secrets", eco_f_secrets },
-	{ "autorestart", eco_f_autorestart },
-	{ "max_restarts", eco_f_max_restarts },
-	{ "min_uptime", eco_f_min_uptime },
-	{ "restart_delay", eco_f_restart_delay },
-	{ "exp_backoff_restart_delay", eco_f_exp_backoff },
-	{ "stop_exit_codes", eco_f_stop_exit_codes },
-	{ "kill_timeout", eco_f_kill_timeout },
-	{ "listen_timeout", eco_f_listen_timeout },
-	{ "wait_ready", eco_f_wait_ready },
-	{ "kill_signal", eco_f_kill_signal },
-	{ "max_memory_restart", eco_f_max_memory },
-	{ "out_file", eco_f_out_file },
-	{ "output", eco_f_out_file },
-	{ "out", eco_f_out_file },
-	{ "error_file", eco_f_error_file },
-	{ "error", eco_f_error_file },
-	{ "err", eco_f_error_file },
-	{ "log_file", eco_f_log_file },
-	{ "log", eco_f_log_file },
-	{ "merge_logs", eco_f_merge_logs },
-	{ "combine_logs", eco_f_merge_logs },
-	{ "time", eco_f_time },
-	{ "log_date_format", eco_f_log_date_format },
-	{ "log_max_size", eco_f_log_max_size },
-	{ "log_retain", eco_f_log_retain },
-	{ "cron_restart", eco_f_cron_restart },
-	{ "treekill", eco_f_treekill },
-};
-
-/* PM2 keys wsd knows and deliberately does not implement. */
-static const char *eco_unsupported[] = {
-	"watch", "ignore_watch", "watch_options", "watch_delay",
-	"source_map_support", "disable_source_map_support", "instance_var",
-	"vizion", "node_args", "interpreter_args", "increment_var", "pmx",
-	"automation", "filter_env", "namespace", "log_type", "uid", "gid",
-	"user", "pid_file", "force", "append_env_to_name", "autostart",
-	"shutdown_with_message", "kill_retry_time", "disable_logs",
-	"post_update", "deep_monitoring", "trace", "disable_trace",
-	"version", "max_memory_restart_interval", "sticky",
-};
-
-static void
-eco_app_defaults(struct app_config *a)
+/*
+ * The row of `key` as written in a file, aliases followed: an exact name
+ * first, then a prefix row ("env_<mode>" takes "env_production", not
+ * "env_" alone nor "env_file").  NULL for an unknown key.
+ */
+static const struct eco_key *
+eco_key_find(const char *key)
 {
+	const struct eco_key *k;
+	size_t i, len;
+
+	for (i = 0; i < ECO_NKEYS; i++) {
+		k = &eco_keys[i];
+		if (strcmp(key, k->key) != 0)
+			continue;
+		return k->type == ECO_ALIAS ? eco_key_find(k->alias) : k;
+	}
+	for (i = 0; i < ECO_NKEYS; i++) {
+		k = &eco_keys[i];
+		len = strcspn(k->key, "<");
+		if (k->key[len] == '<' && strncmp(key, k->key, len) == 0 &&
+		    key[len] != '\0')
+			return k;
+	}
+	return NULL;
+}
+
+/* Read `v`, given as `key` (the name messages show), into row `k`'s field. */
+static void
+eco_key_set(struct eco_ctx *ctx, struct app_config *a,
+    const struct eco_key *k, const char *key, json_t *v)
+{
+	if (k->type == ECO_CUSTOM)
+		k->fn(ctx, a, key, v);
+	else
+		eco_value(ctx, key, k->type, v, (char *)a + k->offset);
+}
+
+/*
+ * Every row's default, read as the same text in a file would be: JSON
+ * ("1600", "true", "{}") or else a string ("10M", "SIGINT").
+ */
+static void
+eco_app_defaults(struct eco_ctx *ctx, struct app_config *a)
+{
+	const struct eco_key *k;
+	json_t *v;
+
 	memset(a, 0, sizeof *a);
 	env_init(&a->env);
-	a->instances = 1;
-	a->exec_mode = EXEC_FORK;
-	a->autorestart = 1;
-	a->max_restarts = 16;
-	a->min_uptime_ms = 1000;
-	a->kill_timeout_ms = 1600;
-	a->listen_timeout_ms = 3000;
-	a->kill_signal = SIGINT;
-	a->log_max_size = 10 * 1024 * 1024;
-	a->log_retain = 10;
-	a->treekill = 1;
-}
-
-static void
-eco_app_mode(struct eco_ctx *ctx, struct app_config *a, const char *key,
-    json_t *v)
-{
-	struct env_mode *m;
-	size_t i;
-
-	for (i = 0; i < a->nmodes; i++) {
-		if (strcmp(a->modes[i].mode, key + 4) == 0)
-			return;	/* jansson objects have unique keys */
+	for (k = eco_keys; k < eco_keys + ECO_NKEYS; k++) {
+		if (k->def == NULL)
+			continue;
+		if ((v = json_loads(k->def, JSON_DECODE_ANY, NULL)) == NULL)
+			v = json_string(k->def);
+		if (v == NULL) {
+			eco_error(ctx, k->key, "%s", strerror(ENOMEM));
+			continue;
+		}
+		eco_key_set(ctx, a, k, k->key, v);
+		json_decref(v);
 	}
-	m = realloc(a->modes, (a->nmodes + 1) * sizeof *m);
-	if (m == NULL)
-		return;
-	a->modes = m;
-	m = &a->modes[a->nmodes];
-	if ((m->mode = strdup(key + 4)) == NULL)
-		return;
-	env_init(&m->env);
-	a->nmodes++;
-	eco_env(ctx, key, v, &m->env);
 }
 
 /* The default name: PM2's path.basename(script, path.extname(script)). */
@@ -893,44 +846,29 @@ eco_given(json_t *obj, const char *key)
 static void
 eco_load_app(struct eco_ctx *ctx, json_t *obj, struct app_config *a)
 {
+	const struct eco_key *k;
 	const char *key;
 	json_t *v;
 	size_t i;
 	char *p, **files[3];
-	int exec_given = 0;
 
-	eco_app_defaults(a);
+	eco_app_defaults(ctx, a);
 	a->raw = json_incref(obj);
 	if (asprintf(&a->origin, "%s: apps[%d]", ctx->path, ctx->index) < 0)
 		a->origin = NULL;
 	json_object_foreach(obj, key, v) {
 		if (json_is_null(v))
 			continue;	/* PM2 files write null for "unset" */
-		for (i = 0; i < sizeof eco_fields / sizeof eco_fields[0]; i++) {
-			if (strcmp(key, eco_fields[i].key) == 0)
-				break;
-		}
-		if (i < sizeof eco_fields / sizeof eco_fields[0]) {
-			if (strcmp(key, "exec_mode") == 0)
-				exec_given = 1;
-			eco_fields[i].fn(ctx, a, key, v);
-			continue;
-		}
-		if (strncmp(key, "env_", 4) == 0 && key[4] != '\0') {
-			eco_app_mode(ctx, a, key, v);
-			continue;
-		}
-		for (i = 0; i < sizeof eco_unsupported /
-		    sizeof eco_unsupported[0]; i++) {
-			if (strcmp(key, eco_unsupported[i]) == 0)
-				break;
-		}
-		diag_add(ctx->warnings, "%s: apps[%d].%s: %s", ctx->path,
-		    ctx->index, key,
-		    i < sizeof eco_unsupported / sizeof eco_unsupported[0] ?
-		    "not supported by wsd, ignored" : "unknown key, ignored");
+		if ((k = eco_key_find(key)) != NULL && k->type != ECO_IGNORED)
+			eco_key_set(ctx, a, k, key, v);
+		else
+			diag_add(ctx->warnings, "%s: apps[%d].%s: %s",
+			    ctx->path, ctx->index, key, k != NULL ?
+			    "not supported by wsd, ignored" :
+			    "unknown key, ignored");
 	}
 
+	/* What the table cannot say: defaults computed from other keys. */
 	if (a->script == NULL && !eco_given(obj, "script"))
 		eco_error(ctx, "script", "missing (the program to run)");
 	if (a->name == NULL && a->script != NULL && *a->script != '\0')
@@ -947,7 +885,7 @@ eco_load_app(struct eco_ctx *ctx, json_t *obj, struct app_config *a)
 	    eco_ends_with(a->script, ".cjs")))
 		a->interpreter = strdup("node");
 
-	if (!exec_given && a->instances > 1)
+	if (!eco_given(obj, "exec_mode") && a->instances > 1)
 		a->exec_mode = EXEC_CLUSTER;
 
 	/* cwd defaults to the config's folder; paths resolve against it. */
