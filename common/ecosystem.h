@@ -5,7 +5,6 @@
 #ifndef WSD_ECOSYSTEM_H
 #define WSD_ECOSYSTEM_H
 
-#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -70,43 +69,6 @@ struct app_config {
 	json_t		*raw;		/* the app object as written (for dump/describe) */
 	char		*origin;	/* "FILE: apps[N]", the place messages name */
 };
-
-/*
- * The keys of an app object are rows of one table (ecosystem.c), as nginx's
- * ngx_command_t: the loader, the defaults and the unknown-key warnings all
- * walk it.  How a row's value is read:
- */
-enum eco_type {
-	ECO_BOOL,	/* int: true or false */
-	ECO_UINT,	/* int: a whole number 0..INT_MAX, "3" too */
-	ECO_DURATION,	/* uint64_t ms: a number, or a string with a unit */
-	ECO_SIZE,	/* uint64_t bytes: a number, or a string with a unit */
-	ECO_STRING,	/* char * */
-	ECO_PATH,	/* char *, not empty (made absolute by the loader) */
-	ECO_CUSTOM,	/* the row's handler reads it */
-	ECO_ALIAS,	/* another name for the row `alias` */
-	ECO_IGNORED,	/* a PM2 key wsd does not implement: a warning */
-};
-
-struct eco_ctx;
-
-struct eco_key {
-	const char	*key;		/* "kill_timeout"; "env_<mode>" is a prefix */
-	enum eco_type	 type;
-	size_t		 offset;	/* of the field in struct app_config */
-	/*
-	 * The default as a user would write it ("1600", "10M", "true",
-	 * "SIGINT"), read by the row's own parser; NULL: zero/none, or
-	 * computed by the loader (name, interpreter, cwd).
-	 */
-	const char	*def;
-	void		(*fn)(struct eco_ctx *, struct app_config *,
-			    const char *key, json_t *v);	/* ECO_CUSTOM */
-	const char	*alias;		/* ECO_ALIAS */
-};
-
-/* Row `i` of the table, NULL past its end: for tests and documentation. */
-const struct eco_key *eco_key_at(size_t i);
 
 struct ecosystem {
 	char			*path;	/* absolute */

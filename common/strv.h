@@ -1,0 +1,16 @@
+/* NULL-terminated string vectors with their length kept beside them. */
+#ifndef WSD_STRV_H
+#define WSD_STRV_H
+
+#include <stddef.h>
+
+/* Append a copy of `s` to `*v` (length `*n`, kept NULL-terminated); -1 ENOMEM. */
+int	strv_push(char ***v, size_t *n, const char *s);
+/* Free the `n` strings and the vector; NULL is fine. */
+void	strv_free(char **v, size_t n);
+/* The number of strings before the NULL; 0 for a NULL vector. */
+size_t	strv_len(char **v);
+/* `*dst` = a copy of `src` (`n` strings), or NULL when src is NULL; -1 ENOMEM. */
+int	strv_dup(char ***dst, char *const *src, size_t n);
+
+#endif
