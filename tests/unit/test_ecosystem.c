@@ -1,4 +1,4 @@
-/* Unit tests of common/ecosystem.c: every field, default, unit and message. */
+/* Unit tests of common/ecosystem.c and eco_keys.c: every key, default and message, and the docs. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -11,9 +11,11 @@
 
 #include <cmocka.h>
 
+#include "eco_keys.h"
 #include "ecosystem.h"
 
 static char dir[64];
+static char top[4096];	/* the source tree: the docs are checked */
 static char file[128];
 static long ncpu;
 
@@ -614,9 +616,248 @@ test_copy(void **state)
 	eco_app_free(&c);
 }
 
+/* The same default twice: read from the table, and written in a file. */
+static void
+test_key_defaults(void **state)
+{
+	const struct eco_key *k;
+	struct ecosystem given, dflt;
+	struct app_config *a, *b;
+	char json[4096], *v;
+	json_t *j;
+	size_t i, n, checked = 0;
+
+	(void)state;
+	n = snprintf(json, sizeof json, "[{\"script\":\"s\"");
+	for (i = 0; (k = eco_keys_at(i)) != NULL; i++) {
+		if (k->def == NULL)
+			continue;
+		assert_true(k->type != ECO_ALIAS && k->type != ECO_IGNORED);
+		/* As eco_keys.c reads it: JSON text, else a string. */
+		if ((j = json_loads(k->def, JSON_DECODE_ANY, NULL)) == NULL)
+			j = json_string(k->def);
+		assert_non_null(v = json_dumps(j, JSON_ENCODE_ANY));
+		json_decref(j);
+		n += snprintf(json + n, sizeof json - n, ",\"%s\":%s", k->key, v);
+		free(v);
+	}
+	snprintf(json + n, sizeof json - n, "}]");
+	assert_true(n < sizeof json - 2);
+	LOAD_OK(json, &given);
+	LOAD_OK("[{\"script\":\"s\"}]", &dflt);
+	a = &given.apps[0];
+	b = &dflt.apps[0];
+	for (i = 0; (k = eco_keys_at(i)) != NULL; i++) {
+		if (k->def == NULL)
+			continue;
+		switch (k->type) {
+		case ECO_BOOL:
+		case ECO_UINT:
+			n = sizeof(int);
+			break;
+		case ECO_DURATION:
+		case ECO_SIZE:
+			n = sizeof(uint64_t);
+			break;
+		default:
+			continue;	/* the custom ones: below */
+		}
+		if (memcmp((char *)a + k->offset, (char *)b + k->offset, n) != 0)
+			fail_msg("%s: the default \"%s\" reads otherwise from "
+			    "a file", k->key, k->def);
+		checked++;
+	}
+	assert_true(checked >= 10);
+	assert_int_equal(a->instances, b->instances);
+	assert_int_equal(a->exec_mode, b->exec_mode);
+	assert_int_equal(a->kill_signal, b->kill_signal);
+	assert_int_equal(a->env.n, b->env.n);
+	eco_free(&given);
+	eco_free(&dflt);
+}
+
+/* A file of the source tree, NUL-terminated. */
+static char *
+slurp(const char *rel)
+{
+	char path[4200], *buf;
+	FILE *f;
+	long len;
+
+	snprintf(path, sizeof path, "%s/%s", top, rel);
+	if ((f = fopen(path, "r")) == NULL)
+		fail_msg("%s: cannot open (WSD_TOP=%s)", path, top);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	assert_non_null(buf = calloc(1, len + 1));
+	assert_int_equal(fread(buf, 1, len, f), len);
+	fclose(f);
+	return buf;
+}
+
+/* The next `quoted` token at or after *p, up to `end`; NULL when none. */
+static char *
+next_code(const char **p, const char *end)
+{
+	const char *a, *b;
+
+	if ((a = strchr(*p, '`')) == NULL || a >= end ||
+	    (b = strchr(a + 1, '`')) == NULL || b >= end)
+		return NULL;
+	*p = b + 1;
+	return strndup(a + 1, b - a - 1);
+}
+
+static const struct eco_key *
+key_row(const char *key)
+{
+	const struct eco_key *k;
+	size_t i;
+
+	for (i = 0; (k = eco_keys_at(i)) != NULL; i++) {
+		if (strcmp(k->key, key) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+/*
+ * Keys whose documented default is computed elsewhere than the table: by
+ * the loader (interpreter from the script's name) or by the supervisor
+ * (the log paths under $WSD_HOME).
+ */
+static const char *const computed[] = { "interpreter", "out_file",
+    "error_file" };
+
+static int
+is_computed(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof computed / sizeof computed[0]; i++) {
+		if (strcmp(key, computed[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* One row of the "App keys" table: `key` (aliases `a`, `b`) | default | … */
+static void
+check_doc_row(const char *line, const char *eol, int *seen)
+{
+	const char *p = line, *cell2, *cell3;
+	const struct eco_key *k, *al;
+	char *key, *name, *lit;
+
+	cell2 = strchr(line + 1, '|');
+	assert_non_null(cell2);
+	cell3 = strchr(cell2 + 1, '|');
+	assert_true(cell3 != NULL && cell3 < eol);
+	assert_non_null(key = next_code(&p, cell2));
+	if ((k = key_row(key)) == NULL || k->type == ECO_ALIAS ||
+	    k->type == ECO_IGNORED)
+		fail_msg("docs/ecosystem.md lists `%s`, the table has no such "
+		    "key", key);
+	seen[k - eco_keys_at(0)] = 1;
+	while ((name = next_code(&p, cell2)) != NULL) {
+		al = key_row(name);
+		if (al == NULL || al->type != ECO_ALIAS ||
+		    strcmp(al->alias, key) != 0)
+			fail_msg("docs: `%s` is documented as an alias of `%s`",
+			    name, key);
+		seen[al - eco_keys_at(0)] = 1;
+		free(name);
+	}
+	p = cell2 + 1;
+	while (*p == ' ')
+		p++;
+	if (*p == '`' && !is_computed(key)) {
+		lit = next_code(&p, cell3);
+		if (k->def == NULL || strcmp(k->def, lit) != 0)
+			fail_msg("`%s`: docs say the default is `%s`, the table "
+			    "%s%s%s", key, lit, k->def ? "\"" : "",
+			    k->def ? k->def : "has none", k->def ? "\"" : "");
+		free(lit);
+	} else if (k->def != NULL)
+		fail_msg("`%s`: the table's default \"%s\" is not in the docs",
+		    key, k->def);
+	free(key);
+}
+
+/* docs/ecosystem.md: every key, alias and default; the ignored keys. */
+static void
+test_docs_keys(void **state)
+{
+	const struct eco_key *k;
+	char *doc, *sect, *end, *eol, *name;
+	const char *p;
+	int seen[256] = { 0 };
+	size_t i;
+
+	(void)state;
+	doc = slurp("docs/ecosystem.md");
+	assert_non_null(sect = strstr(doc, "\n## App keys\n"));
+	end = strstr(sect + 1, "\n## ");
+	assert_non_null(end);
+	for (p = sect; p < end && (p = strstr(p, "\n| `")) != NULL &&
+	    p < end; p = eol) {
+		eol = strchr(p + 1, '\n');
+		check_doc_row(p + 1, eol, seen);
+	}
+	/* "…get `not supported by wsd, ignored`; these are `watch`, …" */
+	assert_non_null(p = strstr(doc, "these are `"));
+	end = strstr(p, ".\n");
+	p += strlen("these are ");
+	while ((name = next_code(&p, end)) != NULL) {
+		k = key_row(name);
+		if (k == NULL || k->type != ECO_IGNORED)
+			fail_msg("docs: `%s` is listed as ignored, the table "
+			    "does not ignore it", name);
+		seen[k - eco_keys_at(0)] = 1;
+		free(name);
+	}
+	for (i = 0; (k = eco_keys_at(i)) != NULL; i++) {
+		assert_true(i < sizeof seen / sizeof seen[0]);
+		if (!seen[i])
+			fail_msg("`%s` is not in docs/ecosystem.md", k->key);
+	}
+	free(doc);
+}
+
+/* wsd-ecosystem(5): `.BR kill_timeout " (1600)"` agrees with the table. */
+static void
+test_man_defaults(void **state)
+{
+	const struct eco_key *k;
+	char *man, pat[128];
+	const char *p, *v;
+	size_t i, len;
+
+	(void)state;
+	man = slurp("man/wsd-ecosystem.5");
+	for (i = 0; (k = eco_keys_at(i)) != NULL; i++) {
+		snprintf(pat, sizeof pat, " %s \" (", k->key);
+		if ((p = strstr(man, pat)) == NULL) {
+			if (k->def != NULL && k->type != ECO_CUSTOM)
+				fail_msg("wsd-ecosystem(5) does not give the "
+				    "default of %s (%s)", k->key, k->def);
+			continue;
+		}
+		v = p + strlen(pat);
+		len = strcspn(v, ")\n");
+		if (k->def == NULL || strlen(k->def) != len ||
+		    strncmp(v, k->def, len) != 0)
+			fail_msg("wsd-ecosystem(5): %s (%.*s), the table: %s",
+			    k->key, (int)len, v, k->def ? k->def : "none");
+	}
+	free(man);
+}
+
 int
 main(void)
 {
+	const char *t = getenv("WSD_TOP");
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_defaults),
@@ -630,8 +871,16 @@ main(void)
 		T(test_unknown_keys),
 		T(test_resolve_env),
 		T(test_copy),
+		T(test_key_defaults),
+		T(test_docs_keys),
+		T(test_man_defaults),
 #undef T
 	};
 
+	/* Run from the source tree, or told where it is (tests/run.sh). */
+	if (t != NULL)
+		snprintf(top, sizeof top, "%s", t);
+	else if (getcwd(top, sizeof top) == NULL)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
