@@ -578,7 +578,6 @@ eco_key_cron_restart(struct eco_ctx *ctx, struct app_config *a, const char *k,
 	a->cron_restart = s;
 }
 
-
 #define ECO_AT(field)	offsetof(struct app_config, field)
 
 /*
