@@ -42,7 +42,7 @@ chunked_feed(struct chunked *c, const char *in, size_t len, char *out,
 		case CHUNKED_SIZE:
 			if ((h = chunked_hex(in[i])) >= 0) {
 				if (c->remain > (outmax + 15) / 16)
-					return -1;
+					return -2;	/* already over the cap */
 				c->remain = c->remain * 16 + (size_t)h;
 			} else if (in[i] == ';' || in[i] == ' ')
 				c->state = CHUNKED_EXT;
@@ -69,8 +69,8 @@ chunked_feed(struct chunked *c, const char *in, size_t len, char *out,
 		case CHUNKED_DATA:
 			n = len - i < c->remain ? len - i : c->remain;
 			if (*outlen + n > outmax)
-				return -1;
-			for (size_t k = 0; k < n; k++)
+				return -2;
+			for (size_t k = 0; out != NULL && k < n; k++)
 				out[*outlen + k] = in[i + k];
 			*outlen += n;
 			i += n;

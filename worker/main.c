@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "bus.h"
+#include "edge.h"
 #include "exitcodes.h"
 #include "hub.h"
 #include "ipc.h"
@@ -90,10 +91,18 @@ worker_bus_state_cb(void *arg, int up)
 }
 
 static void
-worker_accept_cb(void *arg, int fd)
+worker_accept_cb(void *arg, int fd, const struct sockaddr *sa,
+    socklen_t salen)
 {
 	(void)arg;
-	ws_adopt(fd);
+	edge_accept(fd, sa, salen);
+}
+
+static void
+worker_request_cb(int fd, const char *head, size_t len, const char *body,
+    size_t body_len, const char *protocol)
+{
+	ws_adopt(fd, head, len, body, body_len, protocol);
 }
 
 static void
@@ -103,6 +112,7 @@ worker_exit(void)
 	    (json_int_t)session_count(), "connections",
 	    (json_int_t)ws_connection_count()), "exiting");
 	ipc_close();
+	edge_close_all();
 	session_shutdown();
 	ws_destroy();		/* closes what is left; sessions unsubscribe */
 	hub_set_bus(NULL);
@@ -141,6 +151,7 @@ worker_drain(void)
 	    (json_int_t)session_count(), "connections",
 	    (json_int_t)ws_connection_count()), "draining");
 	listener_close(&worker.listener);
+	edge_close_all();	/* not clients yet: nothing to say goodbye to */
 	session_close_all();
 	worker.drain_deadline = uv_now(worker.loop) + worker.drain_timeout_ms;
 	uv_timer_init(worker.loop, &worker.drain_timer);
@@ -167,6 +178,7 @@ main(int argc, char **argv)
 {
 	struct session_config	 sconf;
 	struct ws_config	 wconf;
+	struct edge_config	 econf;
 	enum log_level		 lvl;
 	const char		*s, *host, *secret, *previous;
 	char			*err = NULL;
@@ -231,6 +243,13 @@ main(int argc, char **argv)
 	    64 * 1024 * 1024);
 	wconf.lws_log_level = getenv("WS_LWS_LOG_LEVEL") != NULL ?
 	    (int)worker_env_number("WS_LWS_LOG_LEVEL", 0, 0, 0xffff) : -1;
+	memset(&econf, 0, sizeof econf);
+	econf.timeout_ms = worker_env_number("WS_HANDSHAKE_TIMEOUT_MS", 5000, 100,
+	    600000);
+	econf.per_ip = (unsigned)worker_env_number("WS_HANDSHAKE_PER_IP", 64, 0,
+	    1000000);
+	econf.max_head = WS_MAX_HEAD;
+	econf.max_body = wconf.max_publish;
 	worker.drain_timeout_ms = worker_env_number("WS_DRAIN_TIMEOUT_MS", 1000, 0,
 	    600000);
 	stats_ms = worker_env_number("WS_STATS_INTERVAL_MS", 1000, 0, 3600000);
@@ -255,7 +274,8 @@ main(int argc, char **argv)
 		log_error("%s", err ? err : "libwebsockets failed");
 		return EXIT_TEMPFAIL;
 	}
-	if (session_init(worker.loop, &sconf) != 0) {
+	if (edge_init(worker.loop, &econf, worker_request_cb) != 0 ||
+	    session_init(worker.loop, &sconf) != 0) {
 		log_error("out of memory");
 		return EXIT_TEMPFAIL;
 	}
