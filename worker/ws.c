@@ -16,6 +16,7 @@
 #include "hub.h"
 #include "log.h"
 #include "metrics.h"
+#include "rxguard.h"
 #include "session.h"
 #include "utf8.h"
 #include "ws.h"
@@ -53,6 +54,7 @@ struct ws_conn {
 	struct session		 s;
 	char			*rx;		/* a message arriving in pieces */
 	uint32_t		 rxlen;
+	struct utf8		 text;		/* the text message so far */
 };
 
 /* Per-connection memory: an HTTP request, or then a WebSocket session. */
@@ -136,6 +138,13 @@ ws_log_cb(int level, const char *line)
 	    json_pack("{s:s}", "component", "lws"), "%s", buf);
 }
 
+/* A close frame may go out now: lws holds no half-sent frame. */
+static int
+ws_idle_cb(void *conn)
+{
+	return !lws_partial_buffered(conn);
+}
+
 int
 ws_init(uv_loop_t *loop, const struct ws_config *conf, char **err)
 {
@@ -151,11 +160,13 @@ ws_init(uv_loop_t *loop, const struct ws_config *conf, char **err)
 
 	loops[0] = loop;
 	memset(&info, 0, sizeof info);
-	/* VALIDATE_UTF8: text messages (across fragments too) get 1007 */
+	/*
+	 * Not LWS_SERVER_OPTION_VALIDATE_UTF8: lws 4.1 drops a close frame
+	 * with a bad reason without the 1007; ws_receive() validates.
+	 */
 	info.options = LWS_SERVER_OPTION_LIBUV |
 	    LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-	    LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN |
-	    LWS_SERVER_OPTION_VALIDATE_UTF8;
+	    LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
 	info.foreign_loops = loops;
 	info.count_threads = 1;
 	/*
@@ -175,6 +186,7 @@ ws_init(uv_loop_t *loop, const struct ws_config *conf, char **err)
 		return -1;
 	}
 
+	rxguard_init(ws_idle_cb);
 	memset(&info, 0, sizeof info);
 	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
 	info.retry_and_idle_policy = &ws_no_validity;
@@ -212,6 +224,7 @@ ws_adopt(int fd, const char *head, size_t len, const char *body,
 	 * came with the head in the adopted buffer to HTTP_BODY from the
 	 * wrong place): ws_http() takes it from ws_adopting.
 	 */
+	rxguard_forget(fd);	/* a new socket on a number seen before */
 	ws_adopting.protocol = protocol;
 	ws_adopting.body = body;
 	ws_adopting.len = body_len;
@@ -639,6 +652,7 @@ ws_open(struct lws *wsi, struct ws_conn *c)
 	cr.remote = ws_peer(wsi, remote, sizeof remote);
 	c->rx = NULL;
 	c->rxlen = 0;
+	utf8_init(&c->text);
 	session_open(&c->s, wsi, &cr);
 	if (query != NULL) {
 		explicit_bzero(query, strlen(query));
@@ -664,6 +678,21 @@ ws_receive(struct lws *wsi, struct ws_conn *c, const char *in, size_t len)
 	if (c->s.state != SESSION_OPEN)
 		return 0;	/* closing: what it says no longer matters */
 	remaining = lws_remaining_packet_payload(wsi);
+	/* RFC 6455 §8.1: text is UTF-8, checked as it comes (fragments) */
+	if (!lws_frame_is_binary(wsi) &&
+	    (utf8_feed(&c->text, in, len) != 0 ||
+	    (lws_is_final_fragment(wsi) && remaining == 0 &&
+	    !utf8_complete(&c->text)))) {
+		metrics.errors++;
+		free(c->rx);
+		c->rx = NULL;
+		c->rxlen = 0;
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_INVALID_PAYLOAD,
+		    (unsigned char *)"Invalid UTF-8", 13);
+		return -1;
+	}
+	if (lws_is_final_fragment(wsi) && remaining == 0)
+		utf8_init(&c->text);
 	total = (size_t)c->rxlen + len + remaining;
 	if (total > ws_conf.max_message) {
 		metrics.errors++;
@@ -769,6 +798,7 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return 0;
 	case LWS_CALLBACK_ESTABLISHED:
 		pss->kind = WS_KIND_WS;
+		rxguard_watch(lws_get_socket_fd(wsi), wsi);
 		ws_open(wsi, &pss->ws);
 		return 0;
 	case LWS_CALLBACK_RECEIVE:
@@ -801,6 +831,7 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			return 0;
 		free(pss->ws.rx);
 		pss->ws.rx = NULL;
+		rxguard_forget(lws_get_socket_fd(wsi));
 		session_closed(&pss->ws.s, ws_peer(wsi, remote, sizeof remote));
 		return 0;
 
