@@ -16,6 +16,7 @@ chunked_init(struct chunked *c)
 {
 	c->state = CHUNKED_SIZE;
 	c->remain = 0;
+	c->used = 0;
 }
 
 static int
@@ -62,6 +63,7 @@ chunked_feed(struct chunked *c, const char *in, size_t len, char *out,
 			if (c->remain == 0) {
 				/* trailers, if any, are not needed */
 				c->state = CHUNKED_DONE;
+				c->used = i;
 				return 1;
 			}
 			c->state = CHUNKED_DATA;
@@ -90,8 +92,10 @@ chunked_feed(struct chunked *c, const char *in, size_t len, char *out,
 			c->remain = 0;
 			break;
 		case CHUNKED_DONE:
+			c->used = i;
 			return 1;
 		}
 	}
+	c->used = c->state == CHUNKED_DONE ? 0 : len;
 	return c->state == CHUNKED_DONE ? 1 : 0;
 }

@@ -11,6 +11,7 @@
 struct chunked {
 	int	state;
 	size_t	remain;		/* bytes left in the current chunk */
+	size_t	used;		/* bytes of `in` the last feed consumed */
 };
 
 void	chunked_init(struct chunked *);

@@ -372,15 +372,17 @@ httpreq_body(struct httpreq *r, const char *buf, size_t len)
 	if (r->chunked) {
 		c = chunked_feed(&r->ch, buf + r->head_len + r->body_fed,
 		    have - r->body_fed, NULL, &r->body_len, r->max_body);
-		r->body_fed = have;
 		if (c == -2 || (c == 0 &&
 		    have > r->max_body + HTTPREQ_CHUNK_SLACK))
 			return httpreq_fail(r, 413, "body too large");
 		if (c < 0)
 			return httpreq_fail(r, 400, "bad chunked body");
-		if (c == 0)
+		if (c == 0) {
+			r->body_fed = have;
 			return HTTPREQ_MORE;
-		r->total = len;
+		}
+		/* bytes after the last chunk are not this request's */
+		r->total = r->head_len + r->body_fed + r->ch.used;
 	} else {
 		if (r->content_length > 0 &&
 		    have < (size_t)r->content_length)

@@ -189,6 +189,12 @@ test_bodies(void **state)
 	/* done once the last chunk is seen, trailers or not */
 	assert_int_equal(feed_bytewise(&r, ch), HTTPREQ_DONE);
 	assert_int_equal(r.body_len, 5);
+	assert_int_equal(r.total, strlen(ch) - 2);
+	/* bytes after the body are not counted in */
+	assert_int_equal(feed(&r, "POST / HTTP/1.1\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\n1\r\na\r\n0\r\n\r\nGET / HTTP/1.1\r\n"),
+	    HTTPREQ_DONE);
+	assert_int_equal(r.total, 56);
 	/* a GET: complete at its head, bytes after it are not counted */
 	assert_int_equal(feed(&r, "GET /health HTTP/1.1\r\n\r\nGET /x"),
 	    HTTPREQ_DONE);
