@@ -791,8 +791,14 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		}
 		free(origin);
 		if (!ok) {
-			/* lws completes the transaction when we return 1 */
+			/*
+			 * lws completes the transaction when we return 1 and
+			 * would wait for a next request: end the connection
+			 * instead, like every plain answer (see ws_http_reply).
+			 */
 			ws_http_write(wsi, 403, "text/plain", "Forbidden", 9);
+			lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK,
+			    LWS_TO_KILL_ASYNC);
 			return 1;
 		}
 		return 0;

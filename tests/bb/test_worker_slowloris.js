@@ -13,7 +13,7 @@ const s = lib.suite();
 const ADDRS = 8;		// 127.0.0.2 .. 127.0.0.9
 const PER_ADDR = 50;		// 400 trickling sockets
 const CAP = 60;			// WS_HANDSHAKE_PER_IP
-let w, wShort;
+let w, wShort, wOrigin;
 const tricklers = [];
 let timer = null;
 
@@ -21,6 +21,7 @@ s.setup(async () => {
 	// a deadline far beyond the test: every trickler stays in progress
 	w = await lib.startWorker({ env: { WS_HANDSHAKE_TIMEOUT_MS: '120000', WS_HANDSHAKE_PER_IP: String(CAP) } });
 	wShort = await lib.startWorker({ env: { WS_HANDSHAKE_TIMEOUT_MS: '1000' } });
+	wOrigin = await lib.startWorker({ env: { ALLOWED_ORIGINS: 'https://ok.example' } });
 	timer = setInterval(() => {
 		for (const t of tricklers) if (!t.closed) t.sock.write('X-Slow-' + (t.n++) + ': a\r\n');
 	}, 300);
@@ -95,6 +96,44 @@ s.test('WS_HANDSHAKE_TIMEOUT_MS: a request still incomplete at the deadline is c
 	// and the worker serves complete requests as usual
 	const c = await lib.connectUser(wShort.url, 'after');
 	c.close();
+}, { timeout: 30000 });
+
+// Write `text`, and once it is answered, the same again on the same
+// connection; resolve with the number of answers the server gave before it
+// ended the connection (2: it kept the connection for a next request).
+function answersOnOneConnection(port, text) {
+	return new Promise((resolve) => {
+		const c = net.connect(port, '127.0.0.1');
+		let got = '';
+		let again = false;
+		const answers = () => (got.match(/HTTP\/1\.[01] \d{3} /g) || []).length;
+		c.on('connect', () => c.write(text));
+		c.on('data', (d) => {
+			got += d.toString('latin1');
+			if (!again && got.includes('\r\n\r\n')) {
+				again = true;
+				c.write(text);
+			}
+			if (answers() >= 2) { c.destroy(); resolve({ n: answers(), got }); }
+		});
+		c.on('error', () => {});
+		c.on('close', () => resolve({ n: answers(), got }));
+	});
+}
+
+s.test('plain HTTP answers (/health, 426, an Origin 403) end the connection: no second request skips the reader', async () => {
+	const cases = [
+		[w.port, 'GET /health HTTP/1.1\r\nHost: a\r\n\r\n', 200],
+		[w.port, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n', 426],
+		[wOrigin.port, 'GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+		    'Origin: https://evil.example\r\nSec-WebSocket-Version: 13\r\n' +
+		    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n', 403],
+	];
+	for (const [port, req, status] of cases) {
+		const r = await answersOnOneConnection(port, req);
+		assert.strictEqual(r.n, 1, JSON.stringify(req.split('\r\n')[0]) + ': answers on one connection: ' + r.n);
+		assert.strictEqual(Number(r.got.split(' ')[1]), status, r.got.split('\r\n')[0]);
+	}
 }, { timeout: 30000 });
 
 s.run();
