@@ -128,10 +128,11 @@ worker_drain_timer_cb(uv_timer_t *t)
 {
 	(void)t;
 	/*
-	 * Wait for connections still upgrading too: they become sessions,
-	 * get their 1001, and nobody is reset by our exit.
+	 * Wait for connections still upgrading too, and for requests still
+	 * arriving (their deadline bounds that): they become sessions, get
+	 * their 1001, and nobody is reset by our exit.
 	 */
-	if (ws_connection_count() == 0 ||
+	if ((ws_connection_count() == 0 && edge_count() == 0) ||
 	    uv_now(worker.loop) >= worker.drain_deadline)
 		worker_exit();
 }
@@ -151,7 +152,6 @@ worker_drain(void)
 	    (json_int_t)session_count(), "connections",
 	    (json_int_t)ws_connection_count()), "draining");
 	listener_close(&worker.listener);
-	edge_close_all();	/* not clients yet: nothing to say goodbye to */
 	session_close_all();
 	worker.drain_deadline = uv_now(worker.loop) + worker.drain_timeout_ms;
 	uv_timer_init(worker.loop, &worker.drain_timer);
