@@ -19,7 +19,11 @@
 #include "metrics.h"
 
 #define EDGE_BUCKETS		4096	/* source addresses, chained */
-#define EDGE_READ		16384	/* one recv() at most */
+/*
+ * One read at most.  Reads are recvfrom(): recv() is rxguard.c's, for
+ * lws's reads of WebSocket frames.
+ */
+#define EDGE_READ		16384
 #define EDGE_LINGER_MS		2000	/* reading what follows a refusal */
 
 /* A source address with handshakes in progress. */
@@ -289,6 +293,19 @@ edge_handoff(int fd, char *buf, size_t len, const struct httpreq *r)
 	    r->websocket && r->protocol.len > 0 ? proto : NULL);
 }
 
+/* The head asked for 100 Continue and the body is awaited: say it once. */
+static void
+edge_continue(struct edge_conn *c)
+{
+	static const char	ok[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+	if (c->req.expect_continue && c->req.state == HTTPREQ_S_BODY) {
+		c->req.expect_continue = 0;
+		(void)send(c->fd, ok, sizeof ok - 1,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+}
+
 /* Read what is there; 1 complete, 0 more to come, -1 closed or failed. */
 static int
 edge_read(struct edge_conn *c)
@@ -297,7 +314,7 @@ edge_read(struct edge_conn *c)
 	char	*nb;
 	int	 r;
 
-	n = recv(c->fd, edge_scratch, sizeof edge_scratch, 0);
+	n = recvfrom(c->fd, edge_scratch, sizeof edge_scratch, 0, NULL, NULL);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
 		return -1;
 	if (n < 0 || c->state == EDGE_LINGER)
@@ -312,6 +329,7 @@ edge_read(struct edge_conn *c)
 		edge_refuse(c);
 		return 0;
 	}
+	edge_continue(c);
 	return r == HTTPREQ_DONE;
 }
 
@@ -414,7 +432,7 @@ edge_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 	 * read, and hand a complete one over without allocating anything.
 	 */
 	httpreq_init(&req, edge_conf.max_head, edge_conf.max_body);
-	n = recv(fd, edge_scratch, sizeof edge_scratch, 0);
+	n = recvfrom(fd, edge_scratch, sizeof edge_scratch, 0, NULL, NULL);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		close(fd);
 		return;
@@ -447,6 +465,8 @@ edge_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 	}
 	if (r == HTTPREQ_ERROR)
 		edge_refuse(c);
+	else
+		edge_continue(c);
 }
 
 void

@@ -22,7 +22,7 @@ struct httpreq_header {
 
 static httpreq_header_fn	httpreq_ws_version, httpreq_ws_key,
 				httpreq_ws_protocol, httpreq_content_length,
-				httpreq_transfer_encoding;
+				httpreq_transfer_encoding, httpreq_expect;
 
 /* The headers the edge decides on; lws reads the rest itself. */
 static const struct httpreq_header httpreq_headers[] = {
@@ -34,6 +34,7 @@ static const struct httpreq_header httpreq_headers[] = {
 	{ "sec-websocket-protocol", httpreq_ws_protocol, NULL, 0 },
 	{ "content-length", httpreq_content_length, NULL, 0 },
 	{ "transfer-encoding", httpreq_transfer_encoding, NULL, 0 },
+	{ "expect", httpreq_expect, NULL, 0 },
 };
 
 static const struct {
@@ -243,6 +244,17 @@ httpreq_transfer_encoding(struct httpreq *r, const char *b, size_t off,
 		return -1;
 	r->chunked = 1;
 	return 0;
+}
+
+/* The edge answers 100 Continue itself, as it reads the body. */
+static int
+httpreq_expect(struct httpreq *r, const char *b, size_t off, size_t len,
+    size_t line)
+{
+	if (!httpreq_list_has(b, off, len, "100-continue"))
+		return 0;
+	r->expect_continue = 1;
+	return httpreq_strip(r, line);
 }
 
 static const char *

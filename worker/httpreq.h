@@ -13,7 +13,7 @@
 
 #include "chunked.h"
 
-#define HTTPREQ_STRIP_MAX	6	/* lines lws must not see */
+#define HTTPREQ_STRIP_MAX	7	/* lines lws must not see */
 #define HTTPREQ_PROTOCOL_MAX	128	/* longest subprotocol name */
 
 enum httpreq_result {
@@ -57,11 +57,12 @@ struct httpreq {
 	int			nkey;
 	struct httpreq_span	key;
 	struct httpreq_span	protocol;	/* first offered, len 0 none */
-	/* Sec-WebSocket-Protocol, Content-Length, Transfer-Encoding lines */
+	/* Sec-WebSocket-Protocol, Content-Length, Transfer-Encoding, Expect */
 	struct httpreq_span	strip[HTTPREQ_STRIP_MAX];
 	size_t			nstrip;
 	int64_t			content_length;	/* -1 when absent */
 	int			chunked;
+	int			expect_continue; /* Expect: 100-continue */
 	struct chunked		ch;
 	size_t			body_fed;	/* raw body bytes decoded */
 	size_t			body_len;	/* decoded body bytes */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "rxguard.h"
 
 enum {
@@ -134,6 +135,7 @@ recv(int fd, void *buf, size_t len, int flags)
 		return n;
 	if (rxguard_scan(&s->g, buf, (size_t)n) == 0)
 		return n;
+	metrics.errors++;
 	if (rxguard_idle == NULL || rxguard_idle(s->conn))
 		(void)send(fd, rxguard_close, sizeof rxguard_close,
 		    MSG_NOSIGNAL | MSG_DONTWAIT);

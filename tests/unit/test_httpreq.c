@@ -195,6 +195,12 @@ test_bodies(void **state)
 	    "chunked\r\n\r\n1\r\na\r\n0\r\n\r\nGET / HTTP/1.1\r\n"),
 	    HTTPREQ_DONE);
 	assert_int_equal(r.total, 56);
+	/* Expect: 100-continue is noted, and taken out of what lws sees */
+	assert_int_equal(feed(&r, "POST /api/publish HTTP/1.1\r\n"
+	    "Expect: 100-continue\r\nContent-Length: 5\r\n\r\n"),
+	    HTTPREQ_MORE);
+	assert_true(r.expect_continue);
+	assert_int_equal(r.nstrip, 2);
 	/* a GET: complete at its head, bytes after it are not counted */
 	assert_int_equal(feed(&r, "GET /health HTTP/1.1\r\n\r\nGET /x"),
 	    HTTPREQ_DONE);
