@@ -1,7 +1,7 @@
 // RFC 6455 at the worker's edge: handshakes refused with the right status
 // (426 + Sec-WebSocket-Version: 13, 400), a subprotocol offer accepted the
-// way Node's ws server does, and the frame rules (unmasked → 1002, bad
-// UTF-8 → 1007, bad close frames → 1002/1007), plus 413 for a chunked
+// way Node's ws server does, and the frame rules (unmasked or malformed →
+// 1002, bad UTF-8 → 1007, bad close frames → 1002/1007), plus 413 for a chunked
 // publish body over the cap.  Malformed input goes over raw sockets.
 'use strict';
 const net = require('net');
@@ -91,6 +91,27 @@ s.test('an unmasked client frame → close 1002', async () => {
 	c.sock.write(Buffer.concat([Buffer.from([0x81, body.length]), body]));
 	await closedWith(c, 1002);
 	assert.ok(!c.texts().some((t) => t.includes('"pong"')), 'the unmasked ping was served: ' + c.texts());
+});
+
+s.test('malformed frames → 1002: reserved opcode or bit, bad control frames, broken fragment sequence', async () => {
+	const cases = [
+		['reserved opcode 3', (c) => c.sendFrame(3, 'x')],
+		['RSV1 without an extension', (c) => c.sendFrame(0x40 | 1, '{}')],
+		['a fragmented ping', (c) => c.sendFrame(9, 'x', false)],
+		['a ping of 126 bytes', (c) => c.sendFrame(9, Buffer.alloc(126))],
+		['a continuation with no message', (c) => c.sendFrame(0, 'x')],
+		['a new text inside a fragmented one', (c) => { c.sendFrame(1, 'a', false); c.sendFrame(1, 'b'); }],
+	];
+	for (const [name, send] of cases) {
+		const c = await rawUser('bad' + name.length);
+		c.echoClose = false;
+		send(c);
+		try {
+			await closedWith(c, 1002);
+		} catch (e) {
+			throw new Error(name + ': ' + e.message);
+		}
+	}
 });
 
 s.test('invalid UTF-8 in a text message → 1007, also split across fragments', async () => {

@@ -1,4 +1,4 @@
-/* The frame-header watch: masked frames of each length form, any split. */
+/* The frame-header checks: masked frames of each length form, any split, faults. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,11 +10,11 @@
 
 /* A client frame of `len` payload bytes (masked or not) at out; its size. */
 static size_t
-frame(unsigned char *out, size_t len, int masked)
+frame_op(unsigned char *out, unsigned head, size_t len, int masked)
 {
 	size_t	n = 0;
 
-	out[n++] = 0x81;
+	out[n++] = (unsigned char)head;
 	if (len < 126)
 		out[n++] = (unsigned char)len;
 	else if (len < 65536) {
@@ -33,6 +33,12 @@ frame(unsigned char *out, size_t len, int masked)
 	}
 	memset(out + n, 0xfe, len);	/* payload bytes that look like headers */
 	return n + len;
+}
+
+static size_t
+frame(unsigned char *out, size_t len, int masked)
+{
+	return frame_op(out, 0x81, len, masked);
 }
 
 static unsigned char	stream[200000];
@@ -65,10 +71,10 @@ test_masked_stream(void **state)
 		memset(&g, 0, sizeof g);
 		/* -1 from the call that holds its length byte */
 		assert_int_equal(rxguard_scan(&g, stream, i),
-		    i > n + 1 ? -1 : 0);
+		    i > n + 1 ? RXGUARD_UNMASKED : RXGUARD_OK);
 		if (i <= n + 1)
 			assert_int_equal(rxguard_scan(&g, stream + i, k - i),
-			    -1);
+			    RXGUARD_UNMASKED);
 	}
 }
 
@@ -81,7 +87,50 @@ test_unmasked_first(void **state)
 
 	(void)state;
 	memset(&g, 0, sizeof g);
-	assert_int_equal(rxguard_scan(&g, b, n), -1);
+	assert_int_equal(rxguard_scan(&g, b, n), RXGUARD_UNMASKED);
+}
+
+/* Each kind of bad frame, after a good start; and good fragment runs. */
+static void
+test_faults(void **state)
+{
+	static const struct {
+		unsigned		first, second;	/* heads; 0: none */
+		size_t			len;
+		enum rxguard_fault	want;
+	} cases[] = {
+		{ 0x83, 0, 1, RXGUARD_RESERVED },	/* opcode 3 */
+		{ 0x8b, 0, 1, RXGUARD_RESERVED },	/* opcode 0xb */
+		{ 0xc1, 0, 1, RXGUARD_RESERVED },	/* RSV1 */
+		{ 0x91, 0, 1, RXGUARD_RESERVED },	/* RSV3 */
+		{ 0x09, 0, 1, RXGUARD_CONTROL },	/* fragmented ping */
+		{ 0x89, 0, 126, RXGUARD_CONTROL },	/* ping over 125 */
+		{ 0x88, 0, 200, RXGUARD_CONTROL },
+		{ 0x80, 0, 1, RXGUARD_SEQUENCE },	/* continuation first */
+		{ 0x01, 0x81, 1, RXGUARD_SEQUENCE },	/* new text inside */
+		{ 0x01, 0x82, 1, RXGUARD_SEQUENCE },
+		{ 0x01, 0x80, 1, RXGUARD_OK },		/* text, continuation */
+		{ 0x01, 0x89, 1, RXGUARD_OK },		/* ping in between */
+		{ 0x02, 0x00, 1, RXGUARD_OK },		/* still fragmented */
+		{ 0x81, 0x8a, 125, RXGUARD_OK },	/* pong of 125 */
+	};
+	unsigned char	b[1024];
+	struct rxguard	g;
+	size_t		i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		n = frame_op(b, cases[i].first, cases[i].len, 1);
+		if (cases[i].second != 0)
+			n += frame_op(b + n, cases[i].second, cases[i].len, 1);
+		memset(&g, 0, sizeof g);
+		if (rxguard_scan(&g, b, n) != cases[i].want)
+			fail_msg("case %zu: want %d", i, cases[i].want);
+	}
+	/* a 64-bit length with its top bit set */
+	memcpy(b, "\x81\xff\x80\0\0\0\0\0\0\0", 10);
+	memset(&g, 0, sizeof g);
+	assert_int_equal(rxguard_scan(&g, b, 10), RXGUARD_LENGTH);
 }
 
 int
@@ -90,6 +139,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_masked_stream),
 		cmocka_unit_test(test_unmasked_first),
+		cmocka_unit_test(test_faults),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
