@@ -68,6 +68,14 @@ rxguard_forget(int fd)
 		memset(&rxguard_v[fd], 0, sizeof rxguard_v[fd]);
 }
 
+void
+rxguard_seen(int fd, const void *buf, size_t len)
+{
+	if (fd >= 0 && (size_t)fd < rxguard_n && rxguard_v[fd].g.on &&
+	    rxguard_scan(&rxguard_v[fd].g, buf, len) != RXGUARD_OK)
+		rxguard_v[fd].g.on = 0;
+}
+
 /* A frame's first two bytes: what RFC 6455 §5.2-5.5 allows from a client. */
 static enum rxguard_fault
 rxguard_header(struct rxguard *g, unsigned char b1)

@@ -44,6 +44,12 @@ void	rxguard_init(rxguard_idle_cb);
 /* Watch the frames arriving on fd from now on (after the handshake). */
 void	rxguard_watch(int fd, void *conn);
 void	rxguard_forget(int fd);
+/*
+ * Frames lws got without a read (sent before the 101, handed over with
+ * the request): followed so the watch stays in step; a fault among them
+ * stops the watch (lws has them already).
+ */
+void	rxguard_seen(int fd, const void *, size_t len);
 /* Follow `len` more bytes of frames: the first fault met, or RXGUARD_OK. */
 enum rxguard_fault rxguard_scan(struct rxguard *, const void *, size_t len);
 

@@ -82,6 +82,8 @@ static struct {
 	const char		*protocol;
 	const char		*body;
 	size_t			 len;
+	const char		*early;		/* frames sent before the 101 */
+	size_t			 early_len;
 } ws_adopting;
 
 static int	ws_callback(struct lws *, enum lws_callback_reasons, void *,
@@ -213,6 +215,8 @@ int
 ws_adopt(int fd, const char *head, size_t len, const char *body,
     size_t body_len, const char *protocol)
 {
+	const char	*end;
+
 	if (ws_vhost == NULL) {
 		close(fd);
 		return -1;
@@ -225,6 +229,10 @@ ws_adopt(int fd, const char *head, size_t len, const char *body,
 	 * wrong place): ws_http() takes it from ws_adopting.
 	 */
 	rxguard_forget(fd);	/* a new socket on a number seen before */
+	if ((end = memmem(head, len, "\r\n\r\n", 4)) != NULL) {
+		ws_adopting.early = end + 4;
+		ws_adopting.early_len = len - (size_t)(end + 4 - head);
+	}
 	ws_adopting.protocol = protocol;
 	ws_adopting.body = body;
 	ws_adopting.len = body_len;
@@ -805,6 +813,8 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_ESTABLISHED:
 		pss->kind = WS_KIND_WS;
 		rxguard_watch(lws_get_socket_fd(wsi), wsi);
+		rxguard_seen(lws_get_socket_fd(wsi), ws_adopting.early,
+		    ws_adopting.early_len);
 		ws_open(wsi, &pss->ws);
 		return 0;
 	case LWS_CALLBACK_RECEIVE:

@@ -169,6 +169,27 @@ s.test('a valid close frame (1000 and 4000 with a UTF-8 reason) is echoed', asyn
 	}
 });
 
+s.test('a frame begun in the same write as the handshake, finished after the 101, is served', async () => {
+	const crypto = require('crypto');
+	const tok = encodeURIComponent(lib.token(lib.SECRET, 'early'));
+	const payload = Buffer.from('{"type":"ping"}');
+	const mask = crypto.randomBytes(4);
+	const frame = Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask,
+	    Buffer.from(payload.map((b, i) => b ^ mask[i & 3]))]);
+	const c = net.connect(w.port, '127.0.0.1');
+	let got = '';
+	c.on('data', (d) => { got += d.toString('latin1'); });
+	c.on('error', () => {});
+	await new Promise((r) => c.on('connect', r));
+	c.write(Buffer.concat([Buffer.from(handshake('Sec-WebSocket-Version: 13\r\n' + KEY).replace('token=x', 'token=' + tok)),
+	    frame.subarray(0, 5)]));
+	await lib.waitFor(() => got.includes('"connected"'), 5000, 'the 101 and the welcome');
+	c.write(frame.subarray(5));
+	await lib.waitFor(() => got.includes('"pong"') || got.includes('\x88'), 5000, 'an answer to the ping');
+	assert.ok(got.includes('"pong"'), 'closed instead: ' + JSON.stringify(got.slice(-40)));
+	c.destroy();
+});
+
 s.test('chunked POST /api/publish over WS_MAX_PUBLISH → 413', async () => {
 	const r = await new Promise((resolve, reject) => {
 		const req = require('http').request({ host: '127.0.0.1', port: w.port, method: 'POST', path: '/api/publish',
