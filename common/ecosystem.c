@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "cron.h"
+#include "eco_format.h"
+#include "eco_pm2.h"
 #include "ecosystem.h"
 
 #define ECO_MAX_INSTANCES	1024
@@ -1134,9 +1136,12 @@ eco_load(const char *path, struct ecosystem *out, struct diag *errors,
 		diag_add(errors, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	doc = json_load_file(abs, JSON_DECODE_ANY, &jerr);
+	/* JSON, JSON5, YAML or JavaScript, by the name, as PM2 picks. */
+	doc = eco_format_load(abs, path, &jerr, errors);
 	if (doc == NULL) {
-		if (jerr.line < 1)
+		if (jerr.text[0] == '\0')
+			;	/* the reader has said why */
+		else if (jerr.line < 1)
 			diag_add(errors, "%s: %s", path, jerr.text);
 		else
 			diag_add(errors, "%s:%d:%d: %s", path, jerr.line,
@@ -1150,6 +1155,7 @@ eco_load(const char *path, struct ecosystem *out, struct diag *errors,
 		return -1;
 	}
 	dir = dirname(dirbuf);
+	eco_pm2_normalise(doc, path, warnings);
 	rc = eco_load_json(doc, path, dir, out, errors, warnings);
 	free(out->path);
 	out->path = abs;
