@@ -517,7 +517,11 @@ json5_next(struct json5 *j, char close, const char *what)
 	}
 	if (j->p < j->end && *j->p == close)
 		return 0;
-	json5_fail(j, "',' or '%c' expected after %s", close, what);
+	if (j->p >= j->end)
+		json5_fail(j, "unterminated %s", close == '}' ? "object" :
+		    "array");
+	else
+		json5_fail(j, "',' or '%c' expected after %s", close, what);
 	return -1;
 }
 
