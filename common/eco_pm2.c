@@ -184,6 +184,12 @@ eco_pm2_node_cluster(json_t *app, json_t *v)
 	    eco_pm2_is_node(app);
 }
 
+static int
+eco_pm2_node_wait_ready(json_t *app, json_t *v)
+{
+	return json_is_true(v) && eco_pm2_is_node(app);
+}
+
 static const struct {
 	const char	*key;
 	int		(*applies)(json_t *, json_t *);
@@ -197,6 +203,11 @@ static const struct {
 	    "instance is its own process and gets the port as a listening "
 	    "socket in LISTEN_FDS, so a server that binds the port itself "
 	    "fails with EADDRINUSE from the second instance on" },
+	{ "wait_ready", eco_pm2_node_wait_ready, "PM2 waits for "
+	    "process.send('ready'); wsd gives no Node IPC channel (process.send "
+	    "is undefined) and waits for {\"ready\":true} on the descriptor "
+	    "in WSD_IPC_FD, else counts the instance online after "
+	    "listen_timeout" },
 };
 
 static void

@@ -294,6 +294,11 @@ test_pm2_differs(void **state)
 	    "\"exec_mode\":\"cluster\"}",
 	    "{\"exec_mode\":\"cluster\",\"interpreter\":\"/usr/bin/node\","
 	    "\"script\":\"run\"}", "F: apps[0].exec_mode: differs");
+	normalised("{\"script\":\"a.mjs\",\"wait_ready\":true}",
+	    "{\"script\":\"a.mjs\",\"wait_ready\":true}",
+	    "F: apps[0].wait_ready: differs from PM2: ");
+	normalised("{\"script\":\"wsworker\",\"wait_ready\":true}",
+	    "{\"script\":\"wsworker\",\"wait_ready\":true}", NULL);
 }
 
 int
