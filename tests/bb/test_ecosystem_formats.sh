@@ -175,7 +175,7 @@ grep -q 'warning: .*apps\[0\].exec_mode: differs from PM2' "$T/out" &&
 	ok "wsd -n flags a Node script in cluster mode as differing from PM2" ||
 	not_ok "wsd -n flags a Node script in cluster mode as differing from PM2" "$(cat "$T/out")"
 
-start_wsd -f "$T/fonana/ecosystem.config.js" --env production
+WSD_CONFIG_JS_TIMEOUT_MS=3000 start_wsd -f "$T/fonana/ecosystem.config.js" --env production
 online() {
 	wsctl status --json | python3 -c '
 import json, sys
@@ -194,6 +194,26 @@ if wait_for 10 "wsworker listening on $WS_PORT_FREE (from .env)" \
 	ok "WS_PORT came from the .env that require('dotenv') read"
 else
 	not_ok "WS_PORT came from the .env that require('dotenv') read" "$(tail -5 "$T/wsd.stdout")"
+fi
+
+# In the running daemon: `wsctl start FILE` evaluates a JavaScript file
+# from wsd's event loop, and a file that hangs is refused at the timeout
+# while the daemon keeps answering.
+printf 'export default { apps: [ { name: "late", script: "sleep", args: "1000" } ] };\n' > "$T/late.mjs"
+if wsctl start "$T/late.mjs" > "$T/start.out" 2>&1 && wait_for 10 "late online" sh -c \
+    "wsctl status --json | grep -q '\"name\": *\"late\"'"; then
+	ok "wsctl start FILE.mjs in a running daemon starts its app"
+else
+	not_ok "wsctl start FILE.mjs in a running daemon starts its app" "$(cat "$T/start.out")" "$(tail -5 "$T/wsd.stdout")"
+fi
+printf 'for (;;) {}\n' > "$T/hang.config.js"
+wsctl start "$T/hang.config.js" > "$T/start.out" 2>&1
+st=$?
+if [ "$st" != 0 ] && grep -q 'did not finish evaluating it within' "$T/start.out" && wsctl ping >/dev/null 2>&1; then
+	ok "wsctl start of a config.js that hangs: refused at the timeout, the daemon still answers"
+else
+	not_ok "wsctl start of a config.js that hangs: refused at the timeout, the daemon still answers" \
+	    "status $st" "$(cat "$T/start.out")"
 fi
 
 finish
