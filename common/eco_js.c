@@ -55,6 +55,7 @@ struct eco_js_cred {
 	gid_t	 gid;
 	gid_t	 groups[ECO_JS_MAX_GROUPS];
 	int	 ngroups;
+	char	 who[160];	/* for messages: "as uid 65534 (nobody: root owns the file)" */
 };
 
 struct eco_js_buf {
@@ -134,9 +135,16 @@ eco_js_cred(const char *abs, struct eco_js_cred *c)
 		c->gid = st.st_gid;
 		if ((pw = getpwuid(st.st_uid)) != NULL)
 			c->gid = pw->pw_gid;
-	} else if ((pw = getpwnam("nobody")) != NULL) {
-		c->uid = pw->pw_uid;
-		c->gid = pw->pw_gid;
+		snprintf(c->who, sizeof c->who, "node runs as uid %u, the "
+		    "file's owner", (unsigned)c->uid);
+	} else {
+		if ((pw = getpwnam("nobody")) != NULL) {
+			c->uid = pw->pw_uid;
+			c->gid = pw->pw_gid;
+		}
+		snprintf(c->who, sizeof c->who, "node runs as nobody (uid %u) "
+		    "when root owns the file: chown it to the app's user, or "
+		    "make its folder readable", (unsigned)c->uid);
 	}
 	c->groups[0] = c->gid;
 	c->ngroups = 1;
@@ -312,20 +320,29 @@ eco_js_last_line(char *s)
 	return *start != '\0' ? start : NULL;
 }
 
+/* Without root, a permission error is most likely ours: say who node was. */
 static void
 eco_js_report_failure(const char *shown, int status, struct eco_js_buf *eb,
-    struct diag *errors)
+    const struct eco_js_cred *c, struct diag *errors)
 {
 	char *line = eco_js_last_line(eb->s), *tab;
+	const char *hint = "", *sep = "";
 
+	if (c->drop && line != NULL && (strstr(line, "EACCES") != NULL ||
+	    strstr(line, "wsd: cannot enter") != NULL)) {
+		hint = c->who;
+		sep = "; ";
+	}
 	if (line != NULL && (tab = strchr(line, '\t')) != NULL) {
 		*tab = '\0';
 		if (strncmp(tab + 1, "wsd: ", 5) == 0)
-			diag_add(errors, "%s: %s", shown, tab + 6);
+			diag_add(errors, "%s: %s%s%s", shown, tab + 6, sep, hint);
 		else if (*line != '\0')
-			diag_add(errors, "%s:%s: %s", shown, line, tab + 1);
+			diag_add(errors, "%s:%s: %s%s%s", shown, line, tab + 1,
+			    sep, hint);
 		else
-			diag_add(errors, "%s: %s", shown, tab + 1);
+			diag_add(errors, "%s: %s%s%s", shown, tab + 1, sep,
+			    hint);
 	} else if (line != NULL)
 		diag_add(errors, "%s: node: %s", shown, line);
 	else if (WIFSIGNALED(status))
@@ -408,7 +425,7 @@ eco_js_load(const char *abs, const char *shown, struct diag *errors)
 		diag_add(errors, "%s: its export is larger than %d MiB as "
 		    "JSON", shown, ECO_JS_MAX_OUT / (1024 * 1024));
 	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		eco_js_report_failure(shown, status, &eb, errors);
+		eco_js_report_failure(shown, status, &eb, &cred, errors);
 	else if (ob.len == 0)
 		diag_add(errors, "%s: node printed nothing (did the file call "
 		    "process.exit?)", shown);

@@ -184,6 +184,19 @@ eco_pm2_node_cluster(json_t *app, json_t *v)
 	    eco_pm2_is_node(app);
 }
 
+/* Several instances and no exec_mode: cluster mode, under PM2 and wsd alike. */
+static int
+eco_pm2_node_instances(json_t *app, json_t *v)
+{
+	const char *m = json_string_value(json_object_get(app, "exec_mode"));
+
+	if (m != NULL || !eco_pm2_is_node(app))
+		return 0;
+	if (json_is_integer(v))
+		return json_integer_value(v) != 1;
+	return json_is_string(v) && strcmp(json_string_value(v), "1") != 0;
+}
+
 static int
 eco_pm2_node_wait_ready(json_t *app, json_t *v)
 {
@@ -203,6 +216,12 @@ static const struct {
 	    "instance is its own process and gets the port as a listening "
 	    "socket in LISTEN_FDS, so a server that binds the port itself "
 	    "fails with EADDRINUSE from the second instance on" },
+	{ "instances", eco_pm2_node_instances, "without exec_mode, several "
+	    "instances mean cluster mode: PM2 shares one port between Node "
+	    "instances through Node's cluster module; under wsd each instance "
+	    "gets the port as a listening socket in LISTEN_FDS, so a server "
+	    "that binds the port itself fails with EADDRINUSE from the second "
+	    "instance on (exec_mode: \"fork\" runs separate processes)" },
 	{ "wait_ready", eco_pm2_node_wait_ready, "PM2 waits for "
 	    "process.send('ready'); wsd gives no Node IPC channel (process.send "
 	    "is undefined) and waits for {\"ready\":true} on the descriptor "

@@ -17,6 +17,15 @@ wsd_n() {
 	rc=$?
 }
 
+# expect STATUS REGEX NAME: the last wsd -n exited STATUS and said REGEX.
+expect() {
+	if [ "$rc" = "$1" ] && grep -q -- "$2" "$T/out"; then
+		ok "$3"
+	else
+		not_ok "$3" "status $rc" "$(cat "$T/out")"
+	fi
+}
+
 for f in "$FIX"/apps-*; do
 	n=$(basename "$f" | sed 's/^apps-\([0-9]*\).*/\1/')
 	want="ok ($n app$([ "$n" = 1 ] || echo s))"
@@ -32,27 +41,15 @@ done
 # the file uses JavaScript-literal syntax before it.
 printf '{ apps: [ // the apps\n  { script: "x" "y" }\n] }\n' > "$T/bad.json"
 wsd_n "$T/bad.json"
-if [ "$rc" = 78 ] && grep -q "^$T/bad.json:2:[0-9]*: " "$T/out"; then
-	ok "a .json that is neither JSON nor a literal: FILE:LINE:COL at the error, exit 78"
-else
-	not_ok "a .json that is neither JSON nor a literal: FILE:LINE:COL at the error, exit 78" "status $rc" "$(cat "$T/out")"
-fi
+expect 78 "^$T/bad.json:2:[0-9]*: " "a .json that is neither JSON nor a literal: FILE:LINE:COL at the error, exit 78"
 printf 'apps:\n  - name: a\n   script: x\n' > "$T/bad.yaml"
 wsd_n "$T/bad.yaml"
-if [ "$rc" = 78 ] && grep -q "^$T/bad.yaml:3:[0-9]*: " "$T/out"; then
-	ok "a YAML syntax error: FILE:LINE:COL, exit 78"
-else
-	not_ok "a YAML syntax error: FILE:LINE:COL, exit 78" "status $rc" "$(cat "$T/out")"
-fi
+expect 78 "^$T/bad.yaml:3:[0-9]*: " "a YAML syntax error: FILE:LINE:COL, exit 78"
 
 # Without node on PATH: a clear refusal naming the file and the way out.
 mkdir -p "$T/nonode"
 wsd_n "$FIX/apps-2.config.js" PATH="$T/nonode"
-if [ "$rc" = 78 ] && grep -q 'apps-2.config.js: .*needs node.*install Node.js' "$T/out"; then
-	ok "no node on PATH: a clear error naming the file, exit 78"
-else
-	not_ok "no node on PATH: a clear error naming the file, exit 78" "status $rc" "$(cat "$T/out")"
-fi
+expect 78 'apps-2.config.js: .*needs node.*install Node.js' "no node on PATH: a clear error naming the file, exit 78"
 
 # A config that never ends is killed at the timeout, its children with it.
 cat > "$T/loop.config.js" <<'EOF'
@@ -72,18 +69,10 @@ fi
 # A config that throws: its message and line.
 printf 'const x = 1;\nthrow new Error("no DATABASE_URL in the environment");\n' > "$T/throws.config.js"
 wsd_n "$T/throws.config.js"
-if [ "$rc" = 78 ] && grep -q 'throws.config.js:2:[0-9]*: Error: no DATABASE_URL in the environment$' "$T/out"; then
-	ok "a config.js that throws: FILE:LINE: its message, exit 78"
-else
-	not_ok "a config.js that throws: FILE:LINE: its message, exit 78" "status $rc" "$(cat "$T/out")"
-fi
+expect 78 'throws.config.js:2:[0-9]*: Error: no DATABASE_URL in the environment$' "a config.js that throws: FILE:LINE: its message, exit 78"
 printf 'module.exports = {\n  apps: [ { name: "a" script: "x" } ]\n};\n' > "$T/syntax.cjs"
 wsd_n "$T/syntax.cjs"
-if [ "$rc" = 78 ] && grep -q 'syntax.cjs:2: SyntaxError: ' "$T/out"; then
-	ok "a .cjs with a syntax error: FILE:LINE: SyntaxError"
-else
-	not_ok "a .cjs with a syntax error: FILE:LINE: SyntaxError" "status $rc" "$(cat "$T/out")"
-fi
+expect 78 'syntax.cjs:2: SyntaxError: ' "a .cjs with a syntax error: FILE:LINE: SyntaxError"
 
 # Evaluated without wsd's privileges: the uid node ran as comes back in the
 # error message (root: the file's owner, nobody for a root-owned file).
@@ -109,6 +98,13 @@ if [ "$(id -u)" = 0 ]; then
 	else
 		not_ok "as root, a config.js owned by a user runs as that user" "got $got" "$(cat "$T/out")"
 	fi
+fi
+
+if [ "$(id -u)" = 0 ]; then
+	mkdir -m 0700 "$T/private"
+	printf 'module.exports = { apps: [] };\n' > "$T/private/eco.config.js"
+	wsd_n "$T/private/eco.config.js"
+	expect 78 'eco.config.js: .*node runs as nobody' "as root, a folder nobody may enter: the error says who node ran as"
 fi
 
 # Only stdio crosses: a descriptor wsd inherited is not the config's.

@@ -294,6 +294,14 @@ test_pm2_differs(void **state)
 	    "\"exec_mode\":\"cluster\"}",
 	    "{\"exec_mode\":\"cluster\",\"interpreter\":\"/usr/bin/node\","
 	    "\"script\":\"run\"}", "F: apps[0].exec_mode: differs");
+	normalised("{\"script\":\"a.js\",\"instances\":\"max\"}",
+	    "{\"instances\":\"max\",\"script\":\"a.js\"}",
+	    "F: apps[0].instances: differs from PM2: ");
+	normalised("{\"script\":\"a.js\",\"instances\":4,\"exec_mode\":"
+	    "\"fork\"}", "{\"exec_mode\":\"fork\",\"instances\":4,"
+	    "\"script\":\"a.js\"}", NULL);
+	normalised("{\"script\":\"a.js\",\"instances\":1}",
+	    "{\"instances\":1,\"script\":\"a.js\"}", NULL);
 	normalised("{\"script\":\"a.mjs\",\"wait_ready\":true}",
 	    "{\"script\":\"a.mjs\",\"wait_ready\":true}",
 	    "F: apps[0].wait_ready: differs from PM2: ");
