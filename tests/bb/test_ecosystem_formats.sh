@@ -191,6 +191,13 @@ if wait_for 10 "wsworker listening on $WS_PORT_FREE (from .env)" \
 else
 	not_ok "WS_PORT came from the .env that require('dotenv') read" "$(tail -5 "$T/wsd.stdout")"
 fi
+# log_date_format "YYYY-MM-DD HH:mm:ss Z" (moment.js) stamps lines as PM2's would.
+stamped() { grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}: site up' "$T/fonana/logs/fonana-out.log"; }
+if wait_for 10 "a dated 'site up' in logs/fonana-out.log" stamped; then
+	ok "PM2's moment.js log_date_format gives real dates: $(head -1 "$T/fonana/logs/fonana-out.log")"
+else
+	not_ok "PM2's moment.js log_date_format gives real dates" "$(head -3 "$T/fonana/logs/fonana-out.log" 2>&1)"
+fi
 
 # In the running daemon: `wsctl start FILE` evaluates a JavaScript file
 # from wsd's event loop, and a file that hangs is refused at the timeout
