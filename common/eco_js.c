@@ -251,12 +251,25 @@ eco_js_buf_read(int *fd, struct eco_js_buf *b)
  * nothing the config started stays behind.  Returns the wait status, or
  * -1 when the deadline passed.
  */
+/*
+ * Has node exited?  WNOWAIT leaves it a zombie, so that its process group
+ * id stays ours until the group has been killed.
+ */
+static int
+eco_js_exited(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof si);
+	return waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	    si.si_pid == pid;
+}
+
 static int
 eco_js_collect(pid_t pid, int out, int err, uint64_t deadline,
     struct eco_js_buf *ob, struct eco_js_buf *eb)
 {
 	struct pollfd pfd[2];
-	siginfo_t si;
 	uint64_t now;
 	int status, timed_out = 0, n;
 
@@ -269,8 +282,13 @@ eco_js_collect(pid_t pid, int out, int err, uint64_t deadline,
 		pfd[0].events = POLLIN;
 		pfd[1].fd = err;
 		pfd[1].events = POLLIN;
-		n = poll(pfd, 2, (int)(deadline - now));
+		/* In slices: something the file started may hold the pipes
+		 * open after node has gone. */
+		n = poll(pfd, 2, deadline - now < 50 ? (int)(deadline - now) :
+		    50);
 		if (n < 0 && errno != EINTR)
+			break;
+		if (n == 0 && eco_js_exited(pid))
 			break;
 		if (n <= 0)
 			continue;
@@ -279,12 +297,7 @@ eco_js_collect(pid_t pid, int out, int err, uint64_t deadline,
 		if (err >= 0 && pfd[1].revents != 0)
 			eco_js_buf_read(&err, eb);
 	}
-	/* Leave the leader a zombie while its group is killed: the id stays ours. */
-	while (!timed_out && !ob->over) {
-		memset(&si, 0, sizeof si);
-		if (waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-		    si.si_pid == pid)
-			break;
+	while (!timed_out && !ob->over && !eco_js_exited(pid)) {
 		if (eco_js_now_ms() >= deadline) {
 			timed_out = 1;
 			break;

@@ -66,6 +66,22 @@ else
 	pkill -x -f 'sleep 987654'
 fi
 
+# A config that leaves a process holding its stdout is read when node exits;
+# that process goes with node's process group.
+cat > "$T/holder.config.js" <<'EOF'
+require('child_process').spawn('sleep', ['987655'], { stdio: 'inherit' });
+module.exports = { apps: [ { name: 'h', script: 'sleep', args: '1' } ] };
+EOF
+wsd_n "$T/holder.config.js" WSD_CONFIG_JS_TIMEOUT_MS=60000
+if [ "$rc" = 0 ] && grep -q 'ok (1 app)' "$T/out" &&
+    wait_for 5 "the config's sleep to be gone" sh -c '! pgrep -x -f "sleep 987655"'; then
+	ok "a config.js whose child holds stdout: read when node exits, the child killed"
+else
+	not_ok "a config.js whose child holds stdout: read when node exits, the child killed" "status $rc" \
+	    "$(cat "$T/out")" "$(pgrep -a -x -f 'sleep 987655')"
+	pkill -x -f 'sleep 987655'
+fi
+
 # A config that throws: its message and line.
 printf 'const x = 1;\nthrow new Error("no DATABASE_URL in the environment");\n' > "$T/throws.config.js"
 wsd_n "$T/throws.config.js"
