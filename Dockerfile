@@ -8,7 +8,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential pkg-config libuv1-dev libjansson-dev libhiredis-dev \
-      libjwt-dev libwebsockets-dev libssl-dev libpq-dev \
+      libjwt-dev libwebsockets-dev libssl-dev libpq-dev libyaml-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
@@ -31,7 +31,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libuv1 libjansson4 libhiredis0.14 libjwt0 libwebsockets17 \
-      libwebsockets-evlib-uv libssl3 libpq5 ca-certificates \
+      libwebsockets-evlib-uv libssl3 libpq5 libyaml-0-2 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/wsd \
       --create-home --shell /usr/sbin/nologin wsd \

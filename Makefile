@@ -17,7 +17,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
 
-PKGS     = libuv jansson hiredis libjwt libwebsockets openssl libpq
+PKGS     = libuv jansson hiredis libjwt libwebsockets openssl libpq yaml-0.1
 override CPPFLAGS += -D_GNU_SOURCE -Icommon
 CFLAGS  ?= -O2 -g
 # override: flags given on the command line (make asan) add to these.
@@ -112,7 +112,7 @@ $(CEILING): bench/ceiling/ceiling.c worker/frame.c worker/frame.h
 # Debian packages the build, the tests and the benchmark need; only the
 # missing ones are installed, so this is a no-op on a prepared machine.
 DEB_PKGS := pkg-config libuv1-dev libjansson-dev libhiredis-dev libjwt-dev \
-            libwebsockets-dev libwebsockets-evlib-uv libssl-dev libcmocka-dev \
+            libwebsockets-dev libwebsockets-evlib-uv libssl-dev libcmocka-dev libyaml-dev \
             redis-server redis-sentinel python3 chromium procps iproute2 \
             util-linux systemd libpq-dev postgresql
 # Commands that may come from elsewhere than apt (Node from its own

@@ -5,12 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eco_format.h"
 #include "eco_keys.h"
+#include "eco_pm2.h"
 #include "ecosystem.h"
-#include "fsutil.h"
 #include "strv.h"
-
-#define ECO_MAX_SIZE		(4 * 1024 * 1024)	/* the ecosystem file */
 
 int
 eco_load_json(json_t *doc, const char *path, const char *dir,
@@ -94,8 +93,7 @@ eco_load(const char *path, struct ecosystem *out, struct diag *errors,
 {
 	json_error_t jerr;
 	json_t *doc;
-	char *abs, *dirbuf, *dir, *text, reason[JSON_ERROR_TEXT_LENGTH];
-	size_t len;
+	char *abs, *dirbuf, *dir, reason[JSON_ERROR_TEXT_LENGTH];
 	int rc;
 
 	memset(out, 0, sizeof *out);
@@ -103,19 +101,14 @@ eco_load(const char *path, struct ecosystem *out, struct diag *errors,
 		diag_add(errors, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	/* Read with the capped reader: a FIFO given as the file must not hang. */
-	if (fsutil_read_file(abs, ECO_MAX_SIZE, &text, &len, NULL, reason,
-	    sizeof reason) < 0) {
-		diag_add(errors, "%s: %s", path, reason);
-		free(abs);
-		return -1;
-	}
-	doc = json_loadb(text, len, JSON_DECODE_ANY, &jerr);
-	explicit_bzero(text, len);
-	free(text);
+	/* JSON, JSON5, YAML or JavaScript, by the name, as PM2 picks. */
+	doc = eco_format_load(abs, path, &jerr, errors);
 	if (doc == NULL) {
+		/* jansson quotes the text near the error: a secret, maybe */
 		eco_json_reason(&jerr, reason, sizeof reason);
-		if (jerr.line < 1)
+		if (jerr.text[0] == '\0')
+			;	/* the reader has said why */
+		else if (jerr.line < 1)
 			diag_add(errors, "%s: %s", path, reason);
 		else
 			diag_add(errors, "%s:%d:%d: %s", path, jerr.line,
@@ -129,6 +122,7 @@ eco_load(const char *path, struct ecosystem *out, struct diag *errors,
 		return -1;
 	}
 	dir = dirname(dirbuf);
+	eco_pm2_normalise(doc, path, warnings);
 	rc = eco_load_json(doc, path, dir, out, errors, warnings);
 	free(out->path);
 	out->path = abs;

@@ -16,6 +16,7 @@ chunked_init(struct chunked *c)
 {
 	c->state = CHUNKED_SIZE;
 	c->remain = 0;
+	c->used = 0;
 }
 
 static int
@@ -42,7 +43,7 @@ chunked_feed(struct chunked *c, const char *in, size_t len, char *out,
 		case CHUNKED_SIZE:
 			if ((h = chunked_hex(in[i])) >= 0) {
 				if (c->remain > (outmax + 15) / 16)
-					return -1;
+					return -2;	/* already over the cap */
 				c->remain = c->remain * 16 + (size_t)h;
 			} else if (in[i] == ';' || in[i] == ' ')
 				c->state = CHUNKED_EXT;
@@ -62,6 +63,7 @@ chunked_feed(struct chunked *c, const char *in, size_t len, char *out,
 			if (c->remain == 0) {
 				/* trailers, if any, are not needed */
 				c->state = CHUNKED_DONE;
+				c->used = i;
 				return 1;
 			}
 			c->state = CHUNKED_DATA;
@@ -69,8 +71,8 @@ chunked_feed(struct chunked *c, const char *in, size_t len, char *out,
 		case CHUNKED_DATA:
 			n = len - i < c->remain ? len - i : c->remain;
 			if (*outlen + n > outmax)
-				return -1;
-			for (size_t k = 0; k < n; k++)
+				return -2;
+			for (size_t k = 0; out != NULL && k < n; k++)
 				out[*outlen + k] = in[i + k];
 			*outlen += n;
 			i += n;
@@ -90,8 +92,10 @@ chunked_feed(struct chunked *c, const char *in, size_t len, char *out,
 			c->remain = 0;
 			break;
 		case CHUNKED_DONE:
+			c->used = i;
 			return 1;
 		}
 	}
+	c->used = c->state == CHUNKED_DONE ? 0 : len;
 	return c->state == CHUNKED_DONE ? 1 : 0;
 }

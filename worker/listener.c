@@ -145,14 +145,18 @@ listener_resume_cb(uv_timer_t *t)
 static void
 listener_poll_cb(uv_poll_t *p, int status, int events)
 {
-	struct listener	*l = p->data;
-	int		 fd, i, on = 1;
+	struct listener		*l = p->data;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	int			 fd, i, on = 1;
 
 	(void)events;
 	if (status < 0)
 		return;
 	for (i = 0; i < LISTENER_BATCH && l->open; i++) {
-		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		sslen = sizeof ss;
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &sslen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -168,7 +172,7 @@ listener_poll_cb(uv_poll_t *p, int status, int events)
 			return;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-		l->cb(l->arg, fd);
+		l->cb(l->arg, fd, (struct sockaddr *)&ss, sslen);
 	}
 }
 

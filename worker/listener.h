@@ -7,9 +7,13 @@
 #ifndef WSD_LISTENER_H
 #define WSD_LISTENER_H
 
+#include <sys/socket.h>
+
 #include <uv.h>
 
-typedef void (*listener_accept_cb)(void *arg, int fd);
+/* An accepted socket (non-blocking) and its peer's address. */
+typedef void (*listener_accept_cb)(void *arg, int fd,
+    const struct sockaddr *, socklen_t);
 
 struct listener {
 	uv_loop_t		*loop;

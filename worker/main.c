@@ -12,6 +12,7 @@
 
 #include "bus.h"
 #include "diag.h"
+#include "edge.h"
 #include "env.h"
 #include "exitcodes.h"
 #include "hub.h"
@@ -171,10 +172,18 @@ worker_database_config(struct pg_config *pconf)
 }
 
 static void
-worker_accept_cb(void *arg, int fd)
+worker_accept_cb(void *arg, int fd, const struct sockaddr *sa,
+    socklen_t salen)
 {
 	(void)arg;
-	ws_adopt(fd);
+	edge_accept(fd, sa, salen);
+}
+
+static void
+worker_request_cb(int fd, const char *head, size_t len, const char *body,
+    size_t body_len, const char *protocol)
+{
+	ws_adopt(fd, head, len, body, body_len, protocol);
 }
 
 static void
@@ -184,6 +193,7 @@ worker_exit(void)
 	    (json_int_t)session_count(), "connections",
 	    (json_int_t)ws_connection_count()), "exiting");
 	parent_close();
+	edge_close_all();
 	session_shutdown();
 	ws_destroy();		/* closes what is left; sessions unsubscribe */
 	pg_shutdown();		/* queries in flight fail: their waits are freed */
@@ -206,10 +216,11 @@ worker_drain_timer_cb(uv_timer_t *t)
 {
 	(void)t;
 	/*
-	 * Wait for connections still upgrading too: they become sessions,
-	 * get their 1001, and nobody is reset by our exit.
+	 * Wait for connections still upgrading too, and for requests still
+	 * arriving (their deadline bounds that): they become sessions, get
+	 * their 1001, and nobody is reset by our exit.
 	 */
-	if (ws_connection_count() == 0 ||
+	if ((ws_connection_count() == 0 && edge_count() == 0) ||
 	    uv_now(worker.loop) >= worker.drain_deadline)
 		worker_exit();
 }
@@ -256,6 +267,7 @@ main(int argc, char **argv)
 	struct session_config	 sconf;
 	struct ws_config	 wconf;
 	struct pg_config	 pconf;
+	struct edge_config	 econf;
 	enum log_level		 lvl;
 	const char		*s, *host, *secret, *previous;
 	char			*err = NULL;
@@ -320,6 +332,13 @@ main(int argc, char **argv)
 	    64 * 1024 * 1024);
 	wconf.lws_log_level = getenv("WS_LWS_LOG_LEVEL") != NULL ?
 	    (int)worker_env_number("WS_LWS_LOG_LEVEL", 0, 0, 0xffff) : -1;
+	memset(&econf, 0, sizeof econf);
+	econf.timeout_ms = worker_env_number("WS_HANDSHAKE_TIMEOUT_MS", 5000, 100,
+	    600000);
+	econf.per_ip = (unsigned)worker_env_number("WS_HANDSHAKE_PER_IP", 64, 0,
+	    1000000);
+	econf.max_head = WS_MAX_HEAD;
+	econf.max_body = wconf.max_publish;
 	worker.drain_timeout_ms = worker_env_number("WS_DRAIN_TIMEOUT_MS", 1000, 0,
 	    600000);
 	stats_ms = worker_env_number("WS_STATS_INTERVAL_MS", 1000, 0, 3600000);
@@ -345,7 +364,8 @@ main(int argc, char **argv)
 		log_error("%s", err ? err : "libwebsockets failed");
 		return EXIT_TEMPFAIL;
 	}
-	if (session_init(worker.loop, &sconf) != 0) {
+	if (edge_init(worker.loop, &econf, worker_request_cb) != 0 ||
+	    session_init(worker.loop, &sconf) != 0) {
 		log_error("out of memory");
 		return EXIT_TEMPFAIL;
 	}

@@ -1,7 +1,7 @@
 /*
  * The WebSocket layer: the libwebsockets context on the worker's libuv loop,
- * adoption of accepted sockets, the protocol callback, and the plain HTTP
- * routes (426, /health, /metrics, POST /api/publish).  The only file that
+ * adoption of sockets with a complete request, the protocol callback, and
+ * the plain HTTP routes (426, /health, /metrics, POST /api/publish).  The only file that
  * includes libwebsockets; the rest of the worker sees a connection as an
  * opaque handle and the ws_conn_* calls below.
  */
@@ -22,11 +22,19 @@ struct ws_config {
 	int		 lws_log_level;		/* lws LLL_ bits, -1 = errors */
 };
 
+/* The longest request head served (431 beyond): NextAuth cookies are big. */
+#define WS_MAX_HEAD	16384
+
 int	ws_init(uv_loop_t *, const struct ws_config *, char **err);
 /* The bus /health and /metrics report on, or NULL (publishes: hub.h). */
 void	ws_set_bus(struct bus *);
-/* Serve an accepted socket (takes the fd, closing it on failure). */
-int	ws_adopt(int fd);
+/*
+ * Serve a socket whose request is complete (edge.c), taking the fd: the
+ * request head (and any bytes sent after a handshake), the decoded body,
+ * and the subprotocol the 101 selects (the first one offered) or NULL.
+ */
+int	ws_adopt(int fd, const char *head, size_t len, const char *body,
+	    size_t body_len, const char *protocol);
 /* Connections lws holds: upgrading, HTTP or WebSocket. */
 size_t	ws_connection_count(void);
 /* Destroy the context (closes every connection without a close frame). */

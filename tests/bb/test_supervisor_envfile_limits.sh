@@ -54,7 +54,8 @@ SECRETS_DIR=$T/secrets dry_run "wsd -n: a FIFO in the secrets dir is refused at 
     "$T/secrets/api_token: not a regular file"
 
 # A syntax error right after a secret value: the place, not the text.
-printf '{"apps":[{"name":"lim","script":"./app.sh",\n "env":{"NEXTAUTH_SECRET":"TopSecretValue\\q"}}]}\n' > syntax.json
+# (\u12 is invalid in JSON and in JSON5, which a .json is also read as.)
+printf '{"apps":[{"name":"lim","script":"./app.sh",\n "env":{"NEXTAUTH_SECRET":"TopSecretValue\\u12"}}]}\n' > syntax.json
 out=$(timeout 20 wsd -n syntax.json 2>&1); rc=$?
 if [ "$rc" = 78 ] && printf '%s' "$out" | grep -q 'syntax.json:2:[0-9]*: invalid escape' &&
     ! printf '%s' "$out" | grep -q TopSecret; then

@@ -64,12 +64,22 @@ test_bad(void **state)
 	len = 0;
 	/* more data than the cap */
 	assert_int_equal(chunked_feed(&c, "10\r\n0123456789abcdef\r\n", 22, out,
-	    &len, sizeof out), -1);
+	    &len, sizeof out), -2);
 	chunked_init(&c);
 	len = 0;
 	/* a size that could overflow */
 	assert_int_equal(chunked_feed(&c, "ffffffffffffffffff\r\n", 20, out,
-	    &len, sizeof out), -1);
+	    &len, sizeof out), -2);
+	chunked_init(&c);
+	len = 0;
+	/* counting only (out NULL) keeps the cap */
+	assert_int_equal(chunked_feed(&c, "4\r\nabcd\r\n0\r\n", 13, NULL,
+	    &len, 8), 1);
+	assert_int_equal(len, 4);
+	chunked_init(&c);
+	len = 0;
+	assert_int_equal(chunked_feed(&c, "9\r\nabcdefghi\r\n", 14, NULL,
+	    &len, 8), -2);
 	chunked_init(&c);
 	len = 0;
 	/* missing CRLF after the data */

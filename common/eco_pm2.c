@@ -1,0 +1,396 @@
+/* PM2's aliases made plain, and the keys whose meaning under wsd differs from PM2's flagged. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eco_pm2.h"
+
+struct eco_pm2_buf {
+	char	*s;
+	size_t	 len;
+	size_t	 cap;
+	int	 failed;
+};
+
+static void
+eco_pm2_put(struct eco_pm2_buf *b, const char *s, size_t n)
+{
+	size_t cap;
+	char *t;
+
+	if (b->failed)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		cap = b->cap != 0 ? b->cap * 2 : 64;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if ((t = realloc(b->s, cap)) == NULL) {
+			b->failed = 1;
+			return;
+		}
+		b->s = t;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+/* JavaScript's Number#toString: the shortest digits that read back. */
+static void
+eco_pm2_real(struct eco_pm2_buf *b, double d)
+{
+	char s[64];
+	int prec;
+
+	if (!isfinite(d)) {
+		eco_pm2_put(b, "null", 4);
+		return;
+	}
+	if (d == floor(d) && fabs(d) < 1e21) {
+		snprintf(s, sizeof s, "%.0f", d);
+	} else {
+		for (prec = 1; prec <= 17; prec++) {
+			snprintf(s, sizeof s, "%.*g", prec, d);
+			if (strtod(s, NULL) == d)
+				break;
+		}
+	}
+	eco_pm2_put(b, s, strlen(s));
+}
+
+static void
+eco_pm2_dump(struct eco_pm2_buf *b, json_t *v, int depth)
+{
+	const char *k;
+	json_t *e, *ks;
+	size_t i;
+	char *s;
+	int first = 1;
+
+	if (depth > 256) {	/* a YAML alias loop cannot get here; still */
+		b->failed = 1;
+		return;
+	}
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		eco_pm2_put(b, "{", 1);
+		json_object_foreach(v, k, e) {
+			if (!first)
+				eco_pm2_put(b, ",", 1);
+			first = 0;
+			ks = json_string(k);
+			eco_pm2_dump(b, ks, depth + 1);
+			json_decref(ks);
+			eco_pm2_put(b, ":", 1);
+			eco_pm2_dump(b, e, depth + 1);
+		}
+		eco_pm2_put(b, "}", 1);
+		return;
+	case JSON_ARRAY:
+		eco_pm2_put(b, "[", 1);
+		json_array_foreach(v, i, e) {
+			if (i > 0)
+				eco_pm2_put(b, ",", 1);
+			eco_pm2_dump(b, e, depth + 1);
+		}
+		eco_pm2_put(b, "]", 1);
+		return;
+	case JSON_REAL:
+		eco_pm2_real(b, json_real_value(v));
+		return;
+	default:
+		if ((s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT)) ==
+		    NULL) {
+			b->failed = 1;
+			return;
+		}
+		eco_pm2_put(b, s, strlen(s));
+		free(s);
+	}
+}
+
+char *
+eco_pm2_stringify(json_t *v)
+{
+	struct eco_pm2_buf b = { NULL, 0, 0, 0 };
+
+	eco_pm2_dump(&b, v, 0);
+	if (b.failed) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}
+
+/* PM2 hands env values to the child as strings; objects as their JSON. */
+static void
+eco_pm2_env(json_t *env)
+{
+	const char *k;
+	json_t *v;
+	char *s;
+
+	if (!json_is_object(env))
+		return;
+	json_object_foreach(env, k, v) {
+		if (!json_is_object(v) && !json_is_array(v))
+			continue;
+		if ((s = eco_pm2_stringify(v)) != NULL)
+			json_object_set_new(env, k, json_string(s));
+		free(s);
+	}
+}
+
+static int
+eco_pm2_is_node(json_t *app)
+{
+	static const char *const ext[] = { ".js", ".cjs", ".mjs" };
+	const char *s = json_string_value(json_object_get(app, "script"));
+	const char *in = json_string_value(json_object_get(app, "interpreter"));
+	size_t i, n, k;
+
+	if (in == NULL)
+		in = json_string_value(json_object_get(app,
+		    "exec_interpreter"));
+	if (in != NULL)
+		return strcmp(in, "node") == 0 || strstr(in, "/node") != NULL;
+	if (s == NULL)
+		return 0;
+	n = strlen(s);
+	for (i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+		k = strlen(ext[i]);
+		if (n > k && strcmp(s + n - k, ext[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+eco_pm2_node_cluster(json_t *app, json_t *v)
+{
+	const char *m = json_string_value(v);
+
+	return m != NULL && strncmp(m, "cluster", 7) == 0 &&
+	    eco_pm2_is_node(app);
+}
+
+/* Several instances and no exec_mode: cluster mode, under PM2 and wsd alike. */
+static int
+eco_pm2_node_instances(json_t *app, json_t *v)
+{
+	const char *m = json_string_value(json_object_get(app, "exec_mode"));
+
+	if (m != NULL || !eco_pm2_is_node(app))
+		return 0;
+	if (json_is_integer(v))
+		return json_integer_value(v) != 1;
+	return json_is_string(v) && strcmp(json_string_value(v), "1") != 0;
+}
+
+static int
+eco_pm2_node_wait_ready(json_t *app, json_t *v)
+{
+	return json_is_true(v) && eco_pm2_is_node(app);
+}
+
+static const struct {
+	const char	*key;
+	int		(*applies)(json_t *, json_t *);
+	const char	*how;
+} eco_pm2_differs[] = {
+	{ "exec_mode", eco_pm2_node_cluster, "PM2 shares one port between "
+	    "Node instances through Node's cluster module; under wsd each "
+	    "instance is its own process and gets the port as a listening "
+	    "socket in LISTEN_FDS, so a server that binds the port itself "
+	    "fails with EADDRINUSE from the second instance on" },
+	{ "instances", eco_pm2_node_instances, "without exec_mode, several "
+	    "instances mean cluster mode: PM2 shares one port between Node "
+	    "instances through Node's cluster module; under wsd each instance "
+	    "gets the port as a listening socket in LISTEN_FDS, so a server "
+	    "that binds the port itself fails with EADDRINUSE from the second "
+	    "instance on (exec_mode: \"fork\" runs separate processes)" },
+	{ "wait_ready", eco_pm2_node_wait_ready, "PM2 waits for "
+	    "process.send('ready'); wsd gives no Node IPC channel (process.send "
+	    "is undefined) and waits for {\"ready\":true} on the descriptor "
+	    "in WSD_IPC_FD, else counts the instance online after "
+	    "listen_timeout" },
+};
+
+/*
+ * moment.js tokens (PM2's log_date_format) and their strftime spelling;
+ * NULL: none exists, the token is left out.  The longest match wins.
+ */
+static const struct {
+	const char	*moment;
+	const char	*strftime;
+} eco_pm2_moment_tokens[] = {
+	{ "YYYY", "%Y" }, { "YY", "%y" }, { "GGGG", "%G" },
+	{ "MMMM", "%B" }, { "MMM", "%b" }, { "MM", "%m" }, { "M", "%-m" },
+	{ "DDDD", "%j" }, { "DDD", "%-j" }, { "DD", "%d" }, { "Do", NULL },
+	{ "D", "%-d" }, { "dddd", "%A" }, { "ddd", "%a" }, { "dd", NULL },
+	{ "d", "%w" }, { "E", "%u" }, { "WW", "%V" }, { "W", "%-V" },
+	{ "HH", "%H" }, { "H", "%-H" }, { "hh", "%I" }, { "h", "%-I" },
+	{ "kk", NULL }, { "k", NULL }, { "mm", "%M" }, { "m", "%-M" },
+	{ "ss", "%S" }, { "s", "%-S" }, { "SSS", NULL }, { "SS", NULL },
+	{ "S", NULL }, { "A", "%p" }, { "a", "%P" }, { "ZZ", "%z" },
+	{ "Z", "%z" }, { "X", "%s" }, { "x", NULL }, { "Q", NULL },
+};
+
+/*
+ * PM2 formats log_date_format with moment.js, wsd with strftime: turn
+ * "YYYY-MM-DD HH:mm:ss Z" into "%Y-%m-%d %H:%M:%S %z".  `lost` gets the
+ * tokens strftime cannot print ("SSS"), space-separated.  NULL: no memory.
+ */
+static char *
+eco_pm2_moment(const char *in, struct eco_pm2_buf *lost)
+{
+	struct eco_pm2_buf out = { NULL, 0, 0, 0 };
+	const char *end;
+	size_t i, n, best, len;
+
+	eco_pm2_put(&out, "", 0);
+	while (*in != '\0') {
+		if (*in == '[' && (end = strchr(in, ']')) != NULL) {
+			for (in++; in < end; in++)	/* [text] is literal */
+				eco_pm2_put(&out, *in == '%' ? "%%" : in,
+				    *in == '%' ? 2 : 1);
+			in++;
+			continue;
+		}
+		best = SIZE_MAX;
+		len = 0;
+		for (i = 0; i < sizeof eco_pm2_moment_tokens /
+		    sizeof eco_pm2_moment_tokens[0]; i++) {
+			n = strlen(eco_pm2_moment_tokens[i].moment);
+			if (n > len &&
+			    strncmp(in, eco_pm2_moment_tokens[i].moment, n) == 0) {
+				best = i;
+				len = n;
+			}
+		}
+		if (best == SIZE_MAX) {
+			eco_pm2_put(&out, *in == '%' ? "%%" : in,
+			    *in == '%' ? 2 : 1);
+			in++;
+			continue;
+		}
+		if (eco_pm2_moment_tokens[best].strftime != NULL)
+			eco_pm2_put(&out, eco_pm2_moment_tokens[best].strftime,
+			    strlen(eco_pm2_moment_tokens[best].strftime));
+		else {
+			if (lost->len > 0)
+				eco_pm2_put(lost, " ", 1);
+			eco_pm2_put(lost, in, len);
+		}
+		in += len;
+	}
+	if (out.failed || lost->failed) {
+		free(out.s);
+		return NULL;
+	}
+	return out.s;
+}
+
+/* A '%' outside moment's [literal text]: written for strftime already. */
+static int
+eco_pm2_is_strftime(const char *s)
+{
+	const char *end;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '[' && (end = strchr(s, ']')) != NULL)
+			s = end;
+		else if (*s == '%')
+			return 1;
+	}
+	return 0;
+}
+
+/* A log_date_format written for moment.js (PM2's) is translated, and said so. */
+static void
+eco_pm2_date_format(json_t *app, const char *path, size_t index,
+    struct diag *warnings)
+{
+	struct eco_pm2_buf lost = { NULL, 0, 0, 0 };
+	json_t *v = json_object_get(app, "log_date_format");
+	const char *in = json_string_value(v);
+	char *t;
+
+	if (in == NULL || eco_pm2_is_strftime(in))
+		return;
+	if ((t = eco_pm2_moment(in, &lost)) == NULL) {
+		free(lost.s);
+		return;
+	}
+	if (strcmp(t, in) != 0) {
+		diag_add(warnings, "%s: apps[%zu].log_date_format: differs from "
+		    "PM2: PM2 reads \"%s\" as a moment.js format, wsd as "
+		    "strftime: read as \"%s\"%s%s%s%s", path, index, in, t,
+		    strstr(t, "%z") != NULL ? " (the zone prints as +0100, not "
+		    "+01:00)" : "", lost.s != NULL ? "; strftime has no " : "",
+		    lost.s != NULL ? lost.s : "",
+		    lost.s != NULL ? ", left out" : "");
+		json_object_set_new(app, "log_date_format", json_string(t));
+	}
+	free(t);
+	free(lost.s);
+}
+
+static void
+eco_pm2_app(json_t *app, const char *path, size_t index,
+    struct diag *warnings)
+{
+	json_t *v;
+	const char *k;
+	size_t i;
+
+	if (!json_is_object(app))
+		return;
+	v = json_object_get(app, "script");
+	if ((v == NULL || json_is_null(v)) &&
+	    (v = json_object_get(app, "cmd")) != NULL) {
+		json_object_set(app, "script", v);
+		json_object_del(app, "cmd");
+	}
+	json_object_foreach(app, k, v)
+		if (strcmp(k, "env") == 0 || strncmp(k, "env_", 4) == 0)
+			eco_pm2_env(v);
+	eco_pm2_date_format(app, path, index, warnings);
+	for (i = 0; i < sizeof eco_pm2_differs / sizeof eco_pm2_differs[0];
+	    i++) {
+		v = json_object_get(app, eco_pm2_differs[i].key);
+		if (v != NULL && eco_pm2_differs[i].applies(app, v))
+			diag_add(warnings, "%s: apps[%zu].%s: differs from "
+			    "PM2: %s", path, index, eco_pm2_differs[i].key,
+			    eco_pm2_differs[i].how);
+	}
+}
+
+void
+eco_pm2_normalise(json_t *doc, const char *path, struct diag *warnings)
+{
+	json_t *apps, *one;
+	size_t i;
+
+	if (json_is_object(doc) && json_object_get(doc, "apps") == NULL &&
+	    (apps = json_object_get(doc, "pm2")) != NULL) {
+		json_object_set(doc, "apps", apps);
+		json_object_del(doc, "pm2");
+	}
+	apps = json_is_object(doc) ? json_object_get(doc, "apps") : NULL;
+	if (json_is_object(apps) && (one = json_array()) != NULL) {
+		json_array_append(one, apps);
+		json_object_set_new(doc, "apps", one);
+		apps = one;
+	}
+	if (apps == NULL)
+		apps = doc;	/* a bare app, or an array of them */
+	if (json_is_array(apps)) {
+		json_array_foreach(apps, i, one)
+			eco_pm2_app(one, path, i, warnings);
+	} else
+		eco_pm2_app(apps, path, 0, warnings);
+}
