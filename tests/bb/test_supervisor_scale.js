@@ -158,4 +158,26 @@ s.test('scale during a reload: recorded, the reply says so, applied once the rel
 	assert.ok(after.some((i) => i.id === before.id && i.pid !== before.pid), 'slot 0 reloaded: ' + JSON.stringify(after));
 }, { timeout: 60000 });
 
+s.test('scale during a stop: recorded, applied once the stop is done (the new slot stays stopped until start)', async () => {
+	await scale('1', 'slow');
+	await online(1, 'to begin with', 'slow');
+	const st = lib.wsctlAsync(['stop', 'slow'], { timeout: 30000 });
+	let now;
+	await lib.waitFor(async () => {
+		now = (await d.status()).filter((i) => i.name === 'slow');
+		return now.length === 1 && now[0].status === 'stopping';
+	}, 10000, () => 'slow stopping (last ' + JSON.stringify(now) + ')');
+	const r = await scale('2', 'slow');
+	assert.match(r.stdout, /scale to 2 waits: a stop or restart of it is in progress/);
+	const sr = await st;
+	assert.strictEqual(sr.status, 0, 'wsctl stop slow: ' + sr.status + ' ' + sr.stderr);
+	await lib.waitFor(async () => {
+		now = (await d.status()).filter((i) => i.name === 'slow');
+		return now.length === 2 && now.every((i) => i.status === 'stopped');
+	}, 10000, () => '2 slow instances, stopped (last ' + JSON.stringify(now) + ')');
+	const sa = await lib.wsctlAsync(['start', 'slow']);
+	assert.strictEqual(sa.status, 0, 'wsctl start slow: ' + sa.stderr);
+	await online(2, 'after start', 'slow');
+}, { timeout: 60000 });
+
 s.run();
