@@ -1224,6 +1224,21 @@ app_scale_blocker(const struct app *a)
 	return NULL;
 }
 
+/* A slot being removed that is wanted again: kept if it is only being
+ * drained (1), else 0 (its instance stops; the slot is filled after). */
+static int
+app_keep(struct inst *in)
+{
+	if (in->retire_at == 0)
+		return 0;
+	in->removing = 0;
+	in->retire_at = 0;
+	log_json(LOG_INFO, app_fields(in), "kept: wanted again before it was "
+	    "stopped");
+	app_steer(in->app);
+	return 1;
+}
+
 /* Bring the slots to cfg.instances; new ones start unless the app is
  * stopped (then they wait, stopped, for `start`). */
 static int
@@ -1241,15 +1256,10 @@ app_scale_apply(struct app *a)
 		return -1;
 	for (i = 0; i < n + old; i++)
 		ids[i] = -1;
-	/* A slot being drained that is wanted again simply stays. */
 	for (i = 0; i < n && i < old; i++)
-		if ((in = a->insts[i]) != NULL && in->removing &&
-		    in->retire_at != 0) {
-			in->removing = 0;
-			in->retire_at = 0;
-			log_json(LOG_INFO, app_fields(in), "kept: scaled up "
-			    "again before it was stopped");
-		} else if (in == NULL)
+		if ((in = a->insts[i]) != NULL && in->removing)
+			app_keep(in);
+		else if (in == NULL)
 			ids[i] = -2;
 	for (i = old; i < n; i++)
 		ids[i] = -2;
@@ -1357,8 +1367,14 @@ app_add(struct app_config *cfg, const char *config_file, const char *mode,
 		return -1;
 	/* Fewer instances than before: the extra slots go. */
 	for (i = (size_t)a->cfg.instances; i < a->ninsts; i++)
-		if (a->insts[i] != NULL)
+		if (a->insts[i] != NULL && !a->insts[i]->removing)
 			app_delete_inst(a->insts[i]);
+	/* A slot to keep still held by a stopping instance of a scale down
+	 * is filled once that has stopped (app_scale_resume). */
+	for (i = 0; i < a->ninsts && i < (size_t)a->cfg.instances; i++)
+		if (a->insts[i] != NULL && a->insts[i]->removing &&
+		    !app_keep(a->insts[i]))
+			a->scale_pending = 1;
 	app_cron_arm(a);
 	if (start)
 		for (i = 0; i < a->ninsts && i < (size_t)a->cfg.instances; i++)
