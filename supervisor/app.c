@@ -1170,11 +1170,14 @@ app_delete_inst(struct inst *in)
 		in->retire_at = 1;	/* 0 = not retiring */
 	app_steer(in->app);
 	app_poll();
-	if (!app_retire_waits(in, wsd_now_ms())) {
-		in->retire_at = 0;
-		app_old_retire(in);
-		app_event(in, PEV_STOP, 0, 0);
+	if (app_retire_waits(in, wsd_now_ms())) {
+		log_json(LOG_INFO, app_fields(in), "removing: new connects go "
+		    "to the other instances; it stops once its queue is served");
+		return;
 	}
+	in->retire_at = 0;
+	app_old_retire(in);
+	app_event(in, PEV_STOP, 0, 0);
 }
 
 static int
