@@ -23,7 +23,7 @@ s.setup(async () => {
 	fs.writeFileSync(SLOW, '#!/bin/sh\ntrap "" INT\nwhile :; do sleep 1; done\n', { mode: 0o755 });
 	d = await lib.startWsd({
 		instances: 2,
-		extraApps: [{ name: 'slow', script: SLOW, exec_mode: 'cluster', instances: 1, kill_timeout: 3000 }],
+		extraApps: [{ name: 'slow', script: SLOW, exec_mode: 'cluster', instances: 1, kill_timeout: 5000 }],
 	});
 });
 
