@@ -262,7 +262,7 @@ def main():
          worst("wsd", "churn_restart", failed), "n", lambda v: v == 0),
         ("failed connects during `wsctl reload`, 500 connects/s", "0 (worst run)",
          worst("wsd", "churn_reload", failed), "n", lambda v: v == 0),
-        ("failed + hung connects during `wsctl scale` 2→3→2, 500 connects/s (issue 10, "
+        ("failed + hung connects during `wsctl scale` 2→3→2, 500 connects/s ("
          "not a SPEC row)", "0 (worst run)",
          worst("wsd", "churn_scale", failed), "n", lambda v: v == 0),
         ("worker memory per idle authenticated subscribed connection (marginal, %s "
