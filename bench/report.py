@@ -225,6 +225,8 @@ def main():
          lambda r: r["failed_total"], "lower"),
         ("failed connects during a crash: kill -9 of an instance (same load)", "n",
          "churn_crash", lambda r: r["failed_total"], "lower"),
+        ("failed + hung connects during `scale` 2→3→2 (same load, 6 s at least)", "n",
+         "churn_scale", lambda r: r["failed_total"], "lower"),
         ("worker RSS per idle authenticated subscribed connection, %s conns, 2 instances: "
          "marginal (the second half)" % conns, "KB", "conns_" + conns,
          lambda r: r["marginal_bytes_per_conn"], "lower"),
@@ -323,6 +325,9 @@ def main():
          worst("wsd", "churn_restart", failed), "n", lambda v: v == 0),
         ("failed connects during `wsctl reload`, 500 connects/s", "0 (worst run)",
          worst("wsd", "churn_reload", failed), "n", lambda v: v == 0),
+        ("failed + hung connects during `wsctl scale` 2→3→2, 500 connects/s ("
+         "not a SPEC row)", "0 (worst run)",
+         worst("wsd", "churn_scale", failed), "n", lambda v: v == 0),
         ("worker memory per idle authenticated subscribed connection (marginal, %s "
          "conns)" % conns, "under 2 KB (aim 1 KB)",
          med("wsd", "conns_" + conns, lambda r: r["marginal_bytes_per_conn"]), "B",
@@ -481,7 +486,11 @@ def main():
       "`pm2 restart fonana-ws` (then, in a second run, `reload`). Every attempt that "
       "does not reach the welcome counts: refused, reset, handshake failure, closed "
       "before the welcome, or no welcome within 5 s. A third run sends SIGKILL to "
-      "instance 0 instead (the crash restart of SPEC §6).  wsd's `reload` starts the "
+      "instance 0 instead (the crash restart of SPEC §6). A fourth runs at least 6 s "
+      "and, 1.5 s in, scales 2→3 (`wsctl scale fonana-ws 3` / `pm2 scale fonana-ws 3`), "
+      "waits until 3 are online, then back to 2 and waits until 2 are left: a connect "
+      "stranded on a removed slot hangs, and counts as failed (no welcome within 5 s). "
+      "wsd's `reload` starts the "
       "replacement, waits for it to be ready, then drains the old instance "
       "(docs/supervisor.md); PM2's is its cluster-mode reload."
       % (meta.get("churn_rate"), int(meta.get("churn_ms", "0")) // 1000))
@@ -559,7 +568,7 @@ def main():
     w("wsbench fanout -n %s -m %s --rate %s --channel post:bench --redis … --pids …"
       % (paced, meta.get("paced_events"), paced_rate))
     w("ceiling --port <port> --redis 127.0.0.1:<port>          # bench/ceiling, 1 process")
-    w("wsbench churn  --rate %s --duration-ms %s --timeout-ms 5000   # + restart / reload at 1.5 s"
+    w("wsbench churn  --rate %s --duration-ms %s --timeout-ms 5000   # + restart / reload / scale at 1.5 s"
       % (meta.get("churn_rate"), meta.get("churn_ms")))
     w("wsbench storm  -n %s --pids <instances> --timeout-ms 30000" % storm)
     w("wsbench respawn --kill <pid> --pids <instances> [--wsd-sock $WSD_HOME/wsd.sock]")
@@ -573,7 +582,7 @@ def main():
     w("Raw result lines are JSON (`wsbench` prints one per run); the failure "
       "breakdown of the churn runs and the generator's own CPU time:")
     w("")
-    for scen in ("churn_none", "churn_restart", "churn_reload", "churn_crash"):
+    for scen in ("churn_none", "churn_restart", "churn_reload", "churn_crash", "churn_scale"):
         for s in ("wsd", "node"):
             for r in rows:
                 if r["scenario"] == scen and r["stack"] == s:

@@ -61,14 +61,14 @@ CLEAN_ENV=(env -i "PATH=$NODE_DIR:/usr/local/bin:/usr/bin:/bin" "HOME=$W"
 if [ "$QUICK" = 1 ]; then
 	REPS=1; CTL_RUNS=5; RESPAWNS=1; CHURN_MS=3000; CONNS=2000
 	FAN_SMALL=1000; FAN_BIG=0; FAN_EVENTS_SMALL=100; PACED_EVENTS=20; CONNS_BIG=0
-	CHURN_ACTIONS="none restart crash"
+	CHURN_ACTIONS="none restart crash scale"
 else
 	REPS=3; CTL_RUNS=15; RESPAWNS=3; CHURN_MS=8000; CONNS=10000
 	# about 0.5 M and 1 M deliveries per burst run
 	FAN_SMALL=1000; FAN_BIG=10000; FAN_EVENTS_SMALL=500; FAN_EVENTS_BIG=100
 	PACED_EVENTS=40
 	CONNS_BIG=${BENCH_CONNS_BIG:-50000}
-	CHURN_ACTIONS="none restart reload crash"
+	CHURN_ACTIONS="none restart reload crash scale"
 fi
 # SPEC §6's paced fan-out: 5 000 subscribers, 10 events/s.  At that rate
 # each event (5 000 writes, some 50 ms of server time) is delivered before
@@ -244,8 +244,8 @@ wb() { local mode=$1; shift; timeout -k 5 700 "$WSBENCH" "$mode" --port "$PORT" 
 # ---- sessions --------------------------------------------------------------
 
 # The supervisor: 3 apps (fonana-ws ×2 + two idle apps); CLI wall time,
-# daemon RSS, kill -9 → online / served, failed connects in a restart and
-# a reload under 500 connects/s.
+# daemon RSS, kill -9 → online / served, failed connects in a restart, a
+# reload, a crash and a scale 2→3→2 under 500 connects/s.
 session_sup() {
 	local s=$1 i t0 t1 pids pid out pmid poll
 	log "$s: supervisor session (rep $REP)"
@@ -286,10 +286,15 @@ EOF
 	# "none": the same churn with nothing happening, so that failures
 	# caused by the load itself are not counted against a restart.
 	# "crash": kill -9 of instance 0, restarted by the supervisor.
+	# "scale": 2→3, once the third is online 2→3→2, the churn going on
+	# for at least 3 s after (connects stranded on a removed slot hang
+	# until the 5 s deadline: they count as failed, "timeout").
 	for action in $CHURN_ACTIONS; do
 		out=$W/churn.$s.$action.$REP
+		local dur=$CHURN_MS
+		[ "$action" = scale ] && [ "$dur" -lt 6000 ] && dur=6000
 		"$WSBENCH" churn --port "$PORT" --secret "$SECRET" --rate "$CHURN_RATE" \
-		    --duration-ms "$CHURN_MS" --timeout-ms 5000 > "$out" &
+		    --duration-ms "$dur" --timeout-ms 5000 > "$out" &
 		BG_PIDS+=($!)
 		local cp=$!
 		sleep 1.5
@@ -298,6 +303,12 @@ EOF
 		elif [ "$action" = crash ]; then
 			pids=$(pids_$s)
 			kill -KILL "${pids%%,*}"
+			wait "$cp"
+		elif [ "$action" = scale ]; then
+			ctl "$s" scale fonana-ws 3 >> "$W/scale.out" 2>&1
+			wait_for 20 "${s}_online" 3
+			ctl "$s" scale fonana-ws 2 >> "$W/scale.out" 2>&1
+			wait_for 20 "${s}_online" 2
 			wait "$cp"
 		else
 			local tl

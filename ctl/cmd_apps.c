@@ -28,7 +28,7 @@ const struct ctl_cmd cmd_apps_cmds[] = {
 	{ "restart", NULL, "NAME|ID|all ... [--update-env]", cmd_apps_restart },
 	{ "reload", NULL, "NAME|ID|all ...", cmd_apps_reload },
 	{ "delete", "del", "NAME|ID|all ...", cmd_apps_delete },
-	{ "scale", NULL, "NAME N", cmd_apps_scale },
+	{ "scale", NULL, "NAME N|+N|-N", cmd_apps_scale },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -295,31 +295,44 @@ cmd_apps_delete(struct ctl *ctl, int argc, char **argv)
 	return cmd_apps_each(ctl, argc, argv, "delete", "deleted", 0);
 }
 
+/*
+ * scale NAME N sets the count; +N and -N change it (the daemon does the
+ * sum, so concurrent requests add up).  No options: "-1" is a count.
+ */
 static int
 cmd_apps_scale(struct ctl *ctl, int argc, char **argv)
 {
-	const char *env = NULL;
-	json_t *args, *data;
+	json_t *args, *data, *pending;
+	const char *s;
 	char *end;
 	long n;
-	int rc, update_env = 0;
+	int rc;
 
-	if (cmd_apps_getopt(argc, argv, 0, &env, &update_env) == -1 ||
-	    argc - optind != 2)
+	if (argc != 3 || argv[1][0] == '-')
 		return ctl_usage(ctl);
+	s = argv[2];
 	errno = 0;
-	n = strtol(argv[optind + 1], &end, 10);
-	if (errno != 0 || *end != '\0' || end == argv[optind + 1] || n < 0 ||
-	    n > 1024) {
-		ctl_warn("scale: bad number of instances: %s", argv[optind + 1]);
+	n = strtol(s + (*s == '+'), &end, 10);
+	if (errno != 0 || *end != '\0' || end == s + (*s == '+') ||
+	    (*s == '+' && s[1] == '-') || n == 0 || n < -1024 || n > 1024) {
+		ctl_warn("scale: bad number of instances: %s (1-1024, or "
+		    "+N/-N to add or remove)", s);
 		return ctl_usage(ctl);
 	}
 	args = json_object();
-	json_object_set_new(args, "target", json_string(argv[optind]));
-	json_object_set_new(args, "instances", json_integer(n));
+	json_object_set_new(args, "target", json_string(argv[1]));
+	if (*s == '+' || *s == '-')
+		json_object_set_new(args, "delta", json_integer(n));
+	else
+		json_object_set_new(args, "instances", json_integer(n));
 	if ((rc = client_call(ctl, "scale", args, &data)) != 0)
 		return rc;
-	cmd_apps_done(ctl, "scaled", argv[optind], data);
+	cmd_apps_done(ctl, "scaled", argv[1], data);
+	pending = json_object_get(data, "pending");
+	if (!ctl->json && json_is_string(pending))
+		printf("[wsd] %s: scale to %lld waits: %s\n",
+		    argv[1], json_integer_value(json_object_get(data,
+		    "desired")), json_string_value(pending));
 	json_decref(data);
 	return ctl->json ? EXIT_OK : status_show(ctl);
 }

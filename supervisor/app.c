@@ -173,19 +173,6 @@ app_fill_policy(struct app *a)
 	pc->wait_ready = c->wait_ready || a->listen_port > 0;
 }
 
-static void
-app_listen_close(struct app *a)
-{
-	size_t i;
-
-	for (i = 0; i < a->nlisten; i++)
-		if (a->listen_fds[i] >= 0)
-			close(a->listen_fds[i]);
-	free(a->listen_fds);
-	a->listen_fds = NULL;
-	a->nlisten = 0;
-}
-
 /* The port a cluster app serves, from the config or its resolved env. */
 static int
 app_port(const struct app *a)
@@ -207,33 +194,10 @@ app_update_port(struct app *a)
 	int port = app_port(a);
 
 	if (port != a->listen_port) {
-		app_listen_close(a);
+		listen_close_all(&a->socks);
 		a->listen_port = port;
 	}
 	app_fill_policy(a);
-}
-
-static int
-app_listen_fd(struct app *a, int slot, char **err)
-{
-	int *nf;
-	size_t i;
-
-	*err = NULL;
-	if (a->listen_port <= 0)
-		return -1;
-	if ((size_t)slot >= a->nlisten) {
-		if ((nf = realloc(a->listen_fds, (slot + 1) * sizeof *nf)) == NULL)
-			return -1;
-		for (i = a->nlisten; i <= (size_t)slot; i++)
-			nf[i] = -1;
-		a->listen_fds = nf;
-		a->nlisten = slot + 1;
-	}
-	if (a->listen_fds[slot] < 0)
-		a->listen_fds[slot] = listen_open(env_get(&a->env, "WS_HOST"),
-		    a->listen_port, err);
-	return a->listen_fds[slot];
 }
 
 int
@@ -382,7 +346,7 @@ app_free(struct app *a)
 	TAILQ_REMOVE(&app_list, a, entry);
 	if (a->cron_timer != NULL)
 		uv_close((uv_handle_t *)a->cron_timer, app_cron_free_cb);
-	app_listen_close(a);
+	listen_close_all(&a->socks);
 	env_free(&a->env);
 	eco_app_free(&a->cfg);
 	free(a->insts);
@@ -391,17 +355,63 @@ app_free(struct app *a)
 	free(a);
 }
 
+/* Whether a process of `in` accepts on the slot socket now. */
+static int
+app_inst_accepts(const struct inst *in)
+{
+	return (in->pid != 0 && in->ps.state == ST_ONLINE) ||
+	    (in->old_pid != 0 && !in->old_signalled);
+}
+
+/*
+ * Send new connections to the slots whose process accepts now: not to a
+ * slot being taken away, nor to one whose process is restarting or not
+ * ready yet (what is already queued there waits for it).  When no slot
+ * accepts, to the slots that stay (their queues wait for a replacement).
+ */
+static void
+app_steer(struct app *a)
+{
+	struct inst *in;
+	size_t i, n = 0;
+	char *err = NULL;
+	int *v, pass;
+
+	if (a->socks.n == 0 || (v = calloc(a->socks.nslots,
+	    sizeof *v)) == NULL)
+		return;
+	for (pass = 0; pass < 3 && n == 0; pass++)
+		for (i = 0; i < a->socks.nslots; i++) {
+			in = i < a->ninsts ? a->insts[i] : NULL;
+			if (listen_fd(&a->socks, (int)i) < 0 ||
+			    (pass < 2 && (in == NULL || in->removing)) ||
+			    (pass == 0 && !app_inst_accepts(in)))
+				continue;
+			v[n++] = (int)i;
+		}
+	if (listen_steer(&a->socks, v, n, &err) < 0)
+		log_json(LOG_WARN, json_pack("{ss}", "app", a->cfg.name), "%s",
+		    err != NULL ? err : "cannot steer new connections");
+	free(err);
+	free(v);
+}
+
 /* A removed instance that no longer runs leaves the table. */
 static void
 app_inst_reap(struct inst *in)
 {
 	struct app *a = in->app;
 	size_t i;
-	int left = 0;
+	int left = 0, queued;
 
 	if (!in->removing || in->pid != 0 || in->old_pid != 0 ||
 	    policy_running(in->ps.state))
 		return;
+	/* No process holds the slot socket now: closing it is final. */
+	if ((queued = listen_queued(&a->socks, in->slot)) > 0)
+		log_json(LOG_WARN, app_fields(in), "%d connections queued on "
+		    "the removed slot are reset", queued);
+	listen_close(&a->socks, in->slot);
 	TAILQ_REMOVE(&inst_list, in, entry);
 	for (i = 0; i < a->ninsts; i++) {
 		if (a->insts[i] == in)
@@ -415,6 +425,8 @@ app_inst_reap(struct inst *in)
 	uv_close((uv_handle_t *)&in->timer, app_inst_free_cb);
 	if (!left)
 		app_free(a);
+	else
+		app_steer(a);
 }
 
 /* Log path for an instance: defaults in $WSD_HOME/logs, -<id> per instance. */
@@ -538,7 +550,8 @@ app_spawn(struct inst *in)
 	env_set(&env, "pm_id", num, 0);
 
 	if (a->listen_port > 0) {
-		lfd = app_listen_fd(a, in->slot, &err);
+		lfd = listen_slot(&a->socks, in->slot,
+		    env_get(&a->env, "WS_HOST"), a->listen_port, &err);
 		if (lfd < 0) {
 			log_json(LOG_ERROR, app_fields(in), "%s",
 			    err != NULL ? err : "cannot listen");
@@ -888,6 +901,7 @@ app_event(struct inst *in, enum policy_ev type, int code, int sig)
 	}
 	app_apply(in, &po);
 	app_reload_advance(in);
+	app_steer(in->app);
 	if (--app_in_step > 0)
 		return;
 	app_inst_reap(in);	/* may free `in` */
@@ -915,19 +929,51 @@ app_exit_what(char *buf, size_t len, int status)
  * but not dead yet) is not gone: what they hold (a lock, a port bound
  * without SO_REUSEPORT, the log pipes) would fail the replacement.  Its
  * exit is handed to the policy once the group is empty: wsd is the
- * subreaper of those orphans, and every one it reaps, and a poll every
- * APP_GROUP_POLL_MS, checks.  A group still there after APP_GROUP_WAIT_MS
+ * subreaper of those orphans, and every one it reaps, and the poll
+ * (app_poll), checks.  A group still there after APP_GROUP_WAIT_MS
  * (a process stuck in the kernel) is given up on.
  */
-#define APP_GROUP_POLL_MS	10
 #define APP_GROUP_WAIT_MS	2000
 
-static uv_timer_t	 app_group_timer;
-static int		 app_group_timer_init;
+/*
+ * What comes as no event is polled every APP_POLL_MS while something waits
+ * for it: a process group to empty (app_group_check), a retiring slot's
+ * queue to empty (app_retire_check).  Each check says whether it waits.
+ */
+#define APP_POLL_MS		10
+
+static uv_timer_t	 app_poll_timer;
+static int		 app_poll_timer_init;
+
+static int	app_group_check(void);
+static int	app_retire_check(void);
+
+static void
+app_poll_cb(uv_timer_t *t)
+{
+	int waiting = app_group_check();
+
+	waiting |= app_retire_check();
+	if (!waiting)
+		uv_timer_stop(t);
+}
+
+static void
+app_poll(void)
+{
+	if (!app_poll_timer_init) {
+		uv_timer_init(wsd_loop, &app_poll_timer);
+		uv_unref((uv_handle_t *)&app_poll_timer);
+		app_poll_timer_init = 1;
+	}
+	if (!uv_is_active((uv_handle_t *)&app_poll_timer))
+		uv_timer_start(&app_poll_timer, app_poll_cb, APP_POLL_MS,
+		    APP_POLL_MS);
+}
 
 static void	app_leader_exit(struct inst *, int status);
 
-static void
+static int
 app_group_check(void)
 {
 	struct inst *in, *next;
@@ -951,15 +997,7 @@ app_group_check(void)
 		app_leader_exit(in, in->gone_status);	/* may free `in` */
 		next = TAILQ_FIRST(&inst_list);		/* the list may have changed */
 	}
-	if (!waiting && app_group_timer_init)
-		uv_timer_stop(&app_group_timer);
-}
-
-static void
-app_group_timer_cb(uv_timer_t *t)
-{
-	(void)t;
-	app_group_check();
+	return waiting;
 }
 
 void
@@ -990,6 +1028,7 @@ app_child_exit(pid_t pid, int status)
 		app_old_gone(in);
 		if (in->reload == RL_RETIRING)
 			in->reload = RL_DONE;
+		app_steer(in->app);
 		app_inst_reap(in);	/* may free `in` */
 		if (app_in_step == 0 && app_observer != NULL)
 			app_observer();
@@ -998,14 +1037,7 @@ app_child_exit(pid_t pid, int status)
 	if (in->app->cfg.treekill && kill(-pid, 0) == 0) {
 		in->gone_status = status;
 		in->gone_at = wsd_now_ms();
-		if (!app_group_timer_init) {
-			uv_timer_init(wsd_loop, &app_group_timer);
-			uv_unref((uv_handle_t *)&app_group_timer);
-			app_group_timer_init = 1;
-		}
-		if (!uv_is_active((uv_handle_t *)&app_group_timer))
-			uv_timer_start(&app_group_timer, app_group_timer_cb,
-			    APP_GROUP_POLL_MS, APP_GROUP_POLL_MS);
+		app_poll();
 		return;
 	}
 	app_leader_exit(in, status);
@@ -1033,6 +1065,7 @@ app_leader_exit(struct inst *in, int status)
 		snprintf(before, sizeof before, "%s before it was online",
 		    what);
 		app_reload_restore(in, before);
+		app_steer(in->app);
 		if (app_in_step == 0 && app_observer != NULL)
 			app_observer();
 		return;
@@ -1053,6 +1086,7 @@ app_start_inst(struct inst *in)
 void
 app_stop_inst(struct inst *in)
 {
+	in->retire_at = 0;
 	app_old_retire(in);
 	app_event(in, PEV_STOP, 0, 0);
 }
@@ -1063,10 +1097,74 @@ app_restart_inst(struct inst *in)
 	app_event(in, PEV_RESTART, 0, 0);
 }
 
+/*
+ * Taking a slot away (scale down, deleting one instance) strands nobody.
+ * Its socket is first steered away from (app_steer): no new connection
+ * lands there.  The slot's process goes on accepting what is already
+ * queued, and what is still completing its handshake, until the queue is
+ * empty and WSD_SCALE_SETTLE_MS (300) have passed; then it is stopped (the
+ * drain: clients get 1001 going away).  Its socket is closed once no
+ * process of the slot holds it (app_inst_reap).  Not waited for: a slot
+ * whose process does not accept (nobody would empty the queue), an app
+ * being deleted whole (no slot stays to take over), and a queue still not
+ * empty after kill_timeout.
+ */
+static int
+app_retire_waits(const struct inst *in, uint64_t now)
+{
+	const struct app *a = in->app;
+	uint64_t settle = app_env_ms("WSD_SCALE_SETTLE_MS", 300);
+	size_t i;
+	int queued, stays = 0;
+
+	for (i = 0; i < a->ninsts; i++)
+		if (a->insts[i] != NULL && !a->insts[i]->removing)
+			stays = 1;
+	if (!stays || !app_inst_accepts(in) ||
+	    (queued = listen_queued(&a->socks, in->slot)) < 0)
+		return 0;
+	if (now - in->retire_at < settle)
+		return 1;
+	return queued > 0 && now - in->retire_at < settle + a->pc.kill_timeout_ms;
+}
+
+static int
+app_retire_check(void)
+{
+	struct inst *in, *next;
+	uint64_t now = wsd_now_ms();
+	int waiting = 0;
+
+	for (in = TAILQ_FIRST(&inst_list); in != NULL; in = next) {
+		next = TAILQ_NEXT(in, entry);
+		if (in->retire_at == 0)
+			continue;
+		if (app_retire_waits(in, now)) {
+			waiting = 1;
+			continue;
+		}
+		in->retire_at = 0;
+		app_old_retire(in);
+		app_event(in, PEV_STOP, 0, 0);	/* may free `in` */
+		next = TAILQ_FIRST(&inst_list);	/* the list may have changed */
+	}
+	return waiting;
+}
+
 void
 app_delete_inst(struct inst *in)
 {
 	in->removing = 1;
+	if ((in->retire_at = wsd_now_ms()) == 0)
+		in->retire_at = 1;	/* 0 = not retiring */
+	app_steer(in->app);
+	app_poll();
+	if (app_retire_waits(in, wsd_now_ms())) {
+		log_json(LOG_INFO, app_fields(in), "removing: new connects go "
+		    "to the other instances; it stops once its queue is served");
+		return;
+	}
+	in->retire_at = 0;
 	app_old_retire(in);
 	app_event(in, PEV_STOP, 0, 0);
 }
@@ -1092,22 +1190,127 @@ app_grow(struct app *a, int n)
 	return 0;
 }
 
-int
-app_scale(struct app *a, int n)
+/*
+ * Why the app's slots cannot be changed now (NULL: they can): a reload or
+ * a stop or restart of it is under way, or a slot to keep is still taken
+ * by a stopping instance of an earlier scale down.  The count waits in
+ * cfg.instances and app_scale_resume applies it once that has finished.
+ */
+static const char *
+app_scale_blocker(const struct app *a)
 {
-	size_t i, old = a->ninsts;
+	const struct inst *in;
+	size_t i;
 
+	if (reload_busy(a))
+		return "a reload of it is in progress";
+	for (i = 0; i < a->ninsts; i++) {
+		if ((in = a->insts[i]) == NULL)
+			continue;
+		if (!in->removing && in->ps.state == ST_STOPPING)
+			return "a stop or restart of it is in progress";
+		if (in->removing && in->retire_at == 0 &&
+		    i < (size_t)a->cfg.instances)
+			return "an instance it scaled down is still stopping";
+	}
+	return NULL;
+}
+
+/* A slot being removed that is wanted again: kept if it is only being
+ * drained (1), else 0 (its instance stops; the slot is filled after). */
+static int
+app_keep(struct inst *in)
+{
+	if (in->retire_at == 0)
+		return 0;
+	in->removing = 0;
+	in->retire_at = 0;
+	log_json(LOG_INFO, app_fields(in), "kept: wanted again before it was "
+	    "stopped");
+	app_steer(in->app);
+	return 1;
+}
+
+/* Bring the slots to cfg.instances; new ones start unless the app is
+ * stopped (then they wait, stopped, for `start`). */
+static int
+app_scale_apply(struct app *a)
+{
+	size_t i, n = (size_t)a->cfg.instances, old = a->ninsts;
+	struct inst *in;
+	int run = 0, *ids;	/* by slot: to act on, -1 none, -2 to create */
+
+	for (i = 0; i < old; i++)
+		if ((in = a->insts[i]) != NULL && !in->removing &&
+		    in->ps.state != ST_STOPPED)
+			run = 1;
+	if ((ids = calloc(n + old + 1, sizeof *ids)) == NULL)
+		return -1;
+	for (i = 0; i < n + old; i++)
+		ids[i] = -1;
+	for (i = 0; i < n && i < old; i++)
+		if ((in = a->insts[i]) != NULL && in->removing)
+			app_keep(in);
+		else if (in == NULL)
+			ids[i] = -2;
+	for (i = old; i < n; i++)
+		ids[i] = -2;
+	for (i = n; i < old; i++)
+		if ((in = a->insts[i]) != NULL && !in->removing)
+			ids[i] = in->id;
+	if (app_grow(a, (int)n) < 0) {
+		free(ids);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (ids[i] == -2)
+			ids[i] = run ? a->insts[i]->id : -1;
+	app_steer(a);
+	/* Acting may free an instance: look each up again by id. */
+	for (i = 0; i < n + old; i++) {
+		if (ids[i] < 0 || (in = app_inst_by_id(ids[i])) == NULL)
+			continue;
+		if (i < n)
+			app_start_inst(in);
+		else
+			app_delete_inst(in);
+	}
+	free(ids);
+	return 0;
+}
+
+int
+app_scale(struct app *a, int n, const char **pending)
+{
+	*pending = NULL;
 	if (n < 1)
 		return -1;
-	if (app_grow(a, n) < 0)
-		return -1;
 	a->cfg.instances = n;
-	for (i = old; i < (size_t)n; i++)
-		app_start_inst(a->insts[i]);
-	for (i = (size_t)n; i < old; i++)
-		if (a->insts[i] != NULL)
-			app_delete_inst(a->insts[i]);
-	return 0;
+	if ((*pending = app_scale_blocker(a)) != NULL) {
+		a->scale_pending = 1;
+		log_json(LOG_INFO, json_pack("{ss}", "app", a->cfg.name),
+		    "scale to %d: waits, %s", n, *pending);
+		return 0;
+	}
+	a->scale_pending = 0;
+	return app_scale_apply(a);
+}
+
+void
+app_scale_resume(void)
+{
+	struct app *a;
+
+again:
+	TAILQ_FOREACH(a, &app_list, entry) {
+		if (!a->scale_pending || app_scale_blocker(a) != NULL)
+			continue;
+		a->scale_pending = 0;
+		log_json(LOG_INFO, json_pack("{ss}", "app", a->cfg.name),
+		    "scale to %d: applied now", a->cfg.instances);
+		app_scale_apply(a);
+		goto again;	/* applying may have changed the list */
+	}
 }
 
 int
@@ -1156,12 +1359,18 @@ app_add(struct app_config *cfg, const char *config_file, const char *mode,
 		return -1;
 	/* Fewer instances than before: the extra slots go. */
 	for (i = (size_t)a->cfg.instances; i < a->ninsts; i++)
-		if (a->insts[i] != NULL)
+		if (a->insts[i] != NULL && !a->insts[i]->removing)
 			app_delete_inst(a->insts[i]);
+	/* A slot to keep still held by a stopping instance of a scale down
+	 * is filled once that has stopped (app_scale_resume). */
+	for (i = 0; i < a->ninsts && i < (size_t)a->cfg.instances; i++)
+		if (a->insts[i] != NULL && a->insts[i]->removing &&
+		    !app_keep(a->insts[i]))
+			a->scale_pending = 1;
 	app_cron_arm(a);
 	if (start)
 		for (i = 0; i < a->ninsts && i < (size_t)a->cfg.instances; i++)
-			if (a->insts[i] != NULL)
+			if (a->insts[i] != NULL && !a->insts[i]->removing)
 				app_start_inst(a->insts[i]);
 	*out = a;
 	return 0;

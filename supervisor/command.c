@@ -176,6 +176,7 @@ command_check_waiters(void)
 {
 	struct waiter *w, *next;
 
+	app_scale_resume();	/* a pending scale waited for this change */
 	LIST_FOREACH_SAFE(w, &command_waiters, entry, next)
 		if (command_waiter_done(w))
 			command_waiter_finish(w);
@@ -517,28 +518,55 @@ cmd_delete(struct cmd_ctx *ctx)
 	return command_act(ctx, v, n, WAIT_GONE, app_delete_inst);
 }
 
+/*
+ * `instances` sets the count, `delta` (+N/-N) changes it: the daemon does
+ * the sum, on the count the last request asked for (applied or still
+ * pending), so concurrent relative requests add up.
+ */
 static char *
 cmd_scale(struct cmd_ctx *ctx)
 {
 	json_t *t = json_object_get(ctx->args, "target");
 	json_t *nj = json_object_get(ctx->args, "instances");
+	json_t *dj = json_object_get(ctx->args, "delta");
 	struct app *a;
+	const char *pending;
+	json_int_t n;
+	json_t *data;
 
-	if (!json_is_string(t) || !json_is_integer(nj) ||
-	    json_integer_value(nj) < 1 || json_integer_value(nj) > 1024)
+	if (!json_is_string(t) || (nj == NULL) == (dj == NULL) ||
+	    (nj != NULL && !json_is_integer(nj)) ||
+	    (dj != NULL && !json_is_integer(dj)))
 		return proto_reply_error(ctx->id, "bad_request",
-		    "scale needs \"target\" (an app name) and \"instances\" (1-1024)");
+		    "scale needs \"target\" (an app name) and either "
+		    "\"instances\" (1-1024) or \"delta\" (+N/-N)");
 	if ((a = app_by_name(json_string_value(t))) == NULL)
 		return proto_reply_error(ctx->id, "no_such_app",
 		    "no app named \"%s\"", json_string_value(t));
-	if (reload_busy(a))
-		return proto_reply_error(ctx->id, "busy", "%s is being "
-		    "reloaded: try again when the reload has finished",
-		    a->cfg.name);
-	if (app_scale(a, (int)json_integer_value(nj)) < 0)
+	if (nj != NULL)
+		n = json_integer_value(nj);
+	else if (json_integer_value(dj) < -1024 ||
+	    json_integer_value(dj) > 1024)
+		n = -1;
+	else
+		n = a->cfg.instances + json_integer_value(dj);
+	if (n < 1 || n > 1024) {
+		if (nj != NULL)
+			return proto_reply_error(ctx->id, "bad_request",
+			    "\"instances\" must be 1-1024, not %lld",
+			    (long long)n);
+		return proto_reply_error(ctx->id, "bad_request", "%s has %d "
+		    "instances: %+lld would make %lld (1-1024)", a->cfg.name,
+		    a->cfg.instances, (long long)json_integer_value(dj),
+		    (long long)a->cfg.instances + json_integer_value(dj));
+	}
+	if (app_scale(a, (int)n, &pending) < 0)
 		return proto_reply_error(ctx->id, "internal", "scale failed");
-	return proto_reply_ok(ctx->id, json_pack("{so}", "instances",
-	    command_app_insts(&a, 1)));
+	data = json_pack("{sosi}", "instances", command_app_insts(&a, 1),
+	    "desired", (int)n);
+	if (pending != NULL)
+		json_object_set_new(data, "pending", json_string(pending));
+	return proto_reply_ok(ctx->id, data);
 }
 
 static char *

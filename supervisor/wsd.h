@@ -49,6 +49,16 @@ enum reload_phase {
 	RL_FAILED,	/* the replacement never came online (reload_why says why) */
 };
 
+/* An app's listening sockets, one per slot (listen.c). */
+struct listen_group {
+	int		*fds;		/* by slot, -1 = none */
+	size_t		 nslots;
+	int		*order;		/* the kernel's socket array: slots */
+	size_t		 n;
+	int		*steered;	/* slots the attached program picks */
+	size_t		 nsteered;
+	int		 stale;		/* the array changed since */
+};
 /* One instance slot of an app (pm_id). */
 struct inst {
 	struct app		*app;
@@ -67,6 +77,8 @@ struct inst {
 	uint64_t		 cpu_ticks;	/* last sample, clock ticks */
 	uint64_t		 cpu_at;	/* last sample, monotonic ms */
 	int			 removing;	/* delete/scale down: free once stopped */
+	uint64_t		 retire_at;	/* monotonic ms: steered away, its
+						   queue drains (0 = not) */
 	char			*out_path;
 	char			*err_path;
 	enum reload_phase	 reload;
@@ -92,8 +104,8 @@ struct app {
 	struct policy_conf	 pc;
 	struct inst		**insts;	/* by slot */
 	size_t			 ninsts;
-	int			*listen_fds;	/* by slot, -1 = none (cluster only) */
-	size_t			 nlisten;
+	struct listen_group	 socks;		/* cluster only */
+	int			 scale_pending;	/* cfg.instances not applied yet */
 	int			 listen_port;
 	uv_timer_t		*cron_timer;	/* cron_restart, or NULL */
 	int64_t			 cron_at;	/* epoch s of the armed cron time */
@@ -143,7 +155,13 @@ int	 app_reload_inst(struct inst *);
 /* 0 in progress, 1 replaced, -1 failed (*why); then forget the outcome. */
 int	 app_reload_result(struct inst *, const char **why);
 void	 app_reload_forget(struct inst *);
-int	 app_scale(struct app *, int n);
+/*
+ * Set the app's instance count to n (≥ 1).  When a reload, stop or earlier
+ * scale of it is under way the count is recorded, *pending says why, and
+ * app_scale_resume applies it once that has finished.  0 or -1.
+ */
+int	 app_scale(struct app *, int n, const char **pending);
+void	 app_scale_resume(void);	/* after state changes */
 /* Shutdown: stop everything; true once no process runs. */
 void	 app_stop_all(void);
 int	 app_all_stopped(void);
@@ -188,7 +206,18 @@ int	 ipc_send(struct ipc *, json_t *msg /* stolen */);
 void	 ipc_close(struct ipc *);	/* frees itself; no more callbacks */
 
 /* listen.c: SO_REUSEPORT listening sockets for cluster slots. */
-int	 listen_open(const char *host, int port, char **err);
+/* Slot's socket, bound now if it has none; -1 (*err) when it cannot be. */
+int	 listen_slot(struct listen_group *, int slot, const char *host,
+	    int port, char **err);
+int	 listen_fd(const struct listen_group *, int slot);	/* or -1 */
+/* Connections waiting in slot's accept queue, -1 = no socket. */
+int	 listen_queued(const struct listen_group *, int slot);
+/* Close slot's socket: only once no process of the slot holds it. */
+void	 listen_close(struct listen_group *, int slot);
+void	 listen_close_all(struct listen_group *);
+/* New connections go to these slots only (ascending); 0 or -1 (*err). */
+int	 listen_steer(struct listen_group *, const int *slots, size_t n,
+	    char **err);
 
 /* procstat.c: processes from /proc/PID/stat; cpu and RSS of process trees. */
 struct procinfo {

@@ -766,6 +766,74 @@ class RawClient {
 	destroy() { try { this.sock.destroy(); } catch (e) { /* ignore */ } }
 }
 
+// ---------------------------------------------------------------- churn
+
+// A churn of WebSocket connects (SPEC §2 "Reload"): starts connects at `rate`
+// per second (at most maxInFlight at once) until stop(); each waits for the
+// welcome, then drops, and ends in exactly one of ok / a failure kind
+// (refused, reset, hung: no answer within 10 s, handshake, noWelcome).
+function churn(base, rate, maxInFlight) {
+	const tok = token(SECRET, 'churn');
+	const r = { started: 0, ok: 0, refused: 0, reset: 0, hung: 0, handshake: 0, noWelcome: 0, examples: [] };
+	let inFlight = 0;
+	let paused = false;
+	let stopped = false;
+	const t0 = Date.now();
+	let base0 = 0;		// connects owed before a pause
+	let since = t0;
+	const fail = (kind, c, why) => {
+		r[kind]++;
+		if (r.examples.length < 5) r.examples.push(kind + ': ' + why);
+	};
+	const one = async () => {
+		r.started++;
+		inFlight++;
+		const c = new Client(url(base, tok));
+		try {
+			await c.expect((j) => j && j.type === 'connected', 'welcome', 15000);
+			r.ok++;
+		} catch (e) {
+			const codes = c.errors.map((x) => x.code || x.message);
+			if (codes.includes('ECONNREFUSED')) fail('refused', c, codes.join(','));
+			else if (codes.some((x) => /ECONNRESET|socket hang up|EPIPE/.test(x))) fail('reset', c, codes.join(','));
+			else if (!c.opened && codes.every((x) => /timed out/.test(x))) fail('hung', c, 'no answer: ' + codes.join(',') + ' ' + e.message.slice(0, 100));
+			else if (!c.opened) fail('handshake', c, (c.httpStatus ? 'HTTP ' + c.httpStatus + ' ' : '') + codes.join(',') + ' ' + e.message.slice(0, 100));
+			else fail('noWelcome', c, 'close ' + JSON.stringify(c.closed) + ' ' + e.message.slice(0, 100));
+		}
+		c.terminate();
+		inFlight--;
+	};
+	const timer = setInterval(() => {
+		if (stopped || paused) return;
+		const due = base0 + Math.floor((Date.now() - since) * rate / 1000);
+		while (r.started < due && inFlight < maxInFlight) one();
+	}, 5);
+	return {
+		r,
+		inFlight: () => inFlight,
+		// No new connect until resume(), and none in flight on return.
+		async pause() {
+			paused = true;
+			await waitFor(() => inFlight === 0, 20000, 'connects in flight to finish');
+		},
+		resume() { base0 = r.started; since = Date.now(); paused = false; },
+		async stop() {
+			stopped = true;
+			clearInterval(timer);
+			await waitFor(() => inFlight === 0, 30000, 'connects in flight to finish');
+			r.seconds = (Date.now() - t0) / 1000;
+		},
+	};
+}
+
+function churnFailed(r) { return r.refused + r.reset + r.hung + r.handshake + r.noWelcome; }
+
+function churnCheck(r, what) {
+	note(what + ': ' + JSON.stringify(r));
+	assert.strictEqual(r.ok + churnFailed(r), r.started, 'every connect counted: ' + r.ok + ' ok + ' + churnFailed(r) + ' failed != ' + r.started + ' started');
+	assert.strictEqual(churnFailed(r), 0, churnFailed(r) + ' connects failed during ' + what + ': ' + JSON.stringify(r));
+}
+
 // ---------------------------------------------------------------- exports
 
 module.exports = {
@@ -777,4 +845,5 @@ module.exports = {
 	cleanEnv, startWorker, startWsd, startWsdFile, wsctl, wsctlAsync, status, instancesOf,
 	httpRequest, httpGet, parseMetrics,
 	Client, RawClient, url, connectUser, subscribe,
+	churn, churnFailed, churnCheck,
 };

@@ -20,68 +20,8 @@ s.setup(async () => {
 	d = await lib.startWsd({ instances: 2 });
 });
 
-// The churn: starts connects at RATE/s until stop(); each one ends in
-// exactly one of ok / a failure kind.
-function churn(base) {
-	const tok = lib.token(lib.SECRET, 'churn');
-	const r = { started: 0, ok: 0, refused: 0, reset: 0, handshake: 0, noWelcome: 0, examples: [] };
-	let inFlight = 0;
-	let paused = false;
-	let stopped = false;
-	const t0 = Date.now();
-	let base0 = 0;		// connects owed before a pause
-	let since = t0;
-	const fail = (kind, c, why) => {
-		r[kind]++;
-		if (r.examples.length < 5) r.examples.push(kind + ': ' + why);
-	};
-	const one = async () => {
-		r.started++;
-		inFlight++;
-		const c = new lib.Client(lib.url(base, tok));
-		try {
-			await c.expect((j) => j && j.type === 'connected', 'welcome', 15000);
-			r.ok++;
-		} catch (e) {
-			const codes = c.errors.map((x) => x.code || x.message);
-			if (codes.includes('ECONNREFUSED')) fail('refused', c, codes.join(','));
-			else if (codes.some((x) => /ECONNRESET|socket hang up|EPIPE/.test(x))) fail('reset', c, codes.join(','));
-			else if (!c.opened) fail('handshake', c, (c.httpStatus ? 'HTTP ' + c.httpStatus + ' ' : '') + codes.join(',') + ' ' + e.message.slice(0, 100));
-			else fail('noWelcome', c, 'close ' + JSON.stringify(c.closed) + ' ' + e.message.slice(0, 100));
-		}
-		c.terminate();
-		inFlight--;
-	};
-	const timer = setInterval(() => {
-		if (stopped || paused) return;
-		const due = base0 + Math.floor((Date.now() - since) * RATE / 1000);
-		while (r.started < due && inFlight < MAX_IN_FLIGHT) one();
-	}, 5);
-	return {
-		r,
-		inFlight: () => inFlight,
-		// No new connect until resume(), and none in flight on return.
-		async pause() {
-			paused = true;
-			await lib.waitFor(() => inFlight === 0, 20000, 'connects in flight to finish');
-		},
-		resume() { base0 = r.started; since = Date.now(); paused = false; },
-		async stop() {
-			stopped = true;
-			clearInterval(timer);
-			await lib.waitFor(() => inFlight === 0, 30000, 'connects in flight to finish');
-			r.seconds = (Date.now() - t0) / 1000;
-		},
-	};
-}
-
-function failed(r) { return r.refused + r.reset + r.handshake + r.noWelcome; }
-
-function check(r, what) {
-	lib.note(what + ': ' + JSON.stringify(r));
-	assert.strictEqual(r.ok + failed(r), r.started, 'every connect counted: ' + r.ok + ' ok + ' + failed(r) + ' failed != ' + r.started + ' started');
-	assert.strictEqual(failed(r), 0, failed(r) + ' connects failed during ' + what + ': ' + JSON.stringify(r));
-}
+const churn = (base) => lib.churn(base, RATE, MAX_IN_FLIGHT);
+const check = lib.churnCheck;
 
 const RELOADS = 3;
 
