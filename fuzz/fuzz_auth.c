@@ -3,10 +3,16 @@
  * the Authorization header and the NextAuth cookie are pulled out of the
  * input, and the input itself and what came out are verified as a JWS and
  * as a session JWE with the test secrets (tests/fixtures/auth), at an
- * instant the seed tokens are valid.
+ * instant the seed tokens are valid.  A forged signature stops a JWS
+ * before its claims or libjwt are read, so an input "HEADER\nCLAIMS" is
+ * also made into a JWS of those two texts signed with the secret (HS384 or
+ * HS512 when the header names one, else HS256).
  */
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "auth.h"
 #include "fuzz.h"
@@ -38,6 +44,57 @@ fuzz_auth_verify(fuzz_auth_verify_fn verify, const char *token)
 		abort();
 }
 
+/* Appends base64url (no padding) of in to out, which has room for it. */
+static char *
+fuzz_auth_b64url(char *out, const void *in, size_t len)
+{
+	char	*p;
+	int	 n;
+
+	n = EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+	for (p = out; p < out + n; p++) {
+		if (*p == '+')
+			*p = '-';
+		else if (*p == '/')
+			*p = '_';
+	}
+	while (n > 0 && out[n - 1] == '=')
+		n--;
+	out[n] = '\0';
+	return out + n;
+}
+
+static void
+fuzz_auth_signed(const uint8_t *data, size_t size)
+{
+	const uint8_t	*nl;
+	const EVP_MD	*md = EVP_sha256();
+	unsigned char	 mac[EVP_MAX_MD_SIZE];
+	unsigned int	 maclen;
+	size_t		 hlen;
+	char		*tok, *p;
+
+	if ((nl = memchr(data, '\n', size)) == NULL)
+		return;
+	hlen = (size_t)(nl - data);
+	if (memmem(data, hlen, "HS384", 5) != NULL)
+		md = EVP_sha384();
+	else if (memmem(data, hlen, "HS512", 5) != NULL)
+		md = EVP_sha512();
+	if ((tok = malloc(size / 3 * 4 + 2 * EVP_MAX_MD_SIZE + 16)) == NULL)
+		abort();
+	p = fuzz_auth_b64url(tok, data, hlen);
+	*p++ = '.';
+	p = fuzz_auth_b64url(p, nl + 1, size - hlen - 1);
+	if (HMAC(md, V_SECRET, sizeof V_SECRET - 1, (unsigned char *)tok,
+	    (size_t)(p - tok), mac, &maclen) == NULL)
+		abort();
+	*p++ = '.';
+	fuzz_auth_b64url(p, mac, maclen);
+	fuzz_auth_verify(auth_verify_jwt, tok);
+	free(tok);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -59,5 +116,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(tok);
 	}
 	free(s);
+	fuzz_auth_signed(data, size);
 	return 0;
 }
