@@ -24,6 +24,8 @@ fuzz_control_line_cb(void *arg, char *line, size_t len)
 		return 0;
 	if (len > FUZZ_LINE_MAX || line[len] != '\0')
 		abort();
+	if (len == 0 || (len == 1 && line[0] == '\r'))
+		return 0;	/* control.c skips blank lines */
 	if (proto_parse_request(line, len, &req, &code, &msg) < 0)
 		out = proto_reply_error(req.id, code, "%s",
 		    msg != NULL ? msg : code);
