@@ -1,7 +1,7 @@
 /*
  * Fuzzes cron_restart expressions (an ecosystem field): parse, then the next
  * matching minute after a few instants of a zone with daylight saving, each
- * checked to be a later whole minute that the expression matches.
+ * checked to be a later whole minute that every field matches.
  */
 #include <stdlib.h>
 #include <time.h>
@@ -28,12 +28,18 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* Every field matches at t, days as vixie cron joins them. */
 static int
 fuzz_cron_matches(const struct cron *c, time_t t)
 {
-	struct tm tm;
+	struct tm	tm;
+	int		md, wd;
 
 	if (localtime_r(&t, &tm) == NULL || tm.tm_sec != 0)
+		return 0;
+	md = (c->mday >> tm.tm_mday) & 1;
+	wd = (c->wday >> tm.tm_wday) & 1;
+	if (c->mday_any || c->wday_any ? !(md && wd) : !(md || wd))
 		return 0;
 	return ((c->minute >> tm.tm_min) & 1) && ((c->hour >> tm.tm_hour) & 1) &&
 	    ((c->month >> (tm.tm_mon + 1)) & 1);
