@@ -17,13 +17,17 @@ for src in "$TOP"/fuzz/fuzz_*.c; do
 		not_ok "fuzz replay $name" "no harness $bin (make unit)"
 	elif [ "$n" = 0 ]; then
 		not_ok "fuzz replay $name" "empty corpus $corpus"
-	elif out=$("$bin" "$corpus" 2> "$T/$name.err") &&
-	    [ "$out" = "$n inputs" ]; then
-		ok "fuzz replay $name ($n inputs)"
 	else
-		not_ok "fuzz replay $name" "replayed: ${out:-nothing}" \
-		    "$(grep -v '^replay: ' "$T/$name.err" | head -20)" \
-		    "last input: $(grep '^replay: ' "$T/$name.err" | tail -1)"
+		out=$("$bin" "$corpus" 2> "$T/$name.err")
+		st=$?
+		if [ "$st" = 0 ] && [ "$out" = "$n inputs" ]; then
+			ok "fuzz replay $name ($n inputs)"
+		else
+			not_ok "fuzz replay $name" \
+			    "exit status $st, replayed: ${out:-no summary}" \
+			    "failing input: $(sed -n 's/^replay: //p' "$T/$name.err" | tail -1)" \
+			    "$(grep -v '^replay: ' "$T/$name.err" | head -20)"
+		fi
 	fi
 done
 finish
