@@ -173,14 +173,15 @@ asan:
 	@O=$(ASAN_O) BINDIR=$(ASAN_O)/bin TESTS=unit bash tests/run.sh
 
 # make fuzz: each harness of FUZZ_TARGETS (default all) for FUZZ_SECONDS,
-# one after another, new inputs kept in $(FUZZ_O)/work; make fuzz-merge
+# one after another, new inputs kept in FUZZ_WORK; make fuzz-merge
 # then adds those that reach new code to fuzz/corpus/.  The fuzzers have
 # their own clang tree, the parsers built with fuzzer-no-link.
 FUZZ_O       ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= $(FUZZ_NAMES)
 FUZZ_CC      ?= clang
-FUZZ_ENV      = FUZZ_BIN=$(FUZZ_O)/fuzz FUZZ_WORK=$(FUZZ_O)/work \
+FUZZ_WORK    ?= $(FUZZ_O)/work
+FUZZ_ENV      = FUZZ_BIN=$(FUZZ_O)/fuzz FUZZ_WORK=$(FUZZ_WORK) \
     FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)"
 fuzz-bins: $(FUZZ_BINS)
 
