@@ -4,8 +4,9 @@
 #   run    FUZZ_SECONDS per target; inputs that reach new code go to
 #          $FUZZ_WORK/NAME (not the committed corpus); a failure leaves the
 #          input libFuzzer saved and a minimized copy, both named below.
-#   merge  adds the inputs of $FUZZ_WORK/NAME that reach code the committed
-#          corpus does not to fuzz/corpus/NAME.
+#   merge  adds the inputs of $FUZZ_WORK/NAME that reach code (edges; hit
+#          counts are left out so the committed corpus stays small) the
+#          committed corpus does not to fuzz/corpus/NAME.
 #
 # FUZZ_FLAGS adds libFuzzer options (e.g. -jobs=2, -max_len=8192).
 set -u
@@ -43,7 +44,8 @@ for name in $TARGETS; do
 	mkdir -p "$new" "$corpus"
 	if [ "$mode" = merge ]; then
 		before=$(ls "$corpus" | wc -l)
-		"$fuzzer" -merge=1 "${dict[@]}" "$corpus" "$new" > "$log" 2>&1 ||
+		# shellcheck disable=SC2086
+		"$fuzzer" -merge=1 -use_counters=0 "${dict[@]}" $FLAGS "$corpus" "$new" > "$log" 2>&1 ||
 		    { echo "fuzz-merge: $name failed, see $log"; failed+=("$name"); continue; }
 		echo "fuzz-merge: $name: $before -> $(ls "$corpus" | wc -l) inputs in $corpus"
 		continue
