@@ -34,6 +34,7 @@ for name in $TARGETS; do
 	corpus=fuzz/corpus/$name
 	new=$WORK/$name
 	log=$WORK/$name.log
+	[ "$mode" = merge ] && log=$WORK/$name-merge.log
 	dict=()
 	[ -f "fuzz/$name.dict" ] && dict=(-dict="fuzz/$name.dict")
 	if [ ! -x "$fuzzer" ]; then
