@@ -150,7 +150,8 @@ run: deps all
 	@sh ecosystem/init-env.sh
 	$(BINDIR)/wsd --foreground -f ecosystem/ecosystem.json
 
-unit: $(UNIT_BINS) $(TOOL_BINS)
+unit: $(UNIT_BINS) $(TOOL_BINS) $(REPLAY_BINS)
+replay: $(REPLAY_BINS)
 
 # The corpus replay (tests/bb/test_fuzz_replay.sh) runs the harnesses of
 # the ASan tree, so that a fixed out-of-bounds read or leak fails again.
@@ -158,9 +159,6 @@ ASAN_O     := build-asan
 ASAN_FLAGS := O=$(ASAN_O) BINDIR=$(ASAN_O)/bin \
     CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
     LDFLAGS="-fsanitize=address,undefined"
-
-unit: $(REPLAY_BINS)
-replay: $(REPLAY_BINS)
 
 test: deps
 	@$(MAKE) --no-print-directory all unit npm $(WSBENCH) $(CEILING)
@@ -182,7 +180,8 @@ FUZZ_TARGETS ?= $(FUZZ_NAMES)
 FUZZ_CC      ?= clang
 FUZZ_WORK    ?= $(FUZZ_O)/work
 FUZZ_ENV      = FUZZ_BIN=$(FUZZ_O)/fuzz FUZZ_WORK=$(FUZZ_WORK) \
-    FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)"
+    FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" \
+    FUZZ_FLAGS="$(FUZZ_FLAGS)"
 fuzz-bins: $(FUZZ_BINS)
 
 fuzz fuzz-merge: deps
