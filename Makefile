@@ -5,6 +5,7 @@
 #   make run        build, then run wsd in the foreground with ecosystem/
 #   make test       build and run every test (unit + black-box)
 #   make asan       ASan + UBSan build; the unit tests run under it
+#   make fuzz       libFuzzer harnesses (fuzz/README.md), FUZZ_SECONDS each
 #   make bench      side-by-side benchmark against Node ws + PM2
 #   make bench-pg   the database channel rule alone (cold/warm vs one query)
 #
@@ -35,6 +36,8 @@ WORKER_SRC     := $(filter-out worker/main.c,$(wildcard worker/*.c))
 CTL_SRC        := $(filter-out ctl/main.c,$(wildcard ctl/*.c))
 UNIT_SRC       := $(wildcard tests/unit/test_*.c)
 TOOL_SRC       := $(wildcard tests/tools/*.c)
+FUZZ_SRC       := $(wildcard fuzz/fuzz_*.c)
+FUZZ_NAMES     := $(patsubst fuzz/fuzz_%.c,%,$(FUZZ_SRC))
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
@@ -44,12 +47,14 @@ LIBWORKER     := $(O)/libworker.a
 LIBCTL        := $(O)/libctl.a
 UNIT_BINS     := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 TOOL_BINS     := $(patsubst tests/tools/%.c,$(O)/tools/%,$(TOOL_SRC))
+FUZZ_BINS     := $(patsubst %,$(O)/fuzz/fuzz_%,$(FUZZ_NAMES))
+REPLAY_BINS   := $(patsubst %,$(O)/fuzz-replay/fuzz_%,$(FUZZ_NAMES))
 WSBENCH       := $(O)/wsbench
 CEILING       := $(O)/ceiling
 
 PROGS := $(BINDIR)/wsd $(BINDIR)/wsworker $(BINDIR)/wsctl
 
-.PHONY: all deps run test unit bb asan bench bench-pg bench-quick profile-mem profile-cpu install clean npm
+.PHONY: all deps run test unit bb asan fuzz fuzz-merge fuzz-bins replay bench bench-pg bench-quick profile-mem profile-cpu install clean npm
 .DEFAULT_GOAL := all
 
 all: $(PROGS)
@@ -100,6 +105,16 @@ $(O)/tools/%: tests/tools/%.c $(LIBWORKER) $(LIBSUPERVISOR) $(LIBCTL) $(LIBCOMMO
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Iworker -Isupervisor -Ictl $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The fuzz harnesses: libFuzzer programs (make fuzz, built with clang in
+# their own tree), and the same harnesses behind a plain main that runs
+# each file given once (the corpus replay of make test, any compiler).
+$(O)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(LIBWORKER) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Iworker -fsanitize=fuzzer $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
+$(O)/fuzz-replay/fuzz_%: fuzz/fuzz_%.c fuzz/replay.c fuzz/fuzz.h $(LIBWORKER) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Iworker $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
+
 $(WSBENCH): $(wildcard bench/wsbench/*.c) $(LIBCOMMON) $(wildcard bench/wsbench/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
@@ -114,7 +129,7 @@ $(CEILING): bench/ceiling/ceiling.c worker/frame.c worker/frame.h
 DEB_PKGS := pkg-config libuv1-dev libjansson-dev libhiredis-dev libjwt-dev \
             libwebsockets-dev libwebsockets-evlib-uv libssl-dev libcmocka-dev libyaml-dev \
             redis-server redis-sentinel python3 chromium procps iproute2 \
-            util-linux systemd libpq-dev postgresql
+            util-linux systemd libpq-dev postgresql clang libclang-rt-dev
 # Commands that may come from elsewhere than apt (Node from its own
 # installer): the package is installed only when the command is missing.
 DEB_CMDS := cc:gcc make:make node:nodejs npm:npm valgrind:valgrind \
@@ -141,18 +156,45 @@ run: deps all
 	@sh ecosystem/init-env.sh
 	$(BINDIR)/wsd --foreground -f ecosystem/ecosystem.json
 
-unit: $(UNIT_BINS) $(TOOL_BINS)
+unit: $(UNIT_BINS) $(TOOL_BINS) $(REPLAY_BINS)
+replay: $(REPLAY_BINS)
+
+# The corpus replay (tests/bb/test_fuzz_replay.sh) runs the harnesses of
+# the ASan tree, so that a fixed out-of-bounds read or leak fails again.
+ASAN_O     := build-asan
+ASAN_FLAGS := O=$(ASAN_O) BINDIR=$(ASAN_O)/bin \
+    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+    LDFLAGS="-fsanitize=address,undefined"
 
 test: deps
 	@$(MAKE) --no-print-directory all unit npm $(WSBENCH) $(CEILING)
-	@O=$(O) BINDIR=$(BINDIR) bash tests/run.sh
+	@$(MAKE) --no-print-directory $(ASAN_FLAGS) replay
+	@O=$(O) BINDIR=$(BINDIR) WSD_FUZZ_REPLAY=$(ASAN_O)/fuzz-replay bash tests/run.sh
 
 asan:
 	@$(MAKE) --no-print-directory deps
-	@$(MAKE) --no-print-directory O=build-asan BINDIR=build-asan/bin \
-	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    LDFLAGS="-fsanitize=address,undefined" all unit
-	@O=build-asan BINDIR=build-asan/bin TESTS=unit bash tests/run.sh
+	@$(MAKE) --no-print-directory $(ASAN_FLAGS) all unit
+	@O=$(ASAN_O) BINDIR=$(ASAN_O)/bin TESTS=unit bash tests/run.sh
+
+# make fuzz: each harness of FUZZ_TARGETS (default all) for FUZZ_SECONDS,
+# one after another, new inputs kept in FUZZ_WORK; make fuzz-merge
+# then adds those that reach new code to fuzz/corpus/.  The fuzzers have
+# their own clang tree, the parsers built with fuzzer-no-link.
+FUZZ_O       ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_CC      ?= clang
+FUZZ_WORK    ?= $(FUZZ_O)/work
+FUZZ_ENV      = FUZZ_BIN=$(FUZZ_O)/fuzz FUZZ_WORK=$(FUZZ_WORK) \
+    FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" \
+    FUZZ_FLAGS="$(FUZZ_FLAGS)"
+fuzz-bins: $(FUZZ_BINS)
+
+fuzz fuzz-merge: deps
+	@$(MAKE) --no-print-directory O=$(FUZZ_O) BINDIR=$(FUZZ_O)/bin CC=$(FUZZ_CC) \
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
+	    LDFLAGS="-fsanitize=address,undefined" fuzz-bins
+	@$(FUZZ_ENV) bash fuzz/run.sh $(if $(filter fuzz-merge,$@),merge,run)
 
 bench: deps all npm $(WSBENCH) $(CEILING)
 	@O=$(O) BINDIR=$(BINDIR) sh bench/run.sh
@@ -219,4 +261,4 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
 
 clean:
-	rm -rf build build-asan bin
+	rm -rf build build-asan build-fuzz bin

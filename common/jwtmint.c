@@ -10,8 +10,7 @@
 
 static const char jwtmint_header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
 
-/* Appends base64url without padding at out; returns the length written. */
-static size_t
+size_t
 jwtmint_b64url(char *out, const unsigned char *in, size_t len)
 {
 	static const char	 alphabet[] =

@@ -12,4 +12,10 @@
 char	*jwt_mint_hs256(const unsigned char *secret, size_t secret_len,
 	    const char *user, int64_t iat, int64_t exp);
 
+/*
+ * Writes base64url without padding of `len` bytes at out (room for
+ * (len + 2) / 3 * 4 bytes, no NUL added); returns the length written.
+ */
+size_t	 jwtmint_b64url(char *out, const unsigned char *in, size_t len);
+
 #endif
