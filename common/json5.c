@@ -359,10 +359,11 @@ json5_string(struct json5 *j, struct json5_str *b)
 static int
 json5_ident_char(const struct json5 *j, const char *p, int first)
 {
-	unsigned char c = (unsigned char)*p;
+	unsigned char c;
 
 	if (p >= j->end)
 		return 0;
+	c = (unsigned char)*p;
 	/* Non-ASCII letters are accepted as a whole, not classified. */
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	    c == '_' || c == '$' || c >= 0x80 || c == '\\' ||

@@ -87,6 +87,8 @@ test_json5_errors(void **state)
 	json5_fails("{\n  a: 1\n  b: 2}", 3, 3, "',' or '}' expected");
 	json5_fails("[1,,2]", 1, 4, "unexpected character ','");
 	json5_fails("{a 1}", 1, 4, "':' expected");
+	/* A key running to the end of the input (found by fuzz_json5). */
+	json5_fails("{n", 1, 3, "':' expected after a key");
 	json5_fails("'abc", 1, 5, "unterminated string");
 	json5_fails("'a\nb'", 1, 3, "unterminated string");
 	json5_fails("[01]", 1, 3, "cannot start with 0");
