@@ -224,6 +224,19 @@ cmd_list(struct cmd_ctx *ctx)
 	return proto_reply_ok(ctx->id, json_pack("{so}", "instances", a));
 }
 
+/* The aggregated Prometheus text (as GET /metrics serves it). */
+static char *
+cmd_metrics(struct cmd_ctx *ctx)
+{
+	char *text, *r;
+
+	if ((text = scrape_text()) == NULL)
+		return proto_reply_error(ctx->id, "internal", "out of memory");
+	r = proto_reply_ok(ctx->id, json_pack("{ss}", "text", text));
+	free(text);
+	return r;
+}
+
 static char *
 cmd_describe(struct cmd_ctx *ctx)
 {
@@ -804,6 +817,7 @@ cmd_kill(struct cmd_ctx *ctx)
 static const struct command command_table[] = {
 	{ "ping",	cmd_ping },
 	{ "list",	cmd_list },
+	{ "metrics",	cmd_metrics },
 	{ "describe",	cmd_describe },
 	{ "env",	cmd_env },
 	{ "logs",	cmd_logs },
