@@ -38,6 +38,7 @@ static const char *const main_private_env[] = {
 	"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID",
 	"LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
 	"WSD_RUN_ID",	/* a wsd started by an instance of another */
+	"WSD_METRICS_ADDR",	/* wsd's own port: a nested wsd would collide */
 	NULL,
 };
 
