@@ -1,7 +1,7 @@
 /*
  * `wsctl monit`: the live terminal view (as `pm2 monit`, `top`): one row per
  * instance with status, cpu, memory, connections, messages/s, deliveries/s
- * and restarts, wsd's last log lines underneath, redrawn every second.
+ * and restarts, wsd's recent events underneath, redrawn every second.
  *
  * The terminal is put in raw mode on the alternate screen and always given
  * back: on `q`, on Ctrl-C (read as a byte: ISIG is off) and on SIGTERM /
@@ -10,7 +10,6 @@
 #include <sys/ioctl.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -26,7 +25,6 @@
 #include "exitcodes.h"
 
 #define MONIT_TICK_MS	1000
-#define MONIT_LOG_TAIL	8192	/* bytes of wsd.log read for the events */
 
 static int	cmd_monit_run(struct ctl *, int, char **);
 
@@ -125,61 +123,30 @@ monit_status_colour(const char *st)
 	return "\033[33m";
 }
 
-/* The last `want` lines of wsd.log as "time level msg" (n lines kept). */
+/* The last `want` of wsd's events (its ring) as "time level app: msg". */
 static size_t
 monit_events(struct ctl *ctl, char lines[][160], size_t want)
 {
-	char path[sizeof ctl->home + 16], buf[MONIT_LOG_TAIL + 1], *p, *nl;
 	const char *ts, *lvl, *msg, *app;
-	json_t *o;
-	ssize_t r;
-	off_t end;
+	json_t *data, *e;
 	size_t n = 0, i;
-	int fd;
-	char *starts[256];
-	size_t ns = 0;
 
-	snprintf(path, sizeof path, "%s/wsd.log", ctl->home);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (want == 0 || client_call(ctl, "events", json_pack("{sI}", "lines",
+	    (json_int_t)want), &data) != 0)
 		return 0;
-	end = lseek(fd, 0, SEEK_END);
-	if (end > MONIT_LOG_TAIL)
-		lseek(fd, end - MONIT_LOG_TAIL, SEEK_SET);
-	else
-		lseek(fd, 0, SEEK_SET);
-	r = read(fd, buf, MONIT_LOG_TAIL);
-	close(fd);
-	if (r <= 0)
-		return 0;
-	buf[r] = '\0';
-	/* whole lines only: the first may be cut */
-	p = end > MONIT_LOG_TAIL ? strchr(buf, '\n') : buf;
-	while (p != NULL && *p != '\0' && ns < 256) {
-		if (*p == '\n')
-			p++;
-		if (*p == '\0')
+	json_array_foreach(json_object_get(data, "events"), i, e) {
+		if (n >= want)
 			break;
-		starts[ns++] = p;
-		if ((nl = strchr(p, '\n')) == NULL)
-			break;
-		*nl = '\0';
-		p = nl + 1;
+		ts = json_string_value(json_object_get(e, "ts"));
+		lvl = json_string_value(json_object_get(e, "level"));
+		msg = json_string_value(json_object_get(e, "msg"));
+		app = json_string_value(json_object_get(e, "app"));
+		snprintf(lines[n++], 160, "%.8s %-5s %s%s%s",
+		    ts != NULL && strlen(ts) >= 19 ? ts + 11 : "",
+		    lvl != NULL ? lvl : "", app != NULL ? app : "",
+		    app != NULL ? ": " : "", msg != NULL ? msg : "");
 	}
-	for (i = ns > want ? ns - want : 0; i < ns; i++) {
-		o = json_loads(starts[i], 0, NULL);
-		ts = json_string_value(json_object_get(o, "ts"));
-		lvl = json_string_value(json_object_get(o, "level"));
-		msg = json_string_value(json_object_get(o, "msg"));
-		app = json_string_value(json_object_get(o, "app"));
-		if (msg != NULL)
-			snprintf(lines[n++], 160, "%.8s %-5s %s%s%s",
-			    ts != NULL && strlen(ts) >= 19 ? ts + 11 : "",
-			    lvl != NULL ? lvl : "", app != NULL ? app : "",
-			    app != NULL ? ": " : "", msg);
-		else
-			snprintf(lines[n++], 160, "%s", starts[i]);
-		json_decref(o);
-	}
+	json_decref(data);
 	return n;
 }
 

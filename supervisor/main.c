@@ -402,6 +402,7 @@ main(int argc, char **argv)
 	daemon_write_pid();
 	signal(SIGPIPE, SIG_IGN);
 	log_setup(NULL, -1);
+	events_init();
 	wsd_started_ms = wsd_epoch_ms();
 
 	wsd_loop = uv_default_loop();

@@ -235,6 +235,10 @@ void	 scrape_fold(struct inst *);		/* before a new process */
 /* One row per instance (the caller frees *rows); 0 or -1. */
 int	 scrape_rows(struct metrics_row **rows, size_t *n);
 
+/* events.c: the last lines of wsd's own log (for wsctl monit). */
+void	 events_init(void);
+json_t	*events_json(size_t n);		/* the last n, oldest first */
+
 /* httpd.c: GET /metrics for WSD_METRICS_ADDR / --metrics. */
 int	 httpd_listen(const char *addr, char **err);	/* fd or -1 */
 int	 httpd_open(uv_loop_t *, int fd);

@@ -19,9 +19,8 @@ chmod +x "$T/app/app.sh"
 cat > "$T/app/eco.json" <<EOS
 {"apps":[{"name":"monapp","script":"app.sh","instances":2,"exec_mode":"fork","kill_timeout":1000}]}
 EOS
-# daemonized, so that wsd.log (the events) is written
-(cd "$T/app" && wsctl start eco.json > "$T/start.out" 2>&1)
-if [ -f "$WSD_HOME/wsd.pid" ]; then WSD_PID=$(cat "$WSD_HOME/wsd.pid"); track "$WSD_PID"; fi
+# in the foreground: the events come from wsd's ring, not from wsd.log
+start_wsd -f "$T/app/eco.json"
 wait_for 15 "2 instances online" instance_status 1 online
 
 TM="tmux -S $T/tmux.sock -f /dev/null"
@@ -48,7 +47,8 @@ else
 	not_ok "monit draws one row per instance (status online)" "$(pane q)"
 fi
 check "monit shows the column heads" pane_has q 'status +cpu +mem +conns +msg/s +dlv/s'
-check "monit shows wsd's recent events" pane_has q 'wsd started|online'
+check "monit shows wsd's recent events" pane_has q 'info +wsd started'
+check "monit shows an app's events" pane_has q 'info +monapp: online'
 if [ "$(pane q | awk 'length > 80' | wc -l)" = 0 ]; then ok "every line fits 80 columns"; else not_ok "every line fits 80 columns" "$(pane q)"; fi
 if pane_esc q | grep -q $'\033\\[32m'; then ok "online is green on a colour terminal"; else not_ok "online is green on a colour terminal" "$(pane_esc q | head -5 | cat -v)"; fi
 $TM send-keys -t q q
