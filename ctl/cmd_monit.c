@@ -313,6 +313,10 @@ cmd_monit_run(struct ctl *ctl, int argc, char **argv)
 	tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
 	for (i = 0; i < 4; i++)
 		sigaction(sigs[i], &old[i], NULL);
+	/* what client_call said went with the alternate screen */
+	if (rc != EXIT_OK)
+		ctl_warn("monit: the daemon stopped answering (%s)",
+		    ctl->errcode[0] != '\0' ? ctl->errcode : "no reply");
 	json_decref(data);
 	json_decref(prev);
 	return rc;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # wsctl monit in a real terminal (a private tmux server, 80x24): a row per
 # instance with its status, wsd's recent events, `q` and Ctrl-C quit, the
-# terminal is given back (canonical mode and echo), NO_COLOR honoured.
+# terminal is given back (canonical mode and echo, also when the daemon
+# goes away mid-view), NO_COLOR honoured.
 . "$(dirname "$0")/lib.sh"
 
 for v in $(env | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*_FILE\)=.*/\1/p'); do unset "$v"; done
@@ -69,4 +70,11 @@ wait_for 10 "the monit process" monit_pid
 kill -TERM "$(monit_pid)"
 if wait_for 10 "monit exit on SIGTERM" pane_has t 'EXIT='; then ok "SIGTERM ends monit"; else not_ok "SIGTERM ends monit" "$(pane t)"; fi
 if wait_for 10 "stty after SIGTERM" pane_has t '^icanon echo'; then ok "SIGTERM gives the terminal back (icanon, echo)"; else not_ok "SIGTERM gives the terminal back (icanon, echo)" "$(pane t)"; fi
+
+run_monit d NO_COLOR=1
+wait_for 15 "monit rows" rows_shown d
+wsctl kill > /dev/null 2>&1
+if wait_for 15 "monit exit when wsd is gone" pane_has d 'EXIT=[1-9]'; then ok "monit ends with a failure status when the daemon goes away"; else not_ok "monit ends with a failure status when the daemon goes away" "$(pane d)"; fi
+if wait_for 10 "stty after the daemon left" pane_has d '^icanon echo'; then ok "the terminal is given back then too"; else not_ok "the terminal is given back then too" "$(pane d)"; fi
+check "and monit says why" pane_has d 'monit: the daemon stopped answering'
 finish
