@@ -189,11 +189,28 @@ metrics_first_of_app(const struct metrics_row *rows, size_t i)
 	return 1;
 }
 
+/* Per-app figures that are no row's: the slots, the slots online. */
+enum { MA_SLOTS = MF_COUNT, MA_ONLINE };
+
+/* Row r's value of `fig` (a figure or MA_*); 0 when it has none. */
+static int
+metrics_value_of(const struct metrics_row *r, int fig, double *v)
+{
+	if (fig == MA_SLOTS || fig == MA_ONLINE) {
+		*v = fig == MA_SLOTS || r->state == ST_ONLINE;
+		return 1;
+	}
+	*v = r->v[fig];
+	return r->has[fig];
+}
+
+/* wsd_app_<name>{app} for each app: the sum over its rows that have fig. */
 static void
-metrics_sums(FILE *f, const struct metrics_row *rows, size_t n, int fig)
+metrics_sums(FILE *f, const struct metrics_row *rows, size_t n, int fig,
+    const char *name)
 {
 	size_t i, j;
-	double sum;
+	double sum, v;
 	int any;
 
 	for (i = 0; i < n; i++) {
@@ -202,20 +219,15 @@ metrics_sums(FILE *f, const struct metrics_row *rows, size_t n, int fig)
 		sum = 0;
 		any = 0;
 		for (j = i; j < n; j++) {
-			if (strcmp(rows[j].app, rows[i].app) != 0)
+			if (strcmp(rows[j].app, rows[i].app) != 0 ||
+			    !metrics_value_of(&rows[j], fig, &v))
 				continue;
-			if (fig < 0) {		/* instances */
-				sum += 1;
-				any = 1;
-			} else if (rows[j].has[fig]) {
-				sum += rows[j].v[fig];
-				any = 1;
-			}
+			sum += v;
+			any = 1;
 		}
 		if (!any)
 			continue;
-		fprintf(f, "wsd_app_%s{app=\"",
-		    fig < 0 ? "instances" : metrics_defs[fig].name);
+		fprintf(f, "wsd_app_%s{app=\"", name);
 		metrics_label(f, rows[i].app);
 		fputs("\"}", f);
 		metrics_value(f, sum);
@@ -261,28 +273,16 @@ metrics_text(const struct metrics_row *rows, size_t n)
 		}
 	}
 	metrics_head(f, "app", "instances", "gauge", "Instance slots.");
-	metrics_sums(f, rows, n, -1);
+	metrics_sums(f, rows, n, MA_SLOTS, "instances");
 	metrics_head(f, "app", "instances_online", "gauge",
 	    "Instance slots online.");
-	for (i = 0; i < n; i++) {
-		size_t j, online = 0;
-
-		if (!metrics_first_of_app(rows, i))
-			continue;
-		for (j = i; j < n; j++)
-			if (strcmp(rows[j].app, rows[i].app) == 0 &&
-			    rows[j].state == ST_ONLINE)
-				online++;
-		fputs("wsd_app_instances_online{app=\"", f);
-		metrics_label(f, rows[i].app);
-		fprintf(f, "\"} %zu\n", online);
-	}
+	metrics_sums(f, rows, n, MA_ONLINE, "instances_online");
 	for (fig = 0; fig < MF_COUNT; fig++) {
 		d = &metrics_defs[fig];
 		if (!d->sum)
 			continue;
 		metrics_head(f, "app", d->name, d->type, d->help);
-		metrics_sums(f, rows, n, fig);
+		metrics_sums(f, rows, n, fig, d->name);
 	}
 	if (fclose(f) != 0) {
 		free(out);
