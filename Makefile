@@ -133,7 +133,7 @@ DEB_PKGS := pkg-config libuv1-dev libjansson-dev libhiredis-dev libjwt-dev \
 # Commands that may come from elsewhere than apt (Node from its own
 # installer): the package is installed only when the command is missing.
 DEB_CMDS := cc:gcc make:make node:nodejs npm:npm valgrind:valgrind \
-            perf:linux-perf
+            perf:linux-perf tmux:tmux promtool:prometheus
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || \

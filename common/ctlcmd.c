@@ -6,6 +6,8 @@
 static const struct ctlcmd ctlcmd_table[] = {
 	{ "ping",	CTLCMD_READ,	1 },
 	{ "list",	CTLCMD_READ,	1 },
+	{ "metrics",	CTLCMD_READ,	1 },
+	{ "events",	CTLCMD_READ,	1 },
 	{ "describe",	CTLCMD_READ,	1 },
 	/* `reveal` needs admin: the handler checks that one argument. */
 	{ "env",	CTLCMD_READ,	1 },

@@ -16,6 +16,7 @@ static char		*log_app;
 static int		 log_instance = -1;
 static int		 log_fd = 1;
 static enum log_level	 log_min = LOG_INFO;
+static void		(*log_tap)(const char *, size_t);
 
 void
 log_setup(const char *app, int instance)
@@ -138,5 +139,13 @@ log_json(enum log_level lvl, json_t *fields, const char *fmt, ...)
 				 * from processes sharing a file never interleave */
 	while (write(log_fd, line, n + 1) < 0 && errno == EINTR)
 		;
+	if (log_tap != NULL)
+		log_tap(line, n);
 	free(line);
+}
+
+void
+log_set_tap(void (*tap)(const char *, size_t))
+{
+	log_tap = tap;
 }

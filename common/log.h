@@ -36,6 +36,12 @@ void	log_json(enum log_level, json_t *fields, const char *fmt, ...)
 #define log_error(...)	log_json(LOG_ERROR, NULL, __VA_ARGS__)
 
 /*
+ * Also hand every line log_json writes (without its newline) to `tap`, or
+ * to no one with NULL: wsd keeps its recent events for `wsctl monit`.
+ */
+void	log_set_tap(void (*tap)(const char *line, size_t len));
+
+/*
  * Emit one line without allocating (ts, level, msg, pid): for when memory
  * has run out.  `msg` is written as it is, so it must need no JSON escaping.
  */

@@ -47,6 +47,8 @@ extern const struct ctl_cmd cmd_info_cmds[];	/* status jlist describe env ping *
 extern const struct ctl_cmd cmd_logs_cmds[];	/* logs flush reloadLogs */
 extern const struct ctl_cmd cmd_daemon_cmds[];	/* kill save resurrect */
 extern const struct ctl_cmd cmd_token_cmds[];	/* token publish */
+extern const struct ctl_cmd cmd_metrics_cmds[];	/* metrics */
+extern const struct ctl_cmd cmd_monit_cmds[];	/* monit */
 extern const struct ctl_cmd startup_cmds[];	/* startup unstartup (ctl/startup.c) */
 
 /* main.c: "usage: wsctl <usage>" for ctl->cmd on stderr; returns 64. */

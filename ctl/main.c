@@ -15,6 +15,8 @@
 static const struct ctl_cmd *groups[] = {
 	cmd_apps_cmds,
 	cmd_info_cmds,
+	cmd_metrics_cmds,
+	cmd_monit_cmds,
 	cmd_logs_cmds,
 	cmd_daemon_cmds,
 	cmd_token_cmds,

@@ -597,6 +597,7 @@ app_spawn(struct inst *in)
 	in->pid = pid;
 	in->spawns++;
 	in->started_epoch = wsd_epoch_ms();
+	scrape_fold(in);	/* the old process's counters carry over */
 	json_decref(in->stats);
 	in->stats = NULL;
 	in->cpu = 0;

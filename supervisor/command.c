@@ -225,6 +225,32 @@ cmd_list(struct cmd_ctx *ctx)
 	return proto_reply_ok(ctx->id, json_pack("{so}", "instances", a));
 }
 
+/* The aggregated Prometheus text (as GET /metrics serves it). */
+static char *
+cmd_metrics(struct cmd_ctx *ctx)
+{
+	char *text, *r;
+
+	if ((text = scrape_text()) == NULL)
+		return proto_reply_error(ctx->id, "internal", "out of memory");
+	r = proto_reply_ok(ctx->id, json_pack("{ss}", "text", text));
+	free(text);
+	return r;
+}
+
+/* wsd's recent log lines, oldest first (args.lines, default and max 64). */
+static char *
+cmd_events(struct cmd_ctx *ctx)
+{
+	json_t *n = json_object_get(ctx->args, "lines");
+
+	if (n != NULL && (!json_is_integer(n) || json_integer_value(n) < 0))
+		return proto_reply_error(ctx->id, "bad_request",
+		    "\"lines\" must be a number from 0");
+	return proto_reply_ok(ctx->id, json_pack("{so}", "events",
+	    events_json(n != NULL ? (size_t)json_integer_value(n) : 64)));
+}
+
 static char *
 cmd_describe(struct cmd_ctx *ctx)
 {
@@ -832,6 +858,8 @@ cmd_kill(struct cmd_ctx *ctx)
 static const struct command command_table[] = {
 	{ "ping",	cmd_ping },
 	{ "list",	cmd_list },
+	{ "metrics",	cmd_metrics },
+	{ "events",	cmd_events },
 	{ "describe",	cmd_describe },
 	{ "env",	cmd_env },
 	{ "logs",	cmd_logs },

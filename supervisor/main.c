@@ -38,6 +38,7 @@ static const char *const main_private_env[] = {
 	"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID",
 	"LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
 	"WSD_RUN_ID",	/* a wsd started by an instance of another */
+	"WSD_METRICS_ADDR",	/* wsd's own port: a nested wsd would collide */
 	NULL,
 };
 
@@ -60,7 +61,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: wsd [-f FILE] [--env MODE] [--foreground] "
-	    "[--resurrect]\n       wsd -n FILE [--env MODE]\n");
+	    "[--resurrect]\n           [--metrics HOST:PORT]\n"
+	    "       wsd -n FILE [--env MODE]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -114,6 +116,7 @@ main_finish(void)
 {
 	log_info("all apps stopped: exiting");
 	notify_close();
+	httpd_close();
 	control_close();
 	daemon_cleanup();
 	exit(EXIT_OK);
@@ -299,14 +302,15 @@ main(int argc, char **argv)
 	struct ecosystem eco;
 	struct diag errors, warnings;
 	static char homebuf[PATH_MAX];	/* wsd_home points here */
-	const char *check = NULL, *home;
+	const char *check = NULL, *home, *metrics;
 	char *err = NULL, *defhome = NULL, *file = NULL;
-	int resurrect = 0, sockfd, i, rc;
+	int resurrect = 0, sockfd, metricsfd = -1, i, rc;
 	pid_t launcher = getpid();
 	size_t k;
 	struct app *a;
 
 	xmalloc_jansson();	/* out of memory is fatal in wsd: xmalloc.h */
+	metrics = getenv("WSD_METRICS_ADDR");
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-f") == 0 && i + 1 < argc)
 			file = argv[++i];
@@ -318,6 +322,8 @@ main(int argc, char **argv)
 			main_foreground = 1;
 		else if (strcmp(argv[i], "--resurrect") == 0)
 			resurrect = 1;
+		else if (strcmp(argv[i], "--metrics") == 0 && i + 1 < argc)
+			metrics = argv[++i];
 		else if (strcmp(argv[i], "--version") == 0) {
 			printf("wsd %s\n", WSD_VERSION);
 			return EXIT_OK;
@@ -376,6 +382,16 @@ main(int argc, char **argv)
 		rc = 1;
 		goto fail;
 	}
+	/* Bound before detaching, so a taken port is said on the terminal. */
+	if (metrics != NULL && *metrics != '\0' &&
+	    (metricsfd = httpd_listen(metrics, &err)) < 0) {
+		fprintf(stderr, "wsd: %s\n", err != NULL ? err :
+		    "cannot listen for metrics");
+		free(err);
+		daemon_cleanup();
+		rc = EXIT_CONFIG;
+		goto fail;
+	}
 	if (!main_foreground) {
 		if (daemon_detach() < 0) {
 			fprintf(stderr, "wsd: cannot detach\n");
@@ -386,6 +402,7 @@ main(int argc, char **argv)
 	daemon_write_pid();
 	signal(SIGPIPE, SIG_IGN);
 	log_setup(NULL, -1);
+	events_init();
 	wsd_started_ms = wsd_epoch_ms();
 
 	wsd_loop = uv_default_loop();
@@ -401,6 +418,8 @@ main(int argc, char **argv)
 		daemon_cleanup();
 		return 1;
 	}
+	if (metricsfd >= 0 && httpd_open(wsd_loop, metricsfd) < 0)
+		log_error("metrics endpoint %s: cannot serve", metrics);
 	notify_init(wsd_loop);
 	log_json(LOG_INFO, json_pack("{ssss}", "home", home, "version",
 	    WSD_VERSION), "wsd started");

@@ -36,6 +36,44 @@
 struct ipc;
 
 /*
+ * metrics.c: the aggregated metrics (rows of figures per instance slot,
+ * the counters carried across its processes, the Prometheus text).
+ */
+enum metrics_fig {
+	MF_RESTARTS, MF_UNSTABLE, MF_UPTIME, MF_MEMORY, MF_MEMORY_LIMIT,
+	MF_CPU_SECONDS, MF_CPU_PERCENT,
+	/* the worker's, from its IPC stats */
+	MF_ACTIVE, MF_CONNECTIONS, MF_MESSAGES, MF_DELIVERIES, MF_EVENTS,
+	MF_AUTH_FAILURES, MF_ERRORS, MF_SLOW_CLOSES, MF_SUBSCRIPTIONS,
+	MF_CHANNELS, MF_REDIS_UP,
+	MF_COUNT
+};
+struct metrics_row {
+	const char	*app;
+	int		 slot;
+	pid_t		 pid;		/* 0 = none */
+	enum inst_state	 state;
+	double		 v[MF_COUNT];
+	unsigned char	 has[MF_COUNT];	/* v[i] is known */
+};
+/* What a slot's earlier processes counted (carried counters only). */
+struct metrics_carry {
+	double		 base[MF_COUNT];
+};
+/*
+ * The worker figures of `stats` (may be NULL) plus the carried bases;
+ * live = 0: the process is gone, only its counters are kept.
+ */
+void	 metrics_row_stats(struct metrics_row *, const json_t *stats,
+	    const struct metrics_carry *, int live);
+/* Add the carried bases to the row's carried counters. */
+void	 metrics_row_carry(struct metrics_row *, const struct metrics_carry *);
+/* The process is being replaced: its row (bases included) is the base. */
+void	 metrics_carry_fold(struct metrics_carry *, const struct metrics_row *);
+/* The exposition text, malloc'd (NULL on ENOMEM). */
+char	*metrics_text(const struct metrics_row *, size_t n);
+
+/*
  * Where an instance is in a zero-downtime reload (app_reload_inst).  While
  * SPAWNING and RETIRING two processes serve the slot: `pid` is the
  * replacement (what status shows), `old_pid` the process it replaces.  The
@@ -72,6 +110,7 @@ struct inst {
 	uv_timer_t		 timer;		/* listen/kill timeout, restart delay */
 	struct ipc		*ipc;
 	json_t			*stats;		/* last IPC stats object */
+	struct metrics_carry	 carry;		/* counters of earlier pids */
 	double			 cpu;		/* percent of one core */
 	uint64_t		 mem;		/* RSS bytes of the process tree */
 	uint64_t		 cpu_ticks;	/* last sample, clock ticks */
@@ -218,6 +257,21 @@ void	 listen_close_all(struct listen_group *);
 /* New connections go to these slots only (ascending); 0 or -1 (*err). */
 int	 listen_steer(struct listen_group *, const int *slots, size_t n,
 	    char **err);
+
+/* scrape.c: the instance table read into metrics rows. */
+char	*scrape_text(void);			/* metrics_text of every slot */
+void	 scrape_fold(struct inst *);		/* before a new process */
+/* One row per instance (the caller frees *rows); 0 or -1. */
+int	 scrape_rows(struct metrics_row **rows, size_t *n);
+
+/* events.c: the last lines of wsd's own log (for wsctl monit). */
+void	 events_init(void);
+json_t	*events_json(size_t n);		/* the last n, oldest first */
+
+/* httpd.c: GET /metrics for WSD_METRICS_ADDR / --metrics. */
+int	 httpd_listen(const char *addr, char **err);	/* fd or -1 */
+int	 httpd_open(uv_loop_t *, int fd);
+void	 httpd_close(void);
 
 /* procstat.c: processes from /proc/PID/stat; cpu and RSS of process trees. */
 struct procinfo {

@@ -71,12 +71,17 @@ worker_stats_cb(void *arg)
 
 	(void)arg;
 	redis = worker.bus == NULL ? -1 : bus_is_up(worker.bus) ? 1 : 0;
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:s}",
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}",
 	    "connections", (json_int_t)session_count(),
 	    "subscriptions", (json_int_t)hub_subscription_count(),
 	    "channels", (json_int_t)hub_channel_count(),
 	    "deliveries", (json_int_t)metrics.deliveries,
 	    "messages", (json_int_t)metrics.total_messages,
+	    "total_connections", (json_int_t)metrics.total_connections,
+	    "auth_failures", (json_int_t)metrics.auth_failures,
+	    "errors", (json_int_t)metrics.errors,
+	    "events", (json_int_t)metrics.events,
+	    "slow_consumer_closes", (json_int_t)metrics.slow_closes,
 	    "redis", metrics_link_name(redis));
 }
 

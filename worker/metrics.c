@@ -46,6 +46,9 @@ metrics_render(const struct metrics_gauges *g)
 	    "# HELP ws_events_total Events fanned out to local subscribers.\n"
 	    "# TYPE ws_events_total counter\n"
 	    "ws_events_total %llu\n"
+	    "# HELP ws_slow_consumer_closes_total Sockets closed for a send queue over its cap.\n"
+	    "# TYPE ws_slow_consumer_closes_total counter\n"
+	    "ws_slow_consumer_closes_total %llu\n"
 	    "# HELP ws_subscriptions Channel subscriptions of open sockets.\n"
 	    "# TYPE ws_subscriptions gauge\n"
 	    "ws_subscriptions %llu\n"
@@ -59,6 +62,7 @@ metrics_render(const struct metrics_gauges *g)
 	    (unsigned long long)metrics.errors,
 	    (unsigned long long)metrics.deliveries,
 	    (unsigned long long)metrics.events,
+	    (unsigned long long)metrics.slow_closes,
 	    (unsigned long long)g->subscriptions,
 	    (unsigned long long)g->channels);
 	if (g->redis >= 0)

@@ -18,6 +18,7 @@ struct metrics {
 	uint64_t	errors;			/* bad input, slow consumers, … */
 	uint64_t	deliveries;		/* event frames queued to sockets */
 	uint64_t	events;			/* events fanned out */
+	uint64_t	slow_closes;		/* send queue over its cap */
 };
 
 extern struct metrics metrics;

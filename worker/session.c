@@ -316,6 +316,7 @@ session_send(struct session *s, struct frame *f)
 		    "queued", (json_int_t)s->queued),
 		    "send queue over its cap: closing a slow consumer");
 		metrics.errors++;
+		metrics.slow_closes++;
 		session_queue_clear(s);
 		session_close(s, SESSION_SLOW_CONSUMER);
 		s->flags |= SESSION_SLOW;

@@ -491,7 +491,7 @@ async function startWsd(opts) {
 	const eco = { apps: [app].concat(opts.extraApps || []) };
 	const ecoPath = path.join(home, '..', path.basename(home) + '-eco.json');
 	fs.writeFileSync(ecoPath, JSON.stringify(eco, null, 2));
-	const d = await startWsdFile(ecoPath, { home, online: { 'fonana-ws': n } });
+	const d = await startWsdFile(ecoPath, { home, online: { 'fonana-ws': n }, env: opts.wsdEnv });
 	d.port = port;
 	d.url = 'ws://127.0.0.1:' + port;
 	return d;

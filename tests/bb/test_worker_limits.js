@@ -86,6 +86,11 @@ s.test('the slow consumer is closed with 1008 "slow consumer"', async () => {
 	assert.deepStrictEqual(slow.closeFrame, { code: 1008, reason: 'slow consumer' });
 });
 
+s.test('ws_slow_consumer_closes_total counts the cut', async () => {
+	const m = lib.parseMetrics((await lib.httpGet(w.port, '/metrics')).body);
+	assert.strictEqual(m.ws_slow_consumer_closes_total, 1);
+});
+
 s.test('a client ping while the server is blocked mid-frame: the pong waits for the frame, every event arrives intact', async () => {
 	// 120 × 60 KB is more than loopback's socket buffers hold, so the
 	// worker ends up with a frame partly written when the ping comes; a

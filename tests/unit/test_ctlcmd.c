@@ -34,7 +34,7 @@ static void
 test_protocol_table(void **state)
 {
 	static const char *read[] = {
-		"ping", "list", "describe", "env", "logs",
+		"ping", "list", "metrics", "events", "describe", "env", "logs",
 	};
 	static const char *admin[] = {
 		"start", "stop", "restart", "reload", "delete", "scale",
