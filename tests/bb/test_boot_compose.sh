@@ -5,7 +5,7 @@
 # deploy/ecosystem.docker.json is a valid ecosystem.
 . "$(dirname "$0")/lib.sh"
 
-note "no Docker engine runs here: the files are checked for structure, nothing is built or started"
+note "the files' structure; test_container_*.sh build the images and run them"
 C=$TOP/deploy/docker-compose.prod.yml
 F=$TOP/Dockerfile
 
@@ -73,6 +73,12 @@ res(str(val) == "1", "wsd has sysctl net.ipv4.tcp_migrate_req=1", sc)
 res(w.get("init") is True, "wsd runs with an init process (init: true)")
 ports = [str(p) for p in w.get("ports", [])]
 res(any(p.endswith(":3002") for p in ports), "wsd publishes port 3002", ports)
+
+res(str(w.get("image", "")).startswith("${WSD_IMAGE:-"), "wsd's image is overridable (WSD_IMAGE)",
+    w.get("image"))
+rimg = set(str(svcs[s].get("image")) for s in want if s != "wsd")
+res(len(rimg) == 1 and list(rimg)[0].startswith("${REDIS_IMAGE:-"),
+    "every Redis service runs the one image REDIS_IMAGE names", rimg)
 
 xl = d.get("x-logging")
 res(isinstance(xl, dict) and xl.get("driver") == "loki", "x-logging anchor uses the loki driver")
