@@ -98,6 +98,34 @@ BB_PASS=$((BB_PASS + $(grep -c '^ok ' "$T/compose.tap")))
 BB_FAIL=$((BB_FAIL + $(grep -c '^not ok ' "$T/compose.tap")))
 [ -s "$T/compose.tap" ] || not_ok "compose checks ran"
 
+# The Promtail alternative to the Loki driver: json-file for every
+# production service, Promtail reading their JSON logs and pushing to LOKI_URL.
+python3 - "$C" "$TOP/deploy/docker-compose.promtail.yml" "$TOP/deploy/promtail.yml" \
+    > "$T/promtail.tap" 2>&1 <<'EOF'
+import sys, yaml
+prod, over, conf = (yaml.safe_load(open(f)) for f in sys.argv[1:4])
+def res(cond, name, detail=""):
+    print(("ok - " if cond else "not ok - ") + name)
+    if not cond and detail:
+        print("  # " + str(detail))
+svcs = over.get("services", {})
+drivers = {n: svcs.get(n, {}).get("logging", {}).get("driver") for n in prod["services"]}
+res(all(d == "json-file" for d in drivers.values()),
+    "promtail override: every production service logs to json-file", drivers)
+pt = svcs.get("promtail", {})
+res("/var/run/docker.sock:/var/run/docker.sock:ro" in pt.get("volumes", []) and
+    str(pt.get("environment", {}).get("LOKI_URL", "")).startswith("${LOKI_URL"),
+    "promtail reads the Docker API and pushes to LOKI_URL", pt)
+sc = (conf.get("scrape_configs") or [{}])[0]
+res(conf.get("clients", [{}])[0].get("url") == "${LOKI_URL}" and
+    "com.docker.compose.project=fonana-ws" in str(sc.get("docker_sd_configs")),
+    "promtail.yml scrapes the fonana-ws containers into LOKI_URL", sc)
+EOF
+cat "$T/promtail.tap"
+BB_PASS=$((BB_PASS + $(grep -c '^ok ' "$T/promtail.tap")))
+BB_FAIL=$((BB_FAIL + $(grep -c '^not ok ' "$T/promtail.tap")))
+[ -s "$T/promtail.tap" ] || not_ok "promtail checks ran"
+
 # The Dockerfile.
 check "Dockerfile: build stage on debian:bookworm" grep -qE '^FROM debian:bookworm AS build' "$F"
 check "Dockerfile: runtime stage on debian:bookworm-slim" grep -qE '^FROM debian:bookworm-slim' "$F"

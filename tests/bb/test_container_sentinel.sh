@@ -60,8 +60,10 @@ else
 	not_ok "three sentinels monitor the master" \
 	    "$(redis-cli -p "$S1" sentinel master mymaster | tr '\n' ' ')"
 fi
-check "the Redis servers run as the redis user, not root" \
-    [ "$(ctr_uid_of "$(ctr_pid "$MASTER_CTR")")" != 0 ]
+mpid=$(ctr_pid "$MASTER_CTR" 2>/dev/null)
+muid=$( [ -z "$mpid" ] || ctr_uid_of "$mpid")
+check "the Redis master runs as the redis user, not root (uid '$muid')" \
+    test -n "$muid" -a "$muid" != 0
 
 W=$(ctr_name wsd)
 ctr run -d --name "$W" --network=host \

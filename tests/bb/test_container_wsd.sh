@@ -42,7 +42,7 @@ check "wsd runs as uid 10001 (host pid $P)" [ "$(ctr_uid_of "$P")" = 10001 ]
 kids=$(pgrep -P "$P")
 bad=
 for k in $kids; do [ "$(ctr_uid_of "$k")" = 10001 ] || bad="$bad $k"; done
-check "its instances run as uid 10001 too ($(echo $kids))" [ -n "$kids" ] && [ -z "$bad" ]
+check "its instances run as uid 10001 too ($(echo $kids))" test -n "$kids" -a -z "$bad"
 
 # Secrets: present in the instances (they authenticate), absent from the
 # container's configuration and from wsd's command line and environment.
