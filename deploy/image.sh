@@ -3,8 +3,8 @@
 # (deploy/redis.Dockerfile), with docker when a Docker engine answers, else
 # with podman and the private deploy/podman/containers.conf.  Without a
 # debian:bookworm image, one is made from Debian's own mirror with
-# debootstrap (no image registry is needed), tagged debian:bookworm and
-# debian:bookworm-slim.
+# debootstrap (no image registry is needed): debian:bookworm, and
+# debian:bookworm-slim without documentation.
 #
 # An image is built again only when its inputs changed: it carries the label
 # wsd.inputs, a hash of its Dockerfile and of every file that one copies.
@@ -51,7 +51,9 @@ image_label() {	# $1 = image: its wsd.inputs label, or nothing
 	$E image inspect --format '{{ index .Config.Labels "wsd.inputs" }}' "$1" 2>/dev/null || true
 }
 
-# debootstrap's minbase bookworm, imported as the base of every stage.
+# debootstrap's minbase bookworm, imported as the base of the build stage
+# (debian:bookworm) and, without documentation, of the images
+# (debian:bookworm-slim).
 image_base() {
 	$E image inspect debian:bookworm >/dev/null 2>&1 && return 0
 	command -v debootstrap >/dev/null || cannot "no debian:bookworm image and no debootstrap (make deps)"
@@ -64,9 +66,32 @@ image_base() {
 		rm -rf "$dir" "$dir.log"
 		cannot "debootstrap could not make the base image from $MIRROR"
 	fi
-	rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+	# As Debian's images do: apt keeps no downloaded packages nor caches
+	# in a layer, and fetches no translations.
+	cat > "$dir/etc/apt/apt.conf.d/docker-clean" <<-'EOF'
+	DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+	APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+	Dir::Cache::pkgcache "";
+	Dir::Cache::srcpkgcache "";
+	EOF
+	echo 'Acquire::Languages "none";' > "$dir/etc/apt/apt.conf.d/docker-no-languages"
+	rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/cache/apt/*.bin "$dir"/var/lib/apt/lists/*
 	tar -C "$dir" -c . | $E import - debian:bookworm >/dev/null
-	$E tag debian:bookworm debian:bookworm-slim
+	# -slim as Debian's own: no documentation, manuals or translations,
+	# now or from packages installed later (dpkg path-exclude).
+	cat > "$dir/etc/dpkg/dpkg.cfg.d/slim" <<-'EOF'
+	path-exclude /usr/share/doc/*
+	path-include /usr/share/doc/*/copyright
+	path-exclude /usr/share/man/*
+	path-exclude /usr/share/groff/*
+	path-exclude /usr/share/info/*
+	path-exclude /usr/share/lintian/*
+	path-exclude /usr/share/locale/*
+	EOF
+	find "$dir/usr/share/doc" -mindepth 1 ! -name copyright ! -type d -delete
+	rm -rf "$dir"/usr/share/man/* "$dir"/usr/share/groff/* "$dir"/usr/share/info/* \
+	    "$dir"/usr/share/lintian/* "$dir"/usr/share/locale/*
+	tar -C "$dir" -c . | $E import - debian:bookworm-slim >/dev/null
 	rm -rf "$dir" "$dir.log"
 	echo "image.sh: debian:bookworm made in $(( $(date +%s) - start )) s"
 }
