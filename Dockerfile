@@ -1,7 +1,9 @@
 # wsd in a container: build on Debian bookworm with the -dev packages, run on
 # bookworm-slim with only the runtime libraries, as an unprivileged user.
 #
-#   docker build -t wsd .
+#   make image     (podman or docker; makes debian:bookworm with debootstrap
+#                   when no registry has it; podman needs --format docker to
+#                   keep the HEALTHCHECK)
 #   docker compose -f deploy/docker-compose.prod.yml up -d     (docs/deploy.md)
 
 FROM debian:bookworm AS build

@@ -3,7 +3,8 @@
 #
 #   make            build bin/wsd, bin/wsworker, bin/wsctl
 #   make run        build, then run wsd in the foreground with ecosystem/
-#   make test       build and run every test (unit + black-box)
+#   make test       build and run every test (unit + black-box, containers)
+#   make image      build the wsd and Redis images (podman or docker)
 #   make asan       ASan + UBSan build; the unit tests run under it
 #   make fuzz       libFuzzer harnesses (fuzz/README.md), FUZZ_SECONDS each
 #   make bench      side-by-side benchmark against Node ws + PM2
@@ -54,7 +55,7 @@ CEILING       := $(O)/ceiling
 
 PROGS := $(BINDIR)/wsd $(BINDIR)/wsworker $(BINDIR)/wsctl
 
-.PHONY: all deps run test unit bb asan fuzz fuzz-merge fuzz-bins replay bench bench-pg bench-quick profile-mem profile-cpu install clean npm
+.PHONY: all deps image run test unit bb asan fuzz fuzz-merge fuzz-bins replay bench bench-pg bench-quick profile-mem profile-cpu install clean npm
 .DEFAULT_GOAL := all
 
 all: $(PROGS)
@@ -128,8 +129,9 @@ $(CEILING): bench/ceiling/ceiling.c worker/frame.c worker/frame.h
 # missing ones are installed, so this is a no-op on a prepared machine.
 DEB_PKGS := pkg-config libuv1-dev libjansson-dev libhiredis-dev libjwt-dev \
             libwebsockets-dev libwebsockets-evlib-uv libssl-dev libcmocka-dev libyaml-dev \
-            redis-server redis-sentinel python3 chromium procps iproute2 \
-            util-linux systemd libpq-dev postgresql clang libclang-rt-dev
+            redis-server redis-sentinel python3 python3-yaml chromium procps \
+            iproute2 util-linux systemd libpq-dev postgresql clang libclang-rt-dev \
+            podman runc catatonit debootstrap
 # Commands that may come from elsewhere than apt (Node from its own
 # installer): the package is installed only when the command is missing.
 DEB_CMDS := cc:gcc make:make node:nodejs npm:npm valgrind:valgrind \
@@ -166,10 +168,22 @@ ASAN_FLAGS := O=$(ASAN_O) BINDIR=$(ASAN_O)/bin \
     CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
     LDFLAGS="-fsanitize=address,undefined"
 
+# The wsd and Redis images (deploy/image.sh): podman, or docker where a
+# Docker engine answers; the Debian base is made with debootstrap when
+# missing; an image whose inputs did not change is kept.
+image: deps
+	@bash deploy/image.sh
+
+# The container tests need the images; a machine that cannot run a
+# container (status 3, the reason on stderr) skips them, and says so.
 test: deps
 	@$(MAKE) --no-print-directory all unit npm $(WSBENCH) $(CEILING)
 	@$(MAKE) --no-print-directory $(ASAN_FLAGS) replay
-	@O=$(O) BINDIR=$(BINDIR) WSD_FUZZ_REPLAY=$(ASAN_O)/fuzz-replay bash tests/run.sh
+	@st=0; bash deploy/image.sh tests > $(O)/image.log 2>&1 || st=$$?; \
+	grep '^image.sh:' $(O)/image.log; \
+	if [ $$st = 3 ]; then export WSD_CONTAINER_SKIP="$$(tail -1 $(O)/image.log)"; \
+	elif [ $$st != 0 ]; then tail -30 $(O)/image.log; exit $$st; fi; \
+	O=$(O) BINDIR=$(BINDIR) WSD_FUZZ_REPLAY=$(ASAN_O)/fuzz-replay bash tests/run.sh
 
 asan:
 	@$(MAKE) --no-print-directory deps

@@ -5,7 +5,7 @@
 # deploy/ecosystem.docker.json is a valid ecosystem.
 . "$(dirname "$0")/lib.sh"
 
-note "no Docker engine runs here: the files are checked for structure, nothing is built or started"
+note "the files' structure; test_container_*.sh build the images and run them"
 C=$TOP/deploy/docker-compose.prod.yml
 F=$TOP/Dockerfile
 
@@ -74,6 +74,12 @@ res(w.get("init") is True, "wsd runs with an init process (init: true)")
 ports = [str(p) for p in w.get("ports", [])]
 res(any(p.endswith(":3002") for p in ports), "wsd publishes port 3002", ports)
 
+res(str(w.get("image", "")).startswith("${WSD_IMAGE:-"), "wsd's image is overridable (WSD_IMAGE)",
+    w.get("image"))
+rimg = set(str(svcs[s].get("image")) for s in want if s != "wsd")
+res(len(rimg) == 1 and list(rimg)[0].startswith("${REDIS_IMAGE:-"),
+    "every Redis service runs the one image REDIS_IMAGE names", rimg)
+
 xl = d.get("x-logging")
 res(isinstance(xl, dict) and xl.get("driver") == "loki", "x-logging anchor uses the loki driver")
 urls = set()
@@ -91,6 +97,34 @@ cat "$T/compose.tap"
 BB_PASS=$((BB_PASS + $(grep -c '^ok ' "$T/compose.tap")))
 BB_FAIL=$((BB_FAIL + $(grep -c '^not ok ' "$T/compose.tap")))
 [ -s "$T/compose.tap" ] || not_ok "compose checks ran"
+
+# The Promtail alternative to the Loki driver: json-file for every
+# production service, Promtail reading their JSON logs and pushing to LOKI_URL.
+python3 - "$C" "$TOP/deploy/docker-compose.promtail.yml" "$TOP/deploy/promtail.yml" \
+    > "$T/promtail.tap" 2>&1 <<'EOF'
+import sys, yaml
+prod, over, conf = (yaml.safe_load(open(f)) for f in sys.argv[1:4])
+def res(cond, name, detail=""):
+    print(("ok - " if cond else "not ok - ") + name)
+    if not cond and detail:
+        print("  # " + str(detail))
+svcs = over.get("services", {})
+drivers = {n: svcs.get(n, {}).get("logging", {}).get("driver") for n in prod["services"]}
+res(all(d == "json-file" for d in drivers.values()),
+    "promtail override: every production service logs to json-file", drivers)
+pt = svcs.get("promtail", {})
+res("/var/run/docker.sock:/var/run/docker.sock:ro" in pt.get("volumes", []) and
+    str(pt.get("environment", {}).get("LOKI_URL", "")).startswith("${LOKI_URL"),
+    "promtail reads the Docker API and pushes to LOKI_URL", pt)
+sc = (conf.get("scrape_configs") or [{}])[0]
+res(conf.get("clients", [{}])[0].get("url") == "${LOKI_URL}" and
+    "com.docker.compose.project=fonana-ws" in str(sc.get("docker_sd_configs")),
+    "promtail.yml scrapes the fonana-ws containers into LOKI_URL", sc)
+EOF
+cat "$T/promtail.tap"
+BB_PASS=$((BB_PASS + $(grep -c '^ok ' "$T/promtail.tap")))
+BB_FAIL=$((BB_FAIL + $(grep -c '^not ok ' "$T/promtail.tap")))
+[ -s "$T/promtail.tap" ] || not_ok "promtail checks ran"
 
 # The Dockerfile.
 check "Dockerfile: build stage on debian:bookworm" grep -qE '^FROM debian:bookworm AS build' "$F"
