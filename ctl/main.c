@@ -18,6 +18,7 @@ static const struct ctl_cmd *groups[] = {
 	cmd_logs_cmds,
 	cmd_daemon_cmds,
 	cmd_token_cmds,
+	cmd_pm2_cmds,
 	startup_cmds,
 	NULL
 };
