@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -27,7 +28,7 @@ static int	cmd_apps_start_or_restart(struct ctl *, int, char **);
 const struct ctl_cmd cmd_apps_cmds[] = {
 	{ "start", NULL, "FILE [--env MODE] [--only A,B] | SCRIPT [--name N] "
 	    "[-i N|max] [-- ARGS] | NAME|ID|all", cmd_apps_start },
-	{ "startOrReload", NULL, "FILE [--env MODE] [--only A,B] "
+	{ "startOrReload", "startOrGracefulReload", "FILE [--env MODE] [--only A,B] "
 	    "[--update-env]", cmd_apps_start_or_reload },
 	{ "startOrRestart", NULL, "FILE [--env MODE] [--only A,B] "
 	    "[--update-env]", cmd_apps_start_or_restart },
@@ -243,24 +244,58 @@ cmd_apps_is_file(const char *arg)
 	return stat(arg, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
+/* The file's first 64 KiB hold `apps:` (or "apps": …), as an ecosystem's do. */
+static int
+cmd_apps_defines_apps(const char *path)
+{
+	char buf[65536];
+	const char *p, *q, *r, *end;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof buf);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	end = buf + n;
+	for (p = buf; (q = memmem(p, end - p, "apps", 4)) != NULL; p = q + 4) {
+		for (r = q + 4; r < end && strchr("\"'` \t", *r) != NULL; r++)
+			;
+		if (r < end && *r == ':')
+			return 1;
+	}
+	return 0;
+}
+
 /*
- * PM2's rule for what `start FILE` is given: an ecosystem file by its name
- * (.json, .json5, .yml, .yaml, *.config.js/.cjs/.mjs), any other file a
- * script to run as one app.
+ * What `start FILE` is given, by PM2's rule: an ecosystem file by its
+ * name (.json, .json5, .yml, .yaml, *.config.js/.cjs/.mjs), any other file
+ * a script to run as one app.  One exception keeps older wsd use working:
+ * a .js/.cjs/.mjs whose text defines `apps:` is an ecosystem file unless
+ * a script option (--name, -i, --) says otherwise.
  */
 static int
-cmd_apps_is_ecosystem(const char *path)
+cmd_apps_is_ecosystem(const char *path, const struct cmd_apps_opts *o)
 {
 	static const char *suffixes[] = {
 		".json", ".json5", ".yml", ".yaml", ".config.js",
 		".config.cjs", ".config.mjs", NULL
-	};
+	}, *js[] = { ".js", ".cjs", ".mjs", NULL };
 	size_t i, n = strlen(path), k;
 
 	for (i = 0; suffixes[i] != NULL; i++) {
 		k = strlen(suffixes[i]);
 		if (n > k && strcmp(path + n - k, suffixes[i]) == 0)
 			return 1;
+	}
+	if (o->name != NULL || o->instances != NULL || o->script_args != NULL)
+		return 0;
+	for (i = 0; js[i] != NULL; i++) {
+		k = strlen(js[i]);
+		if (n > k && strcmp(path + n - k, js[i]) == 0)
+			return cmd_apps_defines_apps(path);
 	}
 	return 0;
 }
@@ -389,7 +424,7 @@ cmd_apps_start_args(struct ctl *ctl, const char *arg,
 		ctl_warn("%s: %s", arg, strerror(errno));
 		return EXIT_CMDFAIL;
 	}
-	script = !cmd_apps_is_ecosystem(abspath);
+	script = !cmd_apps_is_ecosystem(abspath, o);
 	if (!script && (o->name != NULL || o->instances != NULL ||
 	    o->script_args != NULL)) {
 		ctl_warn("%s is an ecosystem file: set name, instances and args "

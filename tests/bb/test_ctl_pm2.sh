@@ -125,6 +125,10 @@ if [ "$s" = 0 ] && [ "$(wsctl status --json | json_get "len([i for i in d['insta
 	ok "start args.js --name scr -i 2 starts two instances"
 else not_ok "start args.js --name scr -i 2 starts two instances" "status $s" "$(cat "$T/out" "$T/err")"; fi
 wait_for 10 "scr runs with node and its args" sh -c "wsctl logs scr --nostream --raw --out | grep -q '^args: one two$'"
+s=$(cd "$T/app" && st wsctl start args.js)
+if [ "$s" = 0 ] && [ "$(wsctl status --json | json_get "len([i for i in d['instances'] if i['name']=='args'])")" = 1 ]; then
+	ok "start args.js alone: one app named after the file"
+else not_ok "start args.js alone: one app named after the file" "status $s" "$(cat "$T/out" "$T/err")"; fi
 s=$(cd "$T/app" && st wsctl start eco.json --name x)
 [ "$s" = 64 ] && grep -q 'ecosystem file' "$T/err" && ok "--name on an ecosystem file is refused, saying where names go" ||
 	not_ok "--name on an ecosystem file is refused, saying where names go" "status $s" "$(cat "$T/err")"
@@ -134,7 +138,7 @@ check "save" sh -c "wsctl save > /dev/null"
 wsctl kill > /dev/null 2>&1
 s=$(st wsctl resurrect)
 if [ -f "$WSD_HOME/wsd.pid" ]; then WSD_PID=$(cat "$WSD_HOME/wsd.pid"); track "$WSD_PID"; fi
-if [ "$s" = 0 ] && [ "$(names)" = "jobs scr web" ]; then ok "resurrect with no daemon starts it and the saved apps"
+if [ "$s" = 0 ] && [ "$(names)" = "args jobs scr web" ]; then ok "resurrect with no daemon starts it and the saved apps"
 else not_ok "resurrect with no daemon starts it and the saved apps" "status $s" "$(cat "$T/out" "$T/err")"; fi
 s=$(st wsctl cleardump)
 if [ "$s" = 0 ] && [ "$(json_get "len(d['apps'])" < "$WSD_HOME/dump.json")" = 0 ]; then ok "cleardump empties dump.json"
