@@ -347,7 +347,7 @@ cmd_apps_script_file(struct ctl *ctl, const char *script,
 	if (name[0] == '\0' || strchr(name, '/') != NULL || name[0] == '.') {
 		ctl_warn("--name %s: an app name has no '/' and does not start "
 		    "with '.'", name);
-		return EXIT_USAGE;
+		return ctl_usage(ctl);
 	}
 	if (getcwd(cwd, sizeof cwd) == NULL) {
 		ctl_warn("getcwd: %s", strerror(errno));
@@ -364,7 +364,7 @@ cmd_apps_script_file(struct ctl *ctl, const char *script,
 			ctl_warn("-i %s: a number of instances (1-1024) or max",
 			    o->instances);
 			json_decref(app);
-			return EXIT_USAGE;
+			return ctl_usage(ctl);
 		} else
 			json_object_set_new(app, "instances", json_integer(n));
 	}
@@ -415,7 +415,7 @@ cmd_apps_start_args(struct ctl *ctl, const char *arg,
 		if (o->only != NULL || o->name != NULL || o->instances != NULL) {
 			ctl_warn("--only, --name and -i go with a file: %s is "
 			    "an app name", arg);
-			return EXIT_USAGE;
+			return ctl_usage(ctl);
 		}
 		json_object_set_new(args, "target", json_string(arg));
 		return EXIT_OK;
@@ -429,12 +429,12 @@ cmd_apps_start_args(struct ctl *ctl, const char *arg,
 	    o->script_args != NULL)) {
 		ctl_warn("%s is an ecosystem file: set name, instances and args "
 		    "in it (--name, -i and -- go with a script)", arg);
-		return EXIT_USAGE;
+		return ctl_usage(ctl);
 	}
 	if (script && o->only != NULL) {
 		ctl_warn("--only picks apps of an ecosystem file; %s is a "
 		    "script", arg);
-		return EXIT_USAGE;
+		return ctl_usage(ctl);
 	}
 	if ((rc = cmd_apps_ensure_daemon(ctl)) != EXIT_OK)
 		return rc;
@@ -446,7 +446,7 @@ cmd_apps_start_args(struct ctl *ctl, const char *arg,
 		json_object_set_new(args, "env", json_string(o->env));
 	if (o->only != NULL) {
 		if ((only = cmd_apps_only(o->only)) == NULL)
-			return EXIT_USAGE;
+			return ctl_usage(ctl);
 		json_object_set_new(args, "only", only);
 	}
 	return EXIT_OK;
@@ -611,7 +611,7 @@ cmd_apps_start_or(struct ctl *ctl, int argc, char **argv, const char *cmd,
 		return EXIT_CMDFAIL;
 	}
 	if (o.only != NULL && (only = cmd_apps_only(o.only)) == NULL)
-		return EXIT_USAGE;
+		return ctl_usage(ctl);
 	if ((rc = cmd_apps_ensure_daemon(ctl)) != EXIT_OK ||
 	    (rc = client_call(ctl, "appNames", json_pack("{ss}", "file",
 	    abspath), &names)) != 0 ||
