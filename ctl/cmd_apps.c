@@ -23,6 +23,11 @@ static int	cmd_apps_reload(struct ctl *, int, char **);
 static int	cmd_apps_delete(struct ctl *, int, char **);
 static int	cmd_apps_scale(struct ctl *, int, char **);
 static int	cmd_apps_start_or_reload(struct ctl *, int, char **);
+struct cmd_apps_opts;
+static int	cmd_apps_file_act(struct ctl *, const char *,
+		    const struct cmd_apps_opts *, const char *, const char *, int);
+static int	cmd_apps_is_ecosystem(const char *,
+		    const struct cmd_apps_opts *);
 static int	cmd_apps_start_or_restart(struct ctl *, int, char **);
 
 const struct ctl_cmd cmd_apps_cmds[] = {
@@ -32,10 +37,13 @@ const struct ctl_cmd cmd_apps_cmds[] = {
 	    "[--update-env]", cmd_apps_start_or_reload },
 	{ "startOrRestart", NULL, "FILE [--env MODE] [--only A,B] "
 	    "[--update-env]", cmd_apps_start_or_restart },
-	{ "stop", NULL, "NAME|ID|all ...", cmd_apps_stop },
-	{ "restart", NULL, "NAME|ID|all ... [--update-env]", cmd_apps_restart },
-	{ "reload", NULL, "NAME|ID|all ... [--update-env]", cmd_apps_reload },
-	{ "delete", "del", "NAME|ID|all ...", cmd_apps_delete },
+	{ "stop", NULL, "NAME|ID|all ... | FILE [--only A,B]", cmd_apps_stop },
+	{ "restart", NULL, "NAME|ID|all ... | FILE [--only A,B] [--env MODE] "
+	    "[--update-env]", cmd_apps_restart },
+	{ "reload", NULL, "NAME|ID|all ... | FILE [--only A,B] [--env MODE] "
+	    "[--update-env]", cmd_apps_reload },
+	{ "delete", "del", "NAME|ID|all ... | FILE [--only A,B]",
+	    cmd_apps_delete },
 	{ "scale", NULL, "NAME N|+N|-N", cmd_apps_scale },
 	{ NULL, NULL, NULL, NULL }
 };
@@ -496,9 +504,18 @@ cmd_apps_each(struct ctl *ctl, int argc, char **argv, const char *cmd,
 	json_t *args, *data;
 	int i, n, rc, worst = EXIT_OK;
 
-	if ((n = cmd_apps_getopt(argc, argv, allowed, &o)) == -1 ||
-	    optind >= n)
+	if ((n = cmd_apps_getopt(argc, argv, allowed | 1 << OPT_ENV |
+	    1 << OPT_ONLY, &o)) == -1 || optind >= n)
 		return ctl_usage(ctl);
+	/* `pm2 reload ecosystem.config.js`: the apps the file defines. */
+	if (n - optind == 1 && cmd_apps_is_file(argv[optind]) &&
+	    cmd_apps_is_ecosystem(argv[optind], &o))
+		return cmd_apps_file_act(ctl, argv[optind], &o, cmd, verb, 0);
+	if (o.env != NULL || o.only != NULL) {
+		ctl_warn("--env and --only go with an ecosystem file, not an "
+		    "app name");
+		return ctl_usage(ctl);
+	}
 	for (i = optind; i < n; i++) {
 		args = json_object();
 		json_object_set_new(args, "target", json_string(argv[i]));
@@ -587,32 +604,46 @@ cmd_apps_scale(struct ctl *ctl, int argc, char **argv)
 	return ctl->json ? EXIT_OK : status_show(ctl);
 }
 
+/* The instance of `list` named `name` first, or NULL. */
+static json_t *
+cmd_apps_listed(json_t *list, json_t *name)
+{
+	json_t *in;
+	size_t k;
+
+	json_array_foreach(json_object_get(list, "instances"), k, in)
+		if (json_equal(json_object_get(in, "name"), name))
+			return in;
+	return NULL;
+}
+
 /*
- * startOrReload / startOrRestart FILE: the file's apps that run are
- * reloaded (restarted), the others started; the daemon names the apps
- * (it is the one that can run an ecosystem.config.js).
+ * Apply `cmd` to the apps FILE defines (those of --only), as PM2 does
+ * with `pm2 reload ecosystem.config.js`; the daemon names the apps (it is
+ * the one that can run a .config.js).  start_missing: the ones not running
+ * are started (startOrReload, startOrRestart), else a restart or reload
+ * names them.  A --env other than the mode an app runs with is refused
+ * for that app: restart and reload keep the mode.
  */
 static int
-cmd_apps_start_or(struct ctl *ctl, int argc, char **argv, const char *cmd,
-    const char *verb)
+cmd_apps_file_act(struct ctl *ctl, const char *file,
+    const struct cmd_apps_opts *o, const char *cmd, const char *verb,
+    int start_missing)
 {
-	struct cmd_apps_opts o;
 	char abspath[PATH_MAX];
 	json_t *args, *data, *names, *list, *missing, *only = NULL, *v, *in;
+	const char *mode;
 	size_t i, k;
-	int n, rc, worst = EXIT_OK, found;
+	int rc, worst = EXIT_OK, found;
 
-	if ((n = cmd_apps_getopt(argc, argv, 1 << OPT_ENV | 1 << OPT_UPDATE_ENV |
-	    1 << OPT_ONLY, &o)) == -1 || n - optind != 1)
-		return ctl_usage(ctl);
-	if (!cmd_apps_is_file(argv[optind]) ||
-	    realpath(argv[optind], abspath) == NULL) {
-		ctl_warn("%s: no such file", argv[optind]);
+	if (realpath(file, abspath) == NULL) {
+		ctl_warn("%s: %s", file, strerror(errno));
 		return EXIT_CMDFAIL;
 	}
-	if (o.only != NULL && (only = cmd_apps_only(o.only)) == NULL)
+	if (o->only != NULL && (only = cmd_apps_only(o->only)) == NULL)
 		return ctl_usage(ctl);
-	if ((rc = cmd_apps_ensure_daemon(ctl)) != EXIT_OK ||
+	if ((rc = start_missing ? cmd_apps_ensure_daemon(ctl) : EXIT_OK) !=
+	    EXIT_OK ||
 	    (rc = client_call(ctl, "appNames", json_pack("{ss}", "file",
 	    abspath), &names)) != 0 ||
 	    (rc = client_call(ctl, "list", NULL, &list)) != 0) {
@@ -627,16 +658,22 @@ cmd_apps_start_or(struct ctl *ctl, int argc, char **argv, const char *cmd,
 				found = 1;
 		if (!found)
 			continue;
-		found = 0;
-		json_array_foreach(json_object_get(list, "instances"), k, in)
-			if (json_equal(json_object_get(in, "name"), v))
-				found = 1;
-		if (!found) {
+		if ((in = cmd_apps_listed(list, v)) == NULL) {
 			json_array_append(missing, v);
 			continue;
 		}
+		mode = json_string_value(json_object_get(in, "env_mode"));
+		if (o->env != NULL && (mode == NULL || strcmp(mode, o->env) != 0)) {
+			ctl_warn("%s runs with env mode %s: %s keeps it; to switch "
+			    "to %s run `wsctl start %s --env %s --only %s`, then "
+			    "`wsctl %s %s`", json_string_value(v), mode != NULL ?
+			    mode : "(none)", cmd, o->env, file, o->env,
+			    json_string_value(v), cmd, json_string_value(v));
+			worst = EXIT_CMDFAIL;
+			continue;
+		}
 		args = json_pack("{sO}", "target", v);
-		if (o.update_env)
+		if (o->update_env)
 			json_object_set_new(args, "update_env", json_true());
 		if ((rc = client_call(ctl, cmd, args, &data)) != 0) {
 			worst = rc;
@@ -645,16 +682,23 @@ cmd_apps_start_or(struct ctl *ctl, int argc, char **argv, const char *cmd,
 		cmd_apps_done(ctl, verb, json_string_value(v), data);
 		json_decref(data);
 	}
-	if (json_array_size(missing) > 0) {
+	if (json_array_size(missing) > 0 && start_missing) {
 		args = json_pack("{sssO}", "file", abspath, "only", missing);
-		if (o.env != NULL)
-			json_object_set_new(args, "env", json_string(o.env));
+		if (o->env != NULL)
+			json_object_set_new(args, "env", json_string(o->env));
 		if ((rc = client_call(ctl, "start", args, &data)) != 0)
 			worst = rc;
 		else {
-			cmd_apps_done(ctl, "started", argv[optind], data);
+			cmd_apps_done(ctl, "started", file, data);
 			json_decref(data);
 		}
+	} else if (json_array_size(missing) > 0 && (strcmp(cmd, "restart") == 0 ||
+	    strcmp(cmd, "reload") == 0)) {
+		json_array_foreach(missing, i, v)
+			ctl_warn("%s is not running: `wsctl %s FILE` does not start "
+			    "it; `wsctl startOr%c%s %s` does", json_string_value(v),
+			    cmd, cmd[0] - 'a' + 'A', cmd + 1, file);
+		worst = EXIT_CMDFAIL;
 	}
 	json_decref(missing);
 	json_decref(only);
@@ -665,6 +709,24 @@ cmd_apps_start_or(struct ctl *ctl, int argc, char **argv, const char *cmd,
 	if (!ctl->json && (rc = status_show(ctl)) != EXIT_OK)
 		return rc;
 	return worst;
+}
+
+/* startOrReload / startOrRestart FILE: reload (restart) or start each app. */
+static int
+cmd_apps_start_or(struct ctl *ctl, int argc, char **argv, const char *cmd,
+    const char *verb)
+{
+	struct cmd_apps_opts o;
+	int n;
+
+	if ((n = cmd_apps_getopt(argc, argv, 1 << OPT_ENV | 1 << OPT_UPDATE_ENV |
+	    1 << OPT_ONLY, &o)) == -1 || n - optind != 1)
+		return ctl_usage(ctl);
+	if (!cmd_apps_is_file(argv[optind])) {
+		ctl_warn("%s: no such file", argv[optind]);
+		return EXIT_CMDFAIL;
+	}
+	return cmd_apps_file_act(ctl, argv[optind], &o, cmd, verb, 1);
 }
 
 static int

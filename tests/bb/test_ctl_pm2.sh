@@ -98,6 +98,28 @@ s=$(st wsctl describe web)
 if [ "$s" = 0 ] && [ "$(grep -c 'Describing instance' "$T/out")" = 2 ]; then ok "describe NAME shows every instance"
 else not_ok "describe NAME shows every instance" "status $s" "$(grep Describing "$T/out")"; fi
 
+# --- reload/restart/delete FILE: the apps the file defines --------------------
+s=$(cd "$T/app" && st wsctl reload eco.json --env production)
+if [ "$s" = 1 ] && grep -q 'web runs with env mode (none).*wsctl start eco.json --env production --only web' "$T/err"; then
+	ok "reload FILE --env MODE with another mode is refused, saying what to run"
+else not_ok "reload FILE --env MODE with another mode is refused, saying what to run" "status $s" "$(cat "$T/err")"; fi
+old=$(wsctl pid all | sort | tr '\n' ' ')
+s=$(cd "$T/app" && st wsctl reload eco.json --update-env)
+new=$(wsctl pid all | sort | tr '\n' ' ')
+if [ "$s" = 0 ] && grep -q 'reloaded web' "$T/out" && grep -q 'reloaded jobs' "$T/out" && [ "$old" != "$new" ]; then
+	ok "reload eco.json reloads the file's apps"
+else not_ok "reload eco.json reloads the file's apps" "status $s" "$(cat "$T/out" "$T/err")"; fi
+s=$(cd "$T/app" && st wsctl delete eco.json --only jobs)
+if [ "$s" = 0 ] && [ "$(names)" = "web" ]; then ok "delete FILE --only jobs deletes jobs alone"
+else not_ok "delete FILE --only jobs deletes jobs alone" "status $s" "$(cat "$T/err")" "names $(names)"; fi
+s=$(cd "$T/app" && st wsctl restart eco.json)
+if [ "$s" = 1 ] && grep -q 'jobs is not running.*startOrRestart eco.json' "$T/err" && grep -q 'restarted web' "$T/out"; then
+	ok "restart FILE restarts what runs and names what does not, with the command that starts it"
+else not_ok "restart FILE restarts what runs and names what does not, with the command that starts it" "status $s" "$(cat "$T/out" "$T/err")"; fi
+(cd "$T/app" && wsctl startOrRestart eco.json > /dev/null 2>&1) || not_ok "startOrRestart brings jobs back"
+wait_for 10 "web online" online_n web 2
+wait_for 10 "jobs online" online_n jobs 1
+
 # --- restarting with --update-env ---------------------------------------------
 s=$(st wsctl reload web --update-env)
 [ "$s" = 0 ] && ok "reload --update-env is accepted" || not_ok "reload --update-env is accepted" "status $s" "$(cat "$T/err")"
