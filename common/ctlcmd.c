@@ -23,6 +23,11 @@ static const struct ctlcmd ctlcmd_table[] = {
 	{ "save",	CTLCMD_ADMIN,	0 },
 	{ "resurrect",	CTLCMD_ADMIN,	0 },
 	{ "kill",	CTLCMD_ADMIN,	0 },
+	{ "sendSignal",	CTLCMD_ADMIN,	0 },
+	{ "reset",	CTLCMD_ADMIN,	0 },
+	{ "cleardump",	CTLCMD_ADMIN,	0 },
+	/* Reads a file the daemon may run (ecosystem.config.js): admin. */
+	{ "appNames",	CTLCMD_ADMIN,	0 },
 };
 
 #define CTLCMD_COUNT	(sizeof ctlcmd_table / sizeof ctlcmd_table[0])

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -21,13 +22,28 @@ static int	cmd_apps_restart(struct ctl *, int, char **);
 static int	cmd_apps_reload(struct ctl *, int, char **);
 static int	cmd_apps_delete(struct ctl *, int, char **);
 static int	cmd_apps_scale(struct ctl *, int, char **);
+static int	cmd_apps_start_or_reload(struct ctl *, int, char **);
+struct cmd_apps_opts;
+static int	cmd_apps_file_act(struct ctl *, const char *,
+		    const struct cmd_apps_opts *, const char *, const char *, int);
+static int	cmd_apps_is_ecosystem(const char *,
+		    const struct cmd_apps_opts *);
+static int	cmd_apps_start_or_restart(struct ctl *, int, char **);
 
 const struct ctl_cmd cmd_apps_cmds[] = {
-	{ "start", NULL, "FILE [--env MODE] | NAME|ID|all", cmd_apps_start },
-	{ "stop", NULL, "NAME|ID|all ...", cmd_apps_stop },
-	{ "restart", NULL, "NAME|ID|all ... [--update-env]", cmd_apps_restart },
-	{ "reload", NULL, "NAME|ID|all ...", cmd_apps_reload },
-	{ "delete", "del", "NAME|ID|all ...", cmd_apps_delete },
+	{ "start", NULL, "FILE [--env MODE] [--only A,B] | SCRIPT [--name N] "
+	    "[-i N|max] [-- ARGS] | NAME|ID|all", cmd_apps_start },
+	{ "startOrReload", "startOrGracefulReload", "FILE [--env MODE] [--only A,B] "
+	    "[--update-env]", cmd_apps_start_or_reload },
+	{ "startOrRestart", NULL, "FILE [--env MODE] [--only A,B] "
+	    "[--update-env]", cmd_apps_start_or_restart },
+	{ "stop", NULL, "NAME|ID|all ... | FILE [--only A,B]", cmd_apps_stop },
+	{ "restart", NULL, "NAME|ID|all ... | FILE [--only A,B] [--env MODE] "
+	    "[--update-env]", cmd_apps_restart },
+	{ "reload", NULL, "NAME|ID|all ... | FILE [--only A,B] [--env MODE] "
+	    "[--update-env]", cmd_apps_reload },
+	{ "delete", "del", "NAME|ID|all ... | FILE [--only A,B]",
+	    cmd_apps_delete },
 	{ "scale", NULL, "NAME N|+N|-N", cmd_apps_scale },
 	{ NULL, NULL, NULL, NULL }
 };
@@ -36,12 +52,31 @@ const struct ctl_cmd cmd_apps_cmds[] = {
 enum {
 	OPT_ENV = 1,
 	OPT_UPDATE_ENV,
+	OPT_ONLY,
+	OPT_NAME,
+	OPT_INSTANCES,
 };
 
 static const struct option cmd_apps_options[] = {
 	{ "env", required_argument, NULL, OPT_ENV },
 	{ "update-env", no_argument, NULL, OPT_UPDATE_ENV },
+	{ "only", required_argument, NULL, OPT_ONLY },
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "instances", required_argument, NULL, OPT_INSTANCES },
 	{ NULL, 0, NULL, 0 }
+};
+
+#define CMD_APPS_START_OPTS	(1 << OPT_ENV | 1 << OPT_UPDATE_ENV | \
+	1 << OPT_ONLY | 1 << OPT_NAME | 1 << OPT_INSTANCES)
+
+/* What the options said; operands are argv[optind..] up to "--". */
+struct cmd_apps_opts {
+	const char	*env;		/* --env MODE */
+	int		 update_env;	/* --update-env */
+	const char	*only;		/* --only a,b */
+	const char	*name;		/* --name N (a script start) */
+	const char	*instances;	/* -i N|max */
+	char		**script_args;	/* after "--", NULL-terminated */
 };
 
 static void
@@ -73,7 +108,7 @@ cmd_apps_wsd_path(char *buf, size_t len)
  * serves, so waiting for that process is waiting for readiness; a short
  * connect retry covers a daemon that exits a little early.
  */
-static int
+int
 cmd_apps_ensure_daemon(struct ctl *ctl)
 {
 	char path[PATH_MAX + 8];
@@ -151,22 +186,47 @@ cmd_apps_done(struct ctl *ctl, const char *verb, const char *what,
 	printf(" ✓\n");
 }
 
-/* Parse the options of argv; operands are left in argv[optind..]. */
+/*
+ * Parse the options of argv; operands are left in argv[optind..argc'],
+ * where argc' (returned) stops before "--".  -1 after saying why.
+ */
 static int
-cmd_apps_getopt(int argc, char **argv, int allowed,
-    const char **env, int *update_env)
+cmd_apps_getopt(int argc, char **argv, int allowed, struct cmd_apps_opts *o)
 {
-	int ch;
+	int ch, i, n = argc;
 
+	memset(o, 0, sizeof *o);
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			n = i;
+			o->script_args = &argv[i + 1];
+			break;
+		}
 	optind = 0;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":", cmd_apps_options,
+	while ((ch = getopt_long(n, argv, ":i:", cmd_apps_options,
 	    NULL)) != -1) {
-		if (ch == OPT_ENV && (allowed & (1 << OPT_ENV)))
-			*env = optarg;
-		else if (ch == OPT_UPDATE_ENV && (allowed & (1 << OPT_UPDATE_ENV)))
-			*update_env = 1;
-		else {
+		if (ch == 'i')
+			ch = OPT_INSTANCES;
+		if (ch > 0 && ch <= OPT_INSTANCES && !(allowed & (1 << ch)))
+			ch = '?';
+		switch (ch) {
+		case OPT_ENV:
+			o->env = optarg;
+			break;
+		case OPT_UPDATE_ENV:
+			o->update_env = 1;
+			break;
+		case OPT_ONLY:
+			o->only = optarg;
+			break;
+		case OPT_NAME:
+			o->name = optarg;
+			break;
+		case OPT_INSTANCES:
+			o->instances = optarg;
+			break;
+		default:
 			if (optopt == 0 || ch == ':')
 				ctl_warn("bad option: %s", argv[optind - 1]);
 			else
@@ -174,7 +234,12 @@ cmd_apps_getopt(int argc, char **argv, int allowed,
 			return -1;
 		}
 	}
-	return 0;
+	if (o->script_args != NULL && !(allowed & (1 << OPT_NAME))) {
+		ctl_warn("\"--\" (script arguments) goes with starting a "
+		    "script only");
+		return -1;
+	}
+	return n;
 }
 
 static int
@@ -187,42 +252,234 @@ cmd_apps_is_file(const char *arg)
 	return stat(arg, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
+/* The file's first 64 KiB hold `apps:` (or "apps": …), as an ecosystem's do. */
+static int
+cmd_apps_defines_apps(const char *path)
+{
+	char buf[65536];
+	const char *p, *q, *r, *end;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof buf);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	end = buf + n;
+	for (p = buf; (q = memmem(p, end - p, "apps", 4)) != NULL; p = q + 4) {
+		for (r = q + 4; r < end && strchr("\"'` \t", *r) != NULL; r++)
+			;
+		if (r < end && *r == ':')
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * What `start FILE` is given, by PM2's rule: an ecosystem file by its
+ * name (.json, .json5, .yml, .yaml, *.config.js/.cjs/.mjs), any other file
+ * a script to run as one app.  One exception keeps older wsd use working:
+ * a .js/.cjs/.mjs whose text defines `apps:` is an ecosystem file unless
+ * a script option (--name, -i, --) says otherwise.
+ */
+static int
+cmd_apps_is_ecosystem(const char *path, const struct cmd_apps_opts *o)
+{
+	static const char *suffixes[] = {
+		".json", ".json5", ".yml", ".yaml", ".config.js",
+		".config.cjs", ".config.mjs", NULL
+	}, *js[] = { ".js", ".cjs", ".mjs", NULL };
+	size_t i, n = strlen(path), k;
+
+	for (i = 0; suffixes[i] != NULL; i++) {
+		k = strlen(suffixes[i]);
+		if (n > k && strcmp(path + n - k, suffixes[i]) == 0)
+			return 1;
+	}
+	if (o->name != NULL || o->instances != NULL || o->script_args != NULL)
+		return 0;
+	for (i = 0; js[i] != NULL; i++) {
+		k = strlen(js[i]);
+		if (n > k && strcmp(path + n - k, js[i]) == 0)
+			return cmd_apps_defines_apps(path);
+	}
+	return 0;
+}
+
+/* "a,b" → ["a","b"]; NULL (after saying why) when a name is empty. */
+static json_t *
+cmd_apps_only(const char *only)
+{
+	json_t *a = json_array();
+	const char *p = only, *comma;
+
+	for (;;) {
+		comma = strchr(p, ',');
+		if ((comma != NULL ? (size_t)(comma - p) : strlen(p)) == 0) {
+			ctl_warn("--only %s: an empty app name", only);
+			json_decref(a);
+			return NULL;
+		}
+		json_array_append_new(a, comma != NULL ?
+		    json_stringn(p, comma - p) : json_string(p));
+		if (comma == NULL)
+			return a;
+		p = comma + 1;
+	}
+}
+
+/*
+ * `start app.js --name N -i 4 -- args`: the app as a one-app ecosystem
+ * file HOME/apps/NAME.json, so that save, resurrect and describe see an
+ * ordinary config file.  0 with the path in buf, or an exit status.
+ */
+static int
+cmd_apps_script_file(struct ctl *ctl, const char *script,
+    const struct cmd_apps_opts *o, char *buf, size_t len)
+{
+	char cwd[PATH_MAX], name[256], *end;
+	const char *base, *dot;
+	json_t *app, *args, *doc;
+	long n;
+	FILE *f;
+	int i;
+
+	base = strrchr(script, '/') != NULL ? strrchr(script, '/') + 1 : script;
+	dot = strrchr(base, '.');
+	snprintf(name, sizeof name, "%.*s", dot != NULL && dot != base ?
+	    (int)(dot - base) : (int)strlen(base), base);
+	if (o->name != NULL)
+		snprintf(name, sizeof name, "%s", o->name);
+	if (name[0] == '\0' || strchr(name, '/') != NULL || name[0] == '.') {
+		ctl_warn("--name %s: an app name has no '/' and does not start "
+		    "with '.'", name);
+		return ctl_usage(ctl);
+	}
+	if (getcwd(cwd, sizeof cwd) == NULL) {
+		ctl_warn("getcwd: %s", strerror(errno));
+		return EXIT_CMDFAIL;
+	}
+	app = json_pack("{ssssss}", "name", name, "script", script, "cwd", cwd);
+	if (o->instances != NULL) {
+		errno = 0;
+		n = strtol(o->instances, &end, 10);
+		if (strcmp(o->instances, "max") == 0 || n == -1)
+			json_object_set_new(app, "instances", json_string("max"));
+		else if (errno != 0 || *end != '\0' || end == o->instances ||
+		    n < 1 || n > 1024) {
+			ctl_warn("-i %s: a number of instances (1-1024) or max",
+			    o->instances);
+			json_decref(app);
+			return ctl_usage(ctl);
+		} else
+			json_object_set_new(app, "instances", json_integer(n));
+	}
+	if (o->script_args != NULL) {
+		args = json_array();
+		for (i = 0; o->script_args[i] != NULL; i++)
+			json_array_append_new(args,
+			    json_string(o->script_args[i]));
+		json_object_set_new(app, "args", args);
+	}
+	snprintf(buf, len, "%s/apps", ctl->home);
+	if (mkdir(buf, 0700) == -1 && errno != EEXIST) {
+		ctl_warn("%s: %s", buf, strerror(errno));
+		json_decref(app);
+		return EXIT_CMDFAIL;
+	}
+	snprintf(buf, len, "%s/apps/%s.json", ctl->home, name);
+	if ((f = fopen(buf, "w")) == NULL) {
+		ctl_warn("%s: %s", buf, strerror(errno));
+		json_decref(app);
+		return EXIT_CMDFAIL;
+	}
+	doc = json_pack("{s[o]}", "apps", app);
+	json_dumpf(doc, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	if (fclose(f) == EOF) {
+		ctl_warn("%s: %s", buf, strerror(errno));
+		return EXIT_CMDFAIL;
+	}
+	return EXIT_OK;
+}
+
+/* The start request for one operand: a file, a script or a target. */
+static int
+cmd_apps_start_args(struct ctl *ctl, const char *arg,
+    const struct cmd_apps_opts *o, json_t *args)
+{
+	char abspath[PATH_MAX], file[PATH_MAX + 300];
+	json_t *only;
+	int rc, script;
+
+	if (!cmd_apps_is_file(arg)) {
+		if (strchr(arg, '/') != NULL || strstr(arg, ".json") != NULL ||
+		    strstr(arg, ".js") != NULL) {
+			ctl_warn("%s: no such file", arg);
+			return EXIT_CMDFAIL;
+		}
+		if (o->only != NULL || o->name != NULL || o->instances != NULL) {
+			ctl_warn("--only, --name and -i go with a file: %s is "
+			    "an app name", arg);
+			return ctl_usage(ctl);
+		}
+		json_object_set_new(args, "target", json_string(arg));
+		return EXIT_OK;
+	}
+	if (realpath(arg, abspath) == NULL) {
+		ctl_warn("%s: %s", arg, strerror(errno));
+		return EXIT_CMDFAIL;
+	}
+	script = !cmd_apps_is_ecosystem(abspath, o);
+	if (!script && (o->name != NULL || o->instances != NULL ||
+	    o->script_args != NULL)) {
+		ctl_warn("%s is an ecosystem file: set name, instances and args "
+		    "in it (--name, -i and -- go with a script)", arg);
+		return ctl_usage(ctl);
+	}
+	if (script && o->only != NULL) {
+		ctl_warn("--only picks apps of an ecosystem file; %s is a "
+		    "script", arg);
+		return ctl_usage(ctl);
+	}
+	if ((rc = cmd_apps_ensure_daemon(ctl)) != EXIT_OK)
+		return rc;
+	if (script && (rc = cmd_apps_script_file(ctl, abspath, o, file,
+	    sizeof file)) != EXIT_OK)
+		return rc;
+	json_object_set_new(args, "file", json_string(script ? file : abspath));
+	if (o->env != NULL)
+		json_object_set_new(args, "env", json_string(o->env));
+	if (o->only != NULL) {
+		if ((only = cmd_apps_only(o->only)) == NULL)
+			return ctl_usage(ctl);
+		json_object_set_new(args, "only", only);
+	}
+	return EXIT_OK;
+}
+
 static int
 cmd_apps_start(struct ctl *ctl, int argc, char **argv)
 {
-	const char *env = NULL;
-	char abspath[PATH_MAX];
+	struct cmd_apps_opts o;
 	json_t *args, *data;
-	int i, rc, worst = EXIT_OK, update_env = 0;
+	int i, n, rc, worst = EXIT_OK;
 
-	if (cmd_apps_getopt(argc, argv, 1 << OPT_ENV, &env,
-	    &update_env) == -1 || optind >= argc)
+	if ((n = cmd_apps_getopt(argc, argv, CMD_APPS_START_OPTS, &o)) == -1 ||
+	    optind >= n)
 		return ctl_usage(ctl);
-	for (i = optind; i < argc; i++) {
+	if (o.name != NULL && n - optind > 1) {
+		ctl_warn("--name names one app: start one script at a time");
+		return ctl_usage(ctl);
+	}
+	for (i = optind; i < n; i++) {
 		args = json_object();
-		if (cmd_apps_is_file(argv[i])) {
-			if (realpath(argv[i], abspath) == NULL) {
-				ctl_warn("%s: %s", argv[i], strerror(errno));
-				json_decref(args);
-				return EXIT_CMDFAIL;
-			}
-			if ((rc = cmd_apps_ensure_daemon(ctl)) != EXIT_OK) {
-				json_decref(args);
-				return rc;
-			}
-			json_object_set_new(args, "file", json_string(abspath));
-			if (env != NULL)
-				json_object_set_new(args, "env",
-				    json_string(env));
-		} else {
-			if (strchr(argv[i], '/') != NULL ||
-			    strstr(argv[i], ".json") != NULL) {
-				ctl_warn("%s: no such file", argv[i]);
-				json_decref(args);
-				return EXIT_CMDFAIL;
-			}
-			json_object_set_new(args, "target",
-			    json_string(argv[i]));
+		if ((rc = cmd_apps_start_args(ctl, argv[i], &o, args)) !=
+		    EXIT_OK) {
+			json_decref(args);
+			return rc;
 		}
 		if ((rc = client_call(ctl, "start", args, &data)) != 0) {
 			if (rc == EXIT_NODAEMON || rc == EXIT_CONFIG)
@@ -243,19 +500,27 @@ static int
 cmd_apps_each(struct ctl *ctl, int argc, char **argv, const char *cmd,
     const char *verb, int allowed)
 {
-	const char *env = NULL;
+	struct cmd_apps_opts o;
 	json_t *args, *data;
-	int i, rc, worst = EXIT_OK, update_env = 0;
+	int i, n, rc, worst = EXIT_OK;
 
-	if (cmd_apps_getopt(argc, argv, allowed, &env,
-	    &update_env) == -1 || optind >= argc)
+	if ((n = cmd_apps_getopt(argc, argv, allowed | 1 << OPT_ENV |
+	    1 << OPT_ONLY, &o)) == -1 || optind >= n)
 		return ctl_usage(ctl);
-	for (i = optind; i < argc; i++) {
+	/* `pm2 reload ecosystem.config.js`: the apps the file defines. */
+	if (n - optind == 1 && cmd_apps_is_file(argv[optind]) &&
+	    cmd_apps_is_ecosystem(argv[optind], &o))
+		return cmd_apps_file_act(ctl, argv[optind], &o, cmd, verb, 0);
+	if (o.env != NULL || o.only != NULL) {
+		ctl_warn("--env and --only go with an ecosystem file, not an "
+		    "app name");
+		return ctl_usage(ctl);
+	}
+	for (i = optind; i < n; i++) {
 		args = json_object();
 		json_object_set_new(args, "target", json_string(argv[i]));
-		if (allowed & (1 << OPT_UPDATE_ENV))
-			json_object_set_new(args, "update_env",
-			    json_boolean(update_env));
+		if (o.update_env)
+			json_object_set_new(args, "update_env", json_true());
 		if ((rc = client_call(ctl, cmd, args, &data)) != 0) {
 			if (rc == EXIT_NODAEMON)
 				return rc;
@@ -286,7 +551,9 @@ cmd_apps_restart(struct ctl *ctl, int argc, char **argv)
 static int
 cmd_apps_reload(struct ctl *ctl, int argc, char **argv)
 {
-	return cmd_apps_each(ctl, argc, argv, "reload", "reloaded", 0);
+	/* A reload always re-reads the env files: --update-env is PM2's. */
+	return cmd_apps_each(ctl, argc, argv, "reload", "reloaded",
+	    1 << OPT_UPDATE_ENV);
 }
 
 static int
@@ -335,4 +602,141 @@ cmd_apps_scale(struct ctl *ctl, int argc, char **argv)
 		    "desired")), json_string_value(pending));
 	json_decref(data);
 	return ctl->json ? EXIT_OK : status_show(ctl);
+}
+
+/* The instance of `list` named `name` first, or NULL. */
+static json_t *
+cmd_apps_listed(json_t *list, json_t *name)
+{
+	json_t *in;
+	size_t k;
+
+	json_array_foreach(json_object_get(list, "instances"), k, in)
+		if (json_equal(json_object_get(in, "name"), name))
+			return in;
+	return NULL;
+}
+
+/*
+ * Apply `cmd` to the apps FILE defines (those of --only), as PM2 does
+ * with `pm2 reload ecosystem.config.js`; the daemon names the apps (it is
+ * the one that can run a .config.js).  start_missing: the ones not running
+ * are started (startOrReload, startOrRestart), else a restart or reload
+ * names them.  A --env other than the mode an app runs with is refused
+ * for that app: restart and reload keep the mode.
+ */
+static int
+cmd_apps_file_act(struct ctl *ctl, const char *file,
+    const struct cmd_apps_opts *o, const char *cmd, const char *verb,
+    int start_missing)
+{
+	char abspath[PATH_MAX];
+	json_t *args, *data, *names, *list, *missing, *only = NULL, *v, *in;
+	const char *mode;
+	size_t i, k;
+	int rc, worst = EXIT_OK, found;
+
+	if (realpath(file, abspath) == NULL) {
+		ctl_warn("%s: %s", file, strerror(errno));
+		return EXIT_CMDFAIL;
+	}
+	if (o->only != NULL && (only = cmd_apps_only(o->only)) == NULL)
+		return ctl_usage(ctl);
+	if ((rc = start_missing ? cmd_apps_ensure_daemon(ctl) : EXIT_OK) !=
+	    EXIT_OK ||
+	    (rc = client_call(ctl, "appNames", json_pack("{ss}", "file",
+	    abspath), &names)) != 0 ||
+	    (rc = client_call(ctl, "list", NULL, &list)) != 0) {
+		json_decref(only);
+		return rc;
+	}
+	missing = json_array();
+	json_array_foreach(json_object_get(names, "names"), i, v) {
+		found = only == NULL;
+		json_array_foreach(only, k, in)
+			if (json_equal(in, v))
+				found = 1;
+		if (!found)
+			continue;
+		if ((in = cmd_apps_listed(list, v)) == NULL) {
+			json_array_append(missing, v);
+			continue;
+		}
+		mode = json_string_value(json_object_get(in, "env_mode"));
+		if (o->env != NULL && (mode == NULL || strcmp(mode, o->env) != 0)) {
+			ctl_warn("%s runs with env mode %s: %s keeps it; to switch "
+			    "to %s run `wsctl start %s --env %s --only %s`, then "
+			    "`wsctl %s %s`", json_string_value(v), mode != NULL ?
+			    mode : "(none)", cmd, o->env, file, o->env,
+			    json_string_value(v), cmd, json_string_value(v));
+			worst = EXIT_CMDFAIL;
+			continue;
+		}
+		args = json_pack("{sO}", "target", v);
+		if (o->update_env)
+			json_object_set_new(args, "update_env", json_true());
+		if ((rc = client_call(ctl, cmd, args, &data)) != 0) {
+			worst = rc;
+			continue;
+		}
+		cmd_apps_done(ctl, verb, json_string_value(v), data);
+		json_decref(data);
+	}
+	if (json_array_size(missing) > 0 && start_missing) {
+		args = json_pack("{sssO}", "file", abspath, "only", missing);
+		if (o->env != NULL)
+			json_object_set_new(args, "env", json_string(o->env));
+		if ((rc = client_call(ctl, "start", args, &data)) != 0)
+			worst = rc;
+		else {
+			cmd_apps_done(ctl, "started", file, data);
+			json_decref(data);
+		}
+	} else if (json_array_size(missing) > 0 && (strcmp(cmd, "restart") == 0 ||
+	    strcmp(cmd, "reload") == 0)) {
+		json_array_foreach(missing, i, v)
+			ctl_warn("%s is not running: `wsctl %s FILE` does not start "
+			    "it; `wsctl startOr%c%s %s` does", json_string_value(v),
+			    cmd, cmd[0] - 'a' + 'A', cmd + 1, file);
+		worst = EXIT_CMDFAIL;
+	}
+	json_decref(missing);
+	json_decref(only);
+	json_decref(names);
+	json_decref(list);
+	if (worst == EXIT_NODAEMON || worst == EXIT_CONFIG)
+		return worst;
+	if (!ctl->json && (rc = status_show(ctl)) != EXIT_OK)
+		return rc;
+	return worst;
+}
+
+/* startOrReload / startOrRestart FILE: reload (restart) or start each app. */
+static int
+cmd_apps_start_or(struct ctl *ctl, int argc, char **argv, const char *cmd,
+    const char *verb)
+{
+	struct cmd_apps_opts o;
+	int n;
+
+	if ((n = cmd_apps_getopt(argc, argv, 1 << OPT_ENV | 1 << OPT_UPDATE_ENV |
+	    1 << OPT_ONLY, &o)) == -1 || n - optind != 1)
+		return ctl_usage(ctl);
+	if (!cmd_apps_is_file(argv[optind])) {
+		ctl_warn("%s: no such file", argv[optind]);
+		return EXIT_CMDFAIL;
+	}
+	return cmd_apps_file_act(ctl, argv[optind], &o, cmd, verb, 1);
+}
+
+static int
+cmd_apps_start_or_reload(struct ctl *ctl, int argc, char **argv)
+{
+	return cmd_apps_start_or(ctl, argc, argv, "reload", "reloaded");
+}
+
+static int
+cmd_apps_start_or_restart(struct ctl *ctl, int argc, char **argv)
+{
+	return cmd_apps_start_or(ctl, argc, argv, "restart", "restarted");
 }

@@ -117,6 +117,9 @@ cmd_daemon_resurrect(struct ctl *ctl, int argc, char **argv)
 	(void)argv;
 	if (argc != 1)
 		return ctl_usage(ctl);
+	/* As pm2 resurrect after a reboot: no daemon yet is the usual case. */
+	if ((rc = cmd_apps_ensure_daemon(ctl)) != EXIT_OK)
+		return rc;
 	if ((rc = client_call(ctl, "resurrect", NULL, &data)) != 0)
 		return rc;
 	ctl_warnings(data);

@@ -13,10 +13,16 @@ static int	cmd_info_jlist(struct ctl *, int, char **);
 static int	cmd_info_describe(struct ctl *, int, char **);
 static int	cmd_info_env(struct ctl *, int, char **);
 static int	cmd_info_ping(struct ctl *, int, char **);
+static int	cmd_info_prettylist(struct ctl *, int, char **);
+static int	cmd_info_pid(struct ctl *, int, char **);
+static int	cmd_info_id(struct ctl *, int, char **);
 
 const struct ctl_cmd cmd_info_cmds[] = {
-	{ "status", "ls list l", "", cmd_info_status },
+	{ "status", "ls list l ps", "[NAME|ID]", cmd_info_status },
 	{ "jlist", NULL, "", cmd_info_jlist },
+	{ "prettylist", NULL, "", cmd_info_prettylist },
+	{ "pid", NULL, "[NAME|ID]", cmd_info_pid },
+	{ "id", NULL, "NAME", cmd_info_id },
 	{ "describe", "show info desc", "NAME|ID", cmd_info_describe },
 	{ "env", NULL, "ID [--reveal]", cmd_info_env },
 	{ "ping", NULL, "", cmd_info_ping },
@@ -44,12 +50,110 @@ cmd_info_operands(struct ctl *ctl, int argc, char **argv, int min, int max)
 	return 0;
 }
 
+/*
+ * The instances of `list` that `target` names (a name, an id, "all", or
+ * NULL for all), as a new array; NULL after saying that none matches.
+ */
+static json_t *
+cmd_info_select(struct ctl *ctl, const char *target, int *rc)
+{
+	json_t *data, *out, *in;
+	const char *name;
+	char id[32];
+	size_t i;
+
+	if ((*rc = client_call(ctl, "list", NULL, &data)) != 0)
+		return NULL;
+	out = json_array();
+	json_array_foreach(json_object_get(data, "instances"), i, in) {
+		name = json_string_value(json_object_get(in, "name"));
+		snprintf(id, sizeof id, "%lld",
+		    json_integer_value(json_object_get(in, "id")));
+		if (target == NULL || strcmp(target, "all") == 0 ||
+		    (name != NULL && strcmp(name, target) == 0) ||
+		    strcmp(id, target) == 0)
+			json_array_append(out, in);
+	}
+	json_decref(data);
+	if (target != NULL && strcmp(target, "all") != 0 &&
+	    json_array_size(out) == 0) {
+		ctl_warn("no app or id matches \"%s\"", target);
+		json_decref(out);
+		*rc = EXIT_CMDFAIL;
+		return NULL;
+	}
+	return out;
+}
+
 static int
 cmd_info_status(struct ctl *ctl, int argc, char **argv)
 {
-	if (cmd_info_operands(ctl, argc, argv, 0, 0) == -1)
+	json_t *list, *data;
+	int rc;
+
+	if (cmd_info_operands(ctl, argc, argv, 0, 1) == -1)
 		return EXIT_USAGE;
-	return status_show(ctl);
+	if (argc == 1)
+		return status_show(ctl);
+	if ((list = cmd_info_select(ctl, argv[1], &rc)) == NULL)
+		return rc;
+	if (ctl->json) {
+		data = json_pack("{so}", "instances", list);
+		status_json_print(data);
+		json_decref(data);
+		return EXIT_OK;
+	}
+	status_print(ctl, stdout, list);
+	json_decref(list);
+	return EXIT_OK;
+}
+
+/* pm2 pid NAME: the pids, one a line (0 for a stopped instance). */
+static int
+cmd_info_pid(struct ctl *ctl, int argc, char **argv)
+{
+	json_t *list, *in;
+	size_t i;
+	int rc;
+
+	if (cmd_info_operands(ctl, argc, argv, 0, 1) == -1)
+		return EXIT_USAGE;
+	if ((list = cmd_info_select(ctl, argc == 2 ? argv[1] : NULL,
+	    &rc)) == NULL)
+		return rc;
+	json_array_foreach(list, i, in)
+		printf("%lld\n", json_integer_value(json_object_get(in, "pid")));
+	json_decref(list);
+	return EXIT_OK;
+}
+
+/* pm2 id NAME: the ids, printed as node prints an array: [ 0, 1 ]. */
+static int
+cmd_info_id(struct ctl *ctl, int argc, char **argv)
+{
+	json_t *list, *in, *ids;
+	size_t i;
+	int rc;
+
+	if (cmd_info_operands(ctl, argc, argv, 1, 1) == -1)
+		return EXIT_USAGE;
+	if ((list = cmd_info_select(ctl, argv[1], &rc)) == NULL)
+		return rc;
+	ids = json_array();
+	json_array_foreach(list, i, in)
+		json_array_append(ids, json_object_get(in, "id"));
+	json_decref(list);
+	if (ctl->json)
+		status_json_print(ids);
+	else {
+		fputs("[ ", stdout);
+		json_array_foreach(ids, i, in)
+			printf("%s%lld", i > 0 ? ", " : "",
+			    json_integer_value(in));
+		fputs(" ]\n", stdout);
+	}
+	json_decref(ids);
+	return EXIT_OK;
 }
 
 /* Copy in[from] to o[to], null when the daemon did not send it. */
@@ -59,6 +163,59 @@ cmd_info_copy(json_t *o, const char *to, json_t *in, const char *from)
 	json_t *v = json_object_get(in, from);
 
 	json_object_set(o, to, v != NULL ? v : json_null());
+}
+
+static int
+cmd_info_is_js(const char *script)
+{
+	const char *dot = strrchr(script, '.');
+
+	return dot != NULL && (strcmp(dot, ".js") == 0 ||
+	    strcmp(dot, ".mjs") == 0 || strcmp(dot, ".cjs") == 0);
+}
+
+/*
+ * The fields tools written against PM2's list read without checking
+ * (pm2-prometheus-exporter reads pm2_env.axm_monitor): `in` is a
+ * `describe` instance, with the app's config and masked env.
+ * pm_exec_path is the script as written when it is not absolute (the
+ * daemon resolves it against cwd and PATH at spawn); exec_interpreter
+ * follows the daemon's rule: the config's, else node for .js/.mjs/.cjs,
+ * else none.  node_version is null and version "N/A" (PM2's value for
+ * an app without package.json): wsctl neither runs node nor reads the
+ * app's files to answer.
+ */
+static void
+cmd_info_pm2_extra(json_t *o, json_t *env, json_t *in)
+{
+	json_t *cfg = json_object_get(in, "config"), *axm, *v;
+	const char *script, *interp;
+
+	(void)o;
+	script = json_string_value(json_object_get(cfg, "script"));
+	interp = json_string_value(json_object_get(cfg, "interpreter"));
+	if (interp == NULL)
+		interp = script != NULL && cmd_info_is_js(script) ? "node" :
+		    "none";
+	json_object_set_new(env, "pm_exec_path", script != NULL ?
+	    json_string(script) : json_null());
+	cmd_info_copy(env, "pm_cwd", cfg, "cwd");
+	json_object_set_new(env, "exec_interpreter", json_string(interp));
+	json_object_set_new(env, "node_version", json_null());
+	json_object_set_new(env, "version", json_string("N/A"));
+	v = json_object_get(cfg, "restart_delay");
+	json_object_set_new(env, "prev_restart_delay",
+	    json_is_integer(v) ? json_incref(v) : json_integer(0));
+	v = json_object_get(in, "env");
+	json_object_set(env, "env", json_is_object(v) ? v : json_object());
+	axm = json_object();
+	v = json_object_get(in, "connections");
+	if (json_is_integer(v))
+		json_object_set_new(axm, "connections", json_pack("{sOss}",
+		    "value", v, "unit", "conns"));
+	json_object_set_new(env, "axm_monitor", axm);
+	json_object_set_new(env, "axm_options", json_object());
+	json_object_set_new(env, "axm_actions", json_array());
 }
 
 /* One instance object in `pm2 jlist`'s shape (SPEC §3). */
@@ -101,33 +258,55 @@ cmd_info_pm2(json_t *in)
 	cmd_info_copy(env, "pm_out_log_path", in, "out_file");
 	cmd_info_copy(env, "pm_err_log_path", in, "error_file");
 	cmd_info_copy(env, "autorestart", in, "autorestart");
+	cmd_info_pm2_extra(o, env, in);
 	json_object_set_new(o, "pm2_env", env);
 	return o;
 }
 
+/* jlist, and prettylist (the same, indented as pm2 prints it). */
 static int
-cmd_info_jlist(struct ctl *ctl, int argc, char **argv)
+cmd_info_pm2_list(struct ctl *ctl, int argc, char **argv, int pretty)
 {
-	json_t *data, *out, *in;
+	json_t *args, *data, *out, *in;
 	size_t i;
 	int rc;
 
 	if (cmd_info_operands(ctl, argc, argv, 0, 0) == -1)
 		return EXIT_USAGE;
-	if ((rc = client_call(ctl, "list", NULL, &data)) != 0)
-		return rc;
 	if (ctl->json) {
+		if ((rc = client_call(ctl, "list", NULL, &data)) != 0)
+			return rc;
 		status_json_print(data);
 		json_decref(data);
 		return EXIT_OK;
 	}
+	/* describe: list's fields plus each app's config and masked env. */
+	args = json_pack("{ss}", "target", "all");
+	if ((rc = client_call(ctl, "describe", args, &data)) != 0)
+		return rc;
 	out = json_array();
 	json_array_foreach(json_object_get(data, "instances"), i, in)
 		json_array_append_new(out, cmd_info_pm2(in));
-	status_json_print(out);
+	if (pretty) {
+		json_dumpf(out, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+		fputc('\n', stdout);
+	} else
+		status_json_print(out);
 	json_decref(out);
 	json_decref(data);
 	return EXIT_OK;
+}
+
+static int
+cmd_info_jlist(struct ctl *ctl, int argc, char **argv)
+{
+	return cmd_info_pm2_list(ctl, argc, argv, 0);
+}
+
+static int
+cmd_info_prettylist(struct ctl *ctl, int argc, char **argv)
+{
+	return cmd_info_pm2_list(ctl, argc, argv, 1);
 }
 
 static void

@@ -20,14 +20,22 @@ static int	cmd_logs_flush(struct ctl *, int, char **);
 static int	cmd_logs_reload(struct ctl *, int, char **);
 
 const struct ctl_cmd cmd_logs_cmds[] = {
-	{ "logs", "log", "[NAME|ID] [--lines N] [--follow] [--err|--out]",
-	    cmd_logs_logs },
+	{ "logs", "log", "[NAME|ID] [--lines N] [--follow|--nostream] "
+	    "[--err|--out] [--raw] [--timestamp]", cmd_logs_logs },
 	{ "flush", NULL, "[NAME|ID]", cmd_logs_flush },
 	{ "reloadLogs", NULL, "", cmd_logs_reload },
 	{ NULL, NULL, NULL, NULL }
 };
 
 #define CMD_LOGS_POLL_MS	100
+
+/* How each line is drawn: PM2's --raw and --timestamp. */
+struct cmd_logs_view {
+	int		 raw;		/* the line only, no "id|name | " */
+	int		 timestamp;	/* the time it is printed, first */
+};
+
+static struct cmd_logs_view cmd_logs_view;
 
 /* One log file being shown, and where we are in it. */
 struct cmd_logs_file {
@@ -46,7 +54,19 @@ static void
 cmd_logs_emit(struct ctl *ctl, struct cmd_logs_file *lf, const char *line,
     size_t len)
 {
-	if (ctl->colour)
+	char ts[32];
+	struct tm tm;
+	time_t now;
+
+	if (cmd_logs_view.timestamp) {
+		now = time(NULL);
+		localtime_r(&now, &tm);
+		strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S: ", &tm);
+		fputs(ts, stdout);
+	}
+	if (cmd_logs_view.raw)
+		;
+	else if (ctl->colour)
 		printf("%s%s\033[0m", lf->err ? "\033[31m" : "\033[32m",
 		    lf->prefix);
 	else
@@ -165,7 +185,9 @@ cmd_logs_tail(struct ctl *ctl, struct cmd_logs_file *lf, long lines,
 	}
 	if (fstat(lf->fd, &sb) == -1)
 		return;
-	if (lines > 0 && ctl->colour)
+	if (cmd_logs_view.raw)
+		;
+	else if (lines > 0 && ctl->colour)
 		printf("\033[90m%s last %ld lines:\033[0m\n", lf->path, lines);
 	else if (lines > 0)
 		printf("%s last %ld lines:\n", lf->path, lines);
@@ -227,6 +249,9 @@ enum {
 	OPT_FOLLOW,
 	OPT_ERR,
 	OPT_OUT,
+	OPT_NOSTREAM,
+	OPT_RAW,
+	OPT_TIMESTAMP,
 };
 
 static const struct option cmd_logs_options[] = {
@@ -234,6 +259,9 @@ static const struct option cmd_logs_options[] = {
 	{ "follow", no_argument, NULL, OPT_FOLLOW },
 	{ "err", no_argument, NULL, OPT_ERR },
 	{ "out", no_argument, NULL, OPT_OUT },
+	{ "nostream", no_argument, NULL, OPT_NOSTREAM },
+	{ "raw", no_argument, NULL, OPT_RAW },
+	{ "timestamp", optional_argument, NULL, OPT_TIMESTAMP },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -246,7 +274,7 @@ cmd_logs_logs(struct ctl *ctl, int argc, char **argv)
 	long lines = 15;
 	char *end;
 	size_t i, n = 0;
-	int ch, rc, follow = 0;
+	int ch, rc, follow = 0, nostream = 0;
 
 	optind = 0;
 	opterr = 0;
@@ -272,6 +300,22 @@ cmd_logs_logs(struct ctl *ctl, int argc, char **argv)
 		case OPT_OUT:
 			want = "out";
 			break;
+		case OPT_NOSTREAM:
+			/* PM2 follows by default; we print and exit already. */
+			nostream = 1;
+			break;
+		case OPT_RAW:
+			cmd_logs_view.raw = 1;
+			break;
+		case OPT_TIMESTAMP:
+			if (optarg != NULL) {
+				ctl_warn("--timestamp takes no format here: each "
+				    "line gets YYYY-MM-DDTHH:MM:SS; drop "
+				    "\"=%s\"", optarg);
+				return ctl_usage(ctl);
+			}
+			cmd_logs_view.timestamp = 1;
+			break;
 		default:
 			ctl_warn("bad option: %s", argv[optind - 1]);
 			return ctl_usage(ctl);
@@ -279,6 +323,8 @@ cmd_logs_logs(struct ctl *ctl, int argc, char **argv)
 	}
 	if (argc - optind > 1)
 		return ctl_usage(ctl);
+	if (nostream)
+		follow = 0;
 
 	args = json_object();
 	if (optind < argc)

@@ -49,6 +49,7 @@ extern const struct ctl_cmd cmd_daemon_cmds[];	/* kill save resurrect */
 extern const struct ctl_cmd cmd_token_cmds[];	/* token publish */
 extern const struct ctl_cmd cmd_metrics_cmds[];	/* metrics */
 extern const struct ctl_cmd cmd_monit_cmds[];	/* monit */
+extern const struct ctl_cmd cmd_pm2_cmds[];	/* sendSignal reset cleardump */
 extern const struct ctl_cmd startup_cmds[];	/* startup unstartup (ctl/startup.c) */
 
 /* main.c: "usage: wsctl <usage>" for ctl->cmd on stderr; returns 64. */
@@ -69,6 +70,9 @@ int	client_connect(struct ctl *);	/* 0, or -1 with errno */
 int	client_call(struct ctl *, const char *cmd, json_t *args, json_t **data);
 void	client_close(struct ctl *);
 int	client_not_running(struct ctl *);	/* prints the message, returns 69 */
+
+/* cmd_apps.c: start the daemon when none answers (as `pm2 start` does). */
+int	cmd_apps_ensure_daemon(struct ctl *);
 
 /* status.c: the process list as PM2 draws it. */
 int	status_show(struct ctl *);		/* list + table; exit status */

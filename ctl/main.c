@@ -20,6 +20,7 @@ static const struct ctl_cmd *groups[] = {
 	cmd_logs_cmds,
 	cmd_daemon_cmds,
 	cmd_token_cmds,
+	cmd_pm2_cmds,
 	startup_cmds,
 	NULL
 };
@@ -55,7 +56,8 @@ ctl_help(FILE *f)
 	const struct ctl_cmd *c;
 	size_t g;
 
-	fprintf(f, "usage: wsctl [--json] COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(f, "usage: wsctl [--json] [--no-color] COMMAND [ARGS]\n\n"
+	    "commands:\n");
 	for (g = 0; groups[g] != NULL; g++) {
 		for (c = groups[g]; c->name != NULL; c++) {
 			fprintf(f, "  %s", c->name);
@@ -138,11 +140,19 @@ main(int argc, char **argv)
 	nc = getenv("NO_COLOR");
 	ctl.colour = isatty(STDOUT_FILENO) && (nc == NULL || *nc == '\0');
 
-	/* --json is global and may come anywhere before "--". */
+	/*
+	 * --json and --no-color (PM2's spelling; also --no-colour) are global
+	 * and may come anywhere before "--".
+	 */
 	av = xcalloc(argc + 1, sizeof *av);
 	for (i = 1; i < argc; i++) {
 		if (!after_dashes && strcmp(argv[i], "--json") == 0) {
 			ctl.json = 1;
+			continue;
+		}
+		if (!after_dashes && (strcmp(argv[i], "--no-color") == 0 ||
+		    strcmp(argv[i], "--no-colour") == 0)) {
+			ctl.colour = 0;
 			continue;
 		}
 		if (strcmp(argv[i], "--") == 0)

@@ -266,9 +266,9 @@ static int	startup_install(struct ctl *, int, char **);
 static int	startup_remove(struct ctl *, int, char **);
 
 const struct ctl_cmd startup_cmds[] = {
-	{ "startup", NULL, "[systemd|sysv] [--user U] [--home DIR] "
+	{ "startup", NULL, "[systemd|sysv] [--user|-u U] [--home DIR|--hp DIR] "
 	    "[--root DIR] [--bindir DIR]", startup_install },
-	{ "unstartup", NULL, "[systemd|sysv] [--user U] [--root DIR]",
+	{ "unstartup", NULL, "[systemd|sysv] [--user|-u U] [--root DIR]",
 	    startup_remove },
 	{ NULL, NULL, NULL, NULL }
 };
@@ -278,6 +278,7 @@ enum {
 	OPT_HOME,
 	OPT_ROOT,
 	OPT_BINDIR,
+	OPT_HP,
 };
 
 static const struct option startup_options[] = {
@@ -285,6 +286,8 @@ static const struct option startup_options[] = {
 	{ "home", required_argument, NULL, OPT_HOME },
 	{ "root", required_argument, NULL, OPT_ROOT },
 	{ "bindir", required_argument, NULL, OPT_BINDIR },
+	/* PM2's spelling: the user's home folder, whose .pm2 (.wsd) it uses. */
+	{ "hp", required_argument, NULL, OPT_HP },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -391,9 +394,10 @@ startup_parse(struct ctl *ctl, struct startup *su, int argc, char **argv,
 	memset(su, 0, sizeof *su);
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", startup_options,
+	while ((c = getopt_long(argc, argv, "u:", startup_options,
 	    NULL)) != -1) {
 		switch (c) {
+		case 'u':
 		case OPT_USER:
 			user = optarg;
 			break;
@@ -401,6 +405,13 @@ startup_parse(struct ctl *ctl, struct startup *su, int argc, char **argv,
 			if (!install)
 				return ctl_usage(ctl);
 			snprintf(su->home, sizeof su->home, "%s", optarg);
+			break;
+		case OPT_HP:
+			if (!install)
+				return ctl_usage(ctl);
+			snprintf(su->home, sizeof su->home, "%s%s.wsd", optarg,
+			    optarg[0] != '\0' && optarg[strlen(optarg) - 1] ==
+			    '/' ? "" : "/");
 			break;
 		case OPT_ROOT:
 			su->root = optarg;

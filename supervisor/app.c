@@ -1458,6 +1458,13 @@ app_config_json(const struct app *a)
 	return c;
 }
 
+void
+app_reset_counters(struct inst *in)
+{
+	in->ps.restarts = 0;
+	in->ps.unstable = 0;
+}
+
 json_t *
 app_inst_json(const struct inst *in, int details)
 {

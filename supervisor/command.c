@@ -316,7 +316,7 @@ command_app_insts(struct app **apps, size_t napps)
 	return a;
 }
 
-static char *
+char *
 command_config_error(struct cmd_ctx *ctx, struct diag *errors)
 {
 	json_t *e = json_array();
@@ -343,7 +343,8 @@ command_start_file(struct cmd_ctx *ctx, const char *file, const char *mode)
 	diag_init(&errors);
 	diag_init(&warnings);
 	memset(&eco, 0, sizeof eco);
-	if (eco_load(file, &eco, &errors, &warnings) < 0) {
+	if (eco_load(file, &eco, &errors, &warnings) < 0 ||
+	    command_pm2_only(&eco, ctx->args, &errors) < 0) {
 		r = command_config_error(ctx, &errors);
 		goto out;
 	}
@@ -874,6 +875,10 @@ static const struct command command_table[] = {
 	{ "save",	cmd_save },
 	{ "resurrect",	cmd_resurrect },
 	{ "kill",	cmd_kill },
+	{ "sendSignal",	command_pm2_send_signal },
+	{ "reset",	command_pm2_reset },
+	{ "cleardump",	command_pm2_cleardump },
+	{ "appNames",	command_pm2_app_names },
 };
 
 char *

@@ -185,6 +185,8 @@ int	 app_update_env(struct app *, struct diag *errors);
 /* Put `env` (moved) back as the app's env; the replaced one is freed. */
 void	 app_set_env(struct app *, struct env *env);
 void	 app_delete_inst(struct inst *);
+/* pm2 reset: the restart counters (↺, unstable) back to 0. */
+void	 app_reset_counters(struct inst *);
 /*
  * Zero-downtime replacement of one online instance: spawn the replacement
  * on the same slot socket, and once it is online drain the old process.
@@ -326,8 +328,18 @@ struct cmd_ctx {
 /* Returns the reply line, or NULL when the reply was deferred. */
 char	*command_run(struct cmd_ctx *, const char *cmd);
 void	 command_check_waiters(void);	/* after state changes */
+/* A config_error reply carrying every message of `errors`. */
+char	*command_config_error(struct cmd_ctx *, struct diag *errors);
 /* Start the apps of dump.json; -1 with messages in errors. */
 int	 command_resurrect(struct diag *errors, json_t **instances);
+
+/* command_pm2.c: the PM2 commands command.c's table names. */
+char	*command_pm2_send_signal(struct cmd_ctx *);
+char	*command_pm2_reset(struct cmd_ctx *);
+char	*command_pm2_cleardump(struct cmd_ctx *);
+char	*command_pm2_app_names(struct cmd_ctx *);
+/* start FILE --only a,b: keep those apps of eco; -1 with errors. */
+int	 command_pm2_only(struct ecosystem *, json_t *args, struct diag *);
 
 /* reload.c: reload jobs, instance by instance, one app at a time. */
 /*

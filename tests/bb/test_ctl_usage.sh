@@ -9,7 +9,8 @@ st() { "$@" > "$T/out" 2> "$T/err"; echo $?; }
 
 # --- no daemon: 69 with the socket named --------------------------------
 for c in status ls jlist ping "describe 0" "env 0" "stop all" "restart all" \
-    "logs" flush reloadLogs kill save resurrect "scale x 2" "start all"; do
+    "logs" flush reloadLogs kill save "scale x 2" "start all" ps "status x" \
+    prettylist "pid x" "id x" "sendSignal USR1 x" "reset x" cleardump; do
 	# shellcheck disable=SC2086
 	s=$(st wsctl $c)
 	if [ "$s" = 69 ] && grep -q "daemon not running (no answer on $WSD_HOME/wsd.sock)" "$T/err"; then
@@ -23,10 +24,11 @@ s=$(st wsctl status --json)
 	not_ok "no daemon: --json prints nothing on stdout, exits 69" "status $s" "$(cat "$T/out")"
 
 # --- usage: 64 --------------------------------------------------------------
-for c in "" bogus "status --bogus" "status extra" "logs --lines" "logs --lines x" \
+for c in "" bogus "status --bogus" "status a b" "logs --lines" "logs --lines x" \
     "logs a b" "restart" "restart all --nope" "scale x" "scale x many" \
     "describe" "env" "env 0 --bogus" "env 0 1" "token" "token --user" "token --user 1 --ttl 5x" \
-    "publish post_1" "start" "start --env" "save --nope"; do
+    "publish post_1" "start" "start --env" "save --nope" "logs --timestamp=HH:mm" \
+    "sendSignal USR1" "reset" "id" "startOrReload" "start all --only a" "startup -u"; do
 	# shellcheck disable=SC2086
 	s=$(st wsctl $c)
 	if [ "$s" = 64 ] && grep -q "usage: wsctl" "$T/err"; then
@@ -40,7 +42,8 @@ done
 s=$(st wsctl help)
 missing=
 for c in start stop restart reload delete scale status jlist describe env \
-    logs flush reloadLogs ping kill save resurrect token publish; do
+    logs flush reloadLogs ping kill save resurrect token publish prettylist \
+    pid id sendSignal reset cleardump startOrReload startOrRestart; do
 	grep -q "^  $c\b" "$T/out" || missing="$missing $c"
 done
 [ "$s" = 0 ] && [ -z "$missing" ] && ok "wsctl help lists the commands, exits 0" ||
