@@ -46,7 +46,7 @@ command_insts_json(struct inst **v, size_t n, int details)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		json_array_append_new(a, app_inst_json(v[i], details));
+		json_array_append_new(a, view_inst_json(v[i], details));
 	return a;
 }
 
@@ -60,7 +60,7 @@ command_ids_json(const int *ids, size_t n)
 	for (i = 0; i < n; i++) {
 		if ((in = app_inst_by_id(ids[i])) == NULL)
 			continue;
-		o = app_inst_json(in, 0);
+		o = view_inst_json(in, 0);
 		json_array_append_new(a, o);
 	}
 	return a;
@@ -221,7 +221,7 @@ cmd_list(struct cmd_ctx *ctx)
 	struct inst *in;
 
 	TAILQ_FOREACH(in, app_insts(), entry)
-		json_array_append_new(a, app_inst_json(in, 0));
+		json_array_append_new(a, view_inst_json(in, 0));
 	return proto_reply_ok(ctx->id, json_pack("{so}", "instances", a));
 }
 
@@ -286,7 +286,7 @@ command_app_insts(struct app **apps, size_t napps)
 			if (apps[i]->insts[k] != NULL &&
 			    !apps[i]->insts[k]->removing)
 				json_array_append_new(a,
-				    app_inst_json(apps[i]->insts[k], 0));
+				    view_inst_json(apps[i]->insts[k], 0));
 	return a;
 }
 

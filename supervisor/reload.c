@@ -273,7 +273,7 @@ reload_finish(struct reload_job *j)
 	TAILQ_REMOVE(&reload_jobs, j, entry);
 	for (i = 0; i < j->n; i++)
 		if ((in = app_inst_by_id(j->orig[i])) != NULL)
-			json_array_append_new(insts, app_inst_json(in, 0));
+			json_array_append_new(insts, view_inst_json(in, 0));
 	if (json_array_size(j->errors) == 0)
 		log_json(LOG_INFO, json_pack("{ss}", "reload", j->why),
 		    "reload done: %zu instance%s", j->n, j->n == 1 ? "" : "s");

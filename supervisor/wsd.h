@@ -166,10 +166,13 @@ void	 app_scale_resume(void);	/* after state changes */
 void	 app_stop_all(void);
 int	 app_all_stopped(void);
 int	 app_all_online(void);
-json_t	*app_inst_json(const struct inst *, int details);
 void	 app_sample_stats(void);
 void	 app_child_exit(pid_t, int status);	/* proc_exit_cb */
 void	 app_set_observer(void (*)(void));	/* called after each transition */
+
+/* view.c: the JSON views (status, describe, dump.json). */
+/* One instance; details adds the app's config and env, secrets masked. */
+json_t	*view_inst_json(const struct inst *, int details);
 
 /* proc.c: fork/exec with fd placement, signalling, reaping. */
 struct proc_spec {
