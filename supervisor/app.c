@@ -17,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cron.h"
 #include "fsutil.h"
 #include "ipcmsg.h"
 #include "log.h"
@@ -28,6 +27,9 @@ static struct inst_list	 inst_list = TAILQ_HEAD_INITIALIZER(inst_list);
 static int		 app_next_id;
 static void		(*app_observer)(void);
 static int		 app_in_step;
+/* The triggers above the table (watch.c) follow its apps through these. */
+static void		(*app_added_cb)(struct app *);
+static void		(*app_freed_cb)(struct app *);
 
 static void	app_event(struct inst *, enum policy_ev, int code, int sig);
 
@@ -54,6 +56,13 @@ void
 app_set_observer(void (*cb)(void))
 {
 	app_observer = cb;
+}
+
+void
+app_set_hooks(void (*added_cb)(struct app *), void (*freed_cb)(struct app *))
+{
+	app_added_cb = added_cb;
+	app_freed_cb = freed_cb;
 }
 
 struct app_list *
@@ -90,7 +99,7 @@ app_by_name(const char *name)
 	return NULL;
 }
 
-static json_t *
+json_t *
 app_fields(const struct inst *in)
 {
 	return json_pack("{sssisisi}", "app", in->app->cfg.name,
@@ -274,78 +283,11 @@ app_inst_free_cb(uv_handle_t *h)
 }
 
 static void
-app_cron_free_cb(uv_handle_t *h)
-{
-	free(h);
-}
-
-static void	app_cron_arm(struct app *);
-
-/* cron_restart: reload the running instances, then wait for the next time. */
-static void
-app_cron_cb(uv_timer_t *t)
-{
-	struct app *a = t->data;
-	struct inst **v;
-	size_t i, n = 0;
-
-	app_cron_arm(a);
-	if (reload_busy(a)) {
-		log_json(LOG_INFO, json_pack("{ss}", "app", a->cfg.name),
-		    "cron_restart %s: skipped, a reload is in progress",
-		    a->cfg.cron_restart);
-		return;
-	}
-	log_json(LOG_INFO, json_pack("{ss}", "app", a->cfg.name),
-	    "cron_restart %s: reloading", a->cfg.cron_restart);
-	if ((v = calloc(a->ninsts + 1, sizeof *v)) == NULL)
-		return;
-	for (i = 0; i < a->ninsts; i++)
-		if (a->insts[i] != NULL && !a->insts[i]->removing &&
-		    (a->insts[i]->ps.state == ST_ONLINE ||
-		    a->insts[i]->ps.state == ST_LAUNCHING))
-			v[n++] = a->insts[i];
-	if (n > 0)
-		reload_start(v, n, NULL, NULL, "cron_restart");
-	free(v);
-}
-
-static void
-app_cron_arm(struct app *a)
-{
-	struct cron c;
-	const char *err;
-	time_t now, next;
-	uint64_t ms;
-
-	if (a->cron_timer != NULL)
-		uv_timer_stop(a->cron_timer);
-	if (a->cfg.cron_restart == NULL ||
-	    cron_parse(a->cfg.cron_restart, &c, &err) < 0)
-		return;
-	if (a->cron_timer == NULL) {
-		if ((a->cron_timer = malloc(sizeof *a->cron_timer)) == NULL)
-			return;
-		uv_timer_init(wsd_loop, a->cron_timer);
-		a->cron_timer->data = a;
-	}
-	/* The loop's clock may fire a timer a little before the wall clock
-	 * reaches the minute: never pick the same cron time twice. */
-	now = (time_t)(wsd_epoch_ms() / 1000);
-	next = cron_next(&c, now > a->cron_at ? now : (time_t)a->cron_at);
-	a->cron_at = next;
-	uv_update_time(wsd_loop);
-	ms = (uint64_t)next * 1000 > wsd_epoch_ms() ?
-	    (uint64_t)next * 1000 - wsd_epoch_ms() : 0;
-	uv_timer_start(a->cron_timer, app_cron_cb, ms, 0);
-}
-
-static void
 app_free(struct app *a)
 {
 	TAILQ_REMOVE(&app_list, a, entry);
-	if (a->cron_timer != NULL)
-		uv_close((uv_handle_t *)a->cron_timer, app_cron_free_cb);
+	if (app_freed_cb != NULL)
+		app_freed_cb(a);
 	listen_close_all(&a->socks);
 	env_free(&a->env);
 	eco_app_free(&a->cfg);
@@ -1367,7 +1309,8 @@ app_add(struct app_config *cfg, const char *config_file, const char *mode,
 		if (a->insts[i] != NULL && a->insts[i]->removing &&
 		    !app_keep(a->insts[i]))
 			a->scale_pending = 1;
-	app_cron_arm(a);
+	if (app_added_cb != NULL)
+		app_added_cb(a);
 	if (start)
 		for (i = 0; i < a->ninsts && i < (size_t)a->cfg.instances; i++)
 			if (a->insts[i] != NULL && !a->insts[i]->removing)
@@ -1439,17 +1382,4 @@ app_sample_stats(void)
 		i++;
 	}
 	free(ps);
-	/* max_memory_restart: over the limit → reload that instance (not
-	 * while its app is being reloaded: a fresh process is coming). */
-	TAILQ_FOREACH(in, &inst_list, entry) {
-		uint64_t lim = in->app->cfg.max_memory_restart;
-
-		if (lim > 0 && in->ps.state == ST_ONLINE && in->mem > lim &&
-		    in->reload == RL_NONE && !reload_busy(in->app)) {
-			log_json(LOG_WARN, app_fields(in), "memory limit reached "
-			    "(%llu > %llu bytes): reloading",
-			    (unsigned long long)in->mem, (unsigned long long)lim);
-			reload_start(&in, 1, NULL, NULL, "max_memory_restart");
-		}
-	}
 }

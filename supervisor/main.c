@@ -277,6 +277,7 @@ main_stats_cb(uv_timer_t *t)
 {
 	(void)t;
 	app_sample_stats();
+	watch_memory();
 }
 
 static uint64_t
@@ -394,6 +395,7 @@ main(int argc, char **argv)
 		uv_signal_start(&main_signals[i], main_signal_cb, sigs[i]);
 	}
 	app_init();
+	watch_init();
 	app_set_observer(main_observer_cb);
 	proc_init(wsd_loop, app_child_exit);
 	if (control_open(wsd_loop, sockfd) < 0) {

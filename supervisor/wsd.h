@@ -107,8 +107,8 @@ struct app {
 	struct listen_group	 socks;		/* cluster only */
 	int			 scale_pending;	/* cfg.instances not applied yet */
 	int			 listen_port;
-	uv_timer_t		*cron_timer;	/* cron_restart, or NULL */
-	int64_t			 cron_at;	/* epoch s of the armed cron time */
+	uv_timer_t		*cron_timer;	/* watch.c: cron_restart, or NULL */
+	int64_t			 cron_at;	/* watch.c: epoch s of the armed time */
 	TAILQ_ENTRY(app)	 entry;
 };
 TAILQ_HEAD(app_list, app);
@@ -169,6 +169,14 @@ int	 app_all_online(void);
 void	 app_sample_stats(void);
 void	 app_child_exit(pid_t, int status);	/* proc_exit_cb */
 void	 app_set_observer(void (*)(void));	/* called after each transition */
+/* Called when an app is added or its definition replaced, and when freed. */
+void	 app_set_hooks(void (*added_cb)(struct app *),
+	    void (*freed_cb)(struct app *));
+json_t	*app_fields(const struct inst *);	/* log fields naming it */
+
+/* watch.c: cron_restart and max_memory_restart, above app.c and reload.c. */
+void	 watch_init(void);	/* before any app is added */
+void	 watch_memory(void);	/* after app_sample_stats */
 
 /* view.c: the JSON views (status, describe, dump.json). */
 /* One instance; details adds the app's config and env, secrets masked. */
