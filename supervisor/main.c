@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "dump.h"
@@ -19,11 +18,6 @@
 #include "notify.h"
 #include "wsd.h"
 #include "xmalloc.h"
-
-const char		*wsd_home;
-uv_loop_t		*wsd_loop;
-struct env		 wsd_base_env;
-uint64_t		 wsd_started_ms;
 
 static int		 main_foreground;
 static int		 main_shutting;
@@ -40,21 +34,6 @@ static const char *const main_private_env[] = {
 	"WSD_RUN_ID",	/* a wsd started by an instance of another */
 	NULL,
 };
-
-uint64_t
-wsd_now_ms(void)
-{
-	return uv_hrtime() / 1000000;
-}
-
-uint64_t
-wsd_epoch_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void
 usage(void)

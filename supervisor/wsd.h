@@ -114,15 +114,15 @@ struct app {
 TAILQ_HEAD(app_list, app);
 TAILQ_HEAD(inst_list, inst);
 
-/* Clocks. */
+/* wsd.c: the daemon's context (set up by main.c) and clocks. */
 uint64_t	 wsd_now_ms(void);	/* monotonic */
 uint64_t	 wsd_epoch_ms(void);
-
-/* main.c: the daemon's context. */
 extern const char	*wsd_home;
 extern uv_loop_t	*wsd_loop;
 extern struct env	 wsd_base_env;	/* wsd's own environment at start */
 extern uint64_t		 wsd_started_ms;	/* epoch ms */
+
+/* main.c: the daemon's lifecycle. */
 void	 wsd_shutdown(const char *why);	/* stop every app, then exit 0 */
 void	 wsd_reopen_logs(void);
 
