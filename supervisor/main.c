@@ -19,7 +19,6 @@
 #include "wsd.h"
 #include "xmalloc.h"
 
-static int		 main_foreground;
 static int		 main_shutting;
 static int		 main_ready_sent;
 static int		 main_reloading;
@@ -117,8 +116,9 @@ main_observer_cb(void)
 	}
 }
 
-void
-wsd_shutdown(const char *why)
+/* wsd_shutdown: stop every app, then exit 0. */
+static void
+main_shutdown_cb(const char *why)
 {
 	if (main_shutting)
 		return;
@@ -129,15 +129,6 @@ wsd_shutdown(const char *why)
 	app_stop_all();
 	if (app_all_stopped())
 		main_finish();
-}
-
-void
-wsd_reopen_logs(void)
-{
-	if (!main_foreground)
-		daemon_open_log(wsd_home);
-	logcap_reopen_all();
-	log_info("log files reopened");
 }
 
 static void
@@ -295,7 +286,7 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc)
 			main_mode = argv[++i];
 		else if (strcmp(argv[i], "--foreground") == 0)
-			main_foreground = 1;
+			wsd_foreground = 1;
 		else if (strcmp(argv[i], "--resurrect") == 0)
 			resurrect = 1;
 		else if (strcmp(argv[i], "--version") == 0) {
@@ -356,7 +347,7 @@ main(int argc, char **argv)
 		rc = 1;
 		goto fail;
 	}
-	if (!main_foreground) {
+	if (!wsd_foreground) {
 		if (daemon_detach() < 0) {
 			fprintf(stderr, "wsd: cannot detach\n");
 			return 1;
@@ -374,6 +365,7 @@ main(int argc, char **argv)
 		uv_signal_start(&main_signals[i], main_signal_cb, sigs[i]);
 	}
 	app_init();
+	wsd_set_shutdown(main_shutdown_cb);
 	watch_init();
 	app_set_observer(main_observer_cb);
 	proc_init(wsd_loop, app_child_exit);
@@ -402,7 +394,7 @@ main(int argc, char **argv)
 		json_t *insts;
 
 		diag_init(&errors);
-		command_resurrect(&errors, &insts);
+		dump_resurrect(&errors, &insts);
 		for (k = 0; k < errors.n; k++)
 			log_error("resurrect: %s", errors.msgs[k]);
 		diag_free(&errors);

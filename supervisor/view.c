@@ -119,3 +119,18 @@ view_inst_json(const struct inst *in, int details)
 	}
 	return o;
 }
+
+json_t *
+view_app_insts(struct app **apps, size_t napps)
+{
+	json_t *a = json_array();
+	size_t i, k;
+
+	for (i = 0; i < napps; i++)
+		for (k = 0; k < apps[i]->ninsts; k++)
+			if (apps[i]->insts[k] != NULL &&
+			    !apps[i]->insts[k]->removing)
+				json_array_append_new(a,
+				    view_inst_json(apps[i]->insts[k], 0));
+	return a;
+}

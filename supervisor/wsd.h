@@ -121,10 +121,11 @@ extern const char	*wsd_home;
 extern uv_loop_t	*wsd_loop;
 extern struct env	 wsd_base_env;	/* wsd's own environment at start */
 extern uint64_t		 wsd_started_ms;	/* epoch ms */
-
-/* main.c: the daemon's lifecycle. */
-void	 wsd_shutdown(const char *why);	/* stop every app, then exit 0 */
-void	 wsd_reopen_logs(void);
+extern int		 wsd_foreground;
+/* Stop every app, then exit 0: the lifecycle main.c gives wsd_set_shutdown. */
+void	 wsd_shutdown(const char *why);
+void	 wsd_set_shutdown(void (*cb)(const char *why));
+void	 wsd_reopen_logs(void);	/* wsd.log and every instance log */
 
 /* app.c: the app and instance table and the instance lifecycle. */
 void	 app_init(void);
@@ -181,6 +182,8 @@ void	 watch_memory(void);	/* after app_sample_stats */
 /* view.c: the JSON views (status, describe, dump.json). */
 /* One instance; details adds the app's config and env, secrets masked. */
 json_t	*view_inst_json(const struct inst *, int details);
+/* The instances of these apps (not those being removed). */
+json_t	*view_app_insts(struct app **apps, size_t napps);
 
 /* proc.c: fork/exec with fd placement, signalling, reaping. */
 struct proc_spec {
@@ -283,8 +286,6 @@ struct cmd_ctx {
 /* Returns the reply line, or NULL when the reply was deferred. */
 char	*command_run(struct cmd_ctx *, const char *cmd);
 void	 command_check_waiters(void);	/* after state changes */
-/* Start the apps of dump.json; -1 with messages in errors. */
-int	 command_resurrect(struct diag *errors, json_t **instances);
 
 /* reload.c: reload jobs, instance by instance, one app at a time. */
 /*
