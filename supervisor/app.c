@@ -371,46 +371,6 @@ app_inst_reap(struct inst *in)
 		app_steer(a);
 }
 
-/* Log path for an instance: defaults in $WSD_HOME/logs, -<id> per instance. */
-static char *
-app_log_path(const struct inst *in, const char *given, const char *kind)
-{
-	const struct app *a = in->app;
-	const char *dot, *slash;
-	char *p = NULL;
-	int r;
-
-	if (given == NULL) {
-		if (a->cfg.merge_logs)
-			r = asprintf(&p, "%s/logs/%s-%s.log", wsd_home,
-			    a->cfg.name, kind);
-		else
-			r = asprintf(&p, "%s/logs/%s-%s-%d.log", wsd_home,
-			    a->cfg.name, kind, in->id);
-	} else if (a->cfg.merge_logs || a->cfg.instances <= 1 ||
-	    strncmp(given, "/dev/", 5) == 0) {
-		r = asprintf(&p, "%s", given);
-	} else {
-		slash = strrchr(given, '/');
-		dot = strrchr(given, '.');
-		if (dot == NULL || (slash != NULL && dot < slash))
-			r = asprintf(&p, "%s-%d", given, in->id);
-		else
-			r = asprintf(&p, "%.*s-%d%s", (int)(dot - given), given,
-			    in->id, dot);
-	}
-	return r < 0 ? NULL : p;
-}
-
-static int
-app_is_js(const char *script)
-{
-	const char *dot = strrchr(script, '.');
-
-	return dot != NULL && (strcmp(dot, ".js") == 0 ||
-	    strcmp(dot, ".mjs") == 0 || strcmp(dot, ".cjs") == 0);
-}
-
 static void
 app_ipc_cb(void *arg, const struct ipcmsg *m)
 {
@@ -425,162 +385,6 @@ app_ipc_cb(void *arg, const struct ipcmsg *m)
 		json_decref(in->stats);
 		in->stats = json_incref(m->stats);
 	}
-}
-
-/* Fork the instance's process; 0 or -1 (logged). */
-static int
-app_spawn(struct inst *in)
-{
-	struct app *a = in->app;
-	struct proc_spec sp;
-	struct diag errs;
-	struct env env;
-	char *path = NULL, *interp = NULL, *err = NULL, **argv = NULL;
-	char **envp = NULL, num[32];
-	const char *interp_name = a->cfg.interpreter;
-	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, sv[2] = { -1, -1 };
-	int lfd = -1, rc = -1;
-	size_t nargs = 0, i, k;
-	pid_t pid;
-
-	if (!a->env_resolved) {
-		diag_init(&errs);
-		if (app_update_env(a, &errs) < 0) {
-			for (i = 0; i < errs.n; i++)
-				log_json(LOG_ERROR, app_fields(in), "%s",
-				    errs.msgs[i]);
-			diag_free(&errs);
-			return -1;
-		}
-		diag_free(&errs);
-	}
-	env_init(&env);
-	env_copy(&env, &a->env);
-
-	if (interp_name == NULL && app_is_js(a->cfg.script))
-		interp_name = "node";
-	if (interp_name != NULL && strcmp(interp_name, "none") == 0)
-		interp_name = NULL;
-	path = proc_resolve(a->cfg.script, a->cfg.cwd, &env);
-	if (path == NULL) {
-		log_json(LOG_ERROR, app_fields(in), "script %s not found",
-		    a->cfg.script);
-		goto out;
-	}
-	if (interp_name != NULL &&
-	    (interp = proc_resolve(interp_name, NULL, &env)) == NULL) {
-		log_json(LOG_ERROR, app_fields(in), "interpreter %s not found",
-		    interp_name);
-		goto out;
-	}
-	for (nargs = 0; a->cfg.args != NULL && a->cfg.args[nargs] != NULL; nargs++)
-		;
-	argv = calloc(nargs + 3, sizeof *argv);
-	k = 0;
-	if (interp != NULL)
-		argv[k++] = interp;
-	argv[k++] = path;
-	for (i = 0; i < nargs; i++)
-		argv[k++] = a->cfg.args[i];
-	argv[k] = NULL;
-
-	env_set(&env, "WSD_APP_NAME", a->cfg.name, 0);
-	snprintf(num, sizeof num, "%d", in->slot);
-	env_set(&env, "WSD_INSTANCE", num, 0);
-	env_set(&env, "NODE_APP_INSTANCE", num, 0);
-	snprintf(num, sizeof num, "%d", in->id);
-	env_set(&env, "pm_id", num, 0);
-
-	if (a->listen_port > 0) {
-		lfd = listen_slot(&a->socks, in->slot,
-		    env_get(&a->env, "WS_HOST"), a->listen_port, &err);
-		if (lfd < 0) {
-			log_json(LOG_ERROR, app_fields(in), "%s",
-			    err != NULL ? err : "cannot listen");
-			goto out;
-		}
-		env_set(&env, "LISTEN_FDS", "1", 0);
-		/* Room for the child's pid, written after fork. */
-		env_set(&env, "LISTEN_PID", "00000000000000000000", 0);
-		env_set(&env, "WSD_LISTEN_FD", "3", 0);
-		env_set(&env, "WSD_IPC_FD", "4", 0);
-	} else {
-		env_unset(&env, "LISTEN_FDS");
-		env_unset(&env, "LISTEN_PID");
-		env_unset(&env, "WSD_LISTEN_FD");
-		env_set(&env, "WSD_IPC_FD", "3", 0);
-	}
-	envp = env_to_envp(&env);
-
-	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		log_json(LOG_ERROR, app_fields(in), "pipe: %s", strerror(errno));
-		goto out;
-	}
-	memset(&sp, 0, sizeof sp);
-	sp.path = argv[0];
-	sp.argv = argv;
-	sp.envp = envp;
-	sp.cwd = a->cfg.cwd;
-	sp.listen_fd = lfd;
-	sp.ipc_fd = sv[1];
-	sp.out_fd = outp[1];
-	sp.err_fd = errp[1];
-	pid = proc_spawn(&sp, &err);
-	close(outp[1]);
-	close(errp[1]);
-	close(sv[1]);
-	outp[1] = errp[1] = sv[1] = -1;
-	if (pid < 0) {
-		log_json(LOG_ERROR, app_fields(in), "spawn: %s",
-		    err != NULL ? err : "failed");
-		goto out;
-	}
-	in->pid = pid;
-	in->spawns++;
-	in->started_epoch = wsd_epoch_ms();
-	json_decref(in->stats);
-	in->stats = NULL;
-	in->cpu = 0;
-	in->mem = 0;
-	in->cpu_ticks = 0;
-	in->cpu_at = 0;
-
-	free(in->out_path);
-	free(in->err_path);
-	in->out_path = app_log_path(in, a->cfg.out_file, "out");
-	in->err_path = app_log_path(in, a->cfg.error_file, "error");
-	/* A failure shows when the log file is opened. */
-	(void)fsutil_mkdirs_for(in->out_path);
-	(void)fsutil_mkdirs_for(in->err_path);
-	logcap_attach(outp[0], in->out_path, a->cfg.log_file,
-	    a->cfg.time, a->cfg.log_date_format, a->cfg.log_max_size,
-	    a->cfg.log_retain);
-	logcap_attach(errp[0], in->err_path, a->cfg.log_file,
-	    a->cfg.time, a->cfg.log_date_format, a->cfg.log_max_size,
-	    a->cfg.log_retain);
-	outp[0] = errp[0] = -1;
-	in->ipc = ipc_open(wsd_loop, sv[0], app_ipc_cb, in);
-	sv[0] = -1;
-	log_json(LOG_INFO, app_fields(in), "started %s", path);
-	rc = 0;
-out:
-	for (i = 0; i < 2; i++) {
-		if (outp[i] >= 0)
-			close(outp[i]);
-		if (errp[i] >= 0)
-			close(errp[i]);
-		if (sv[i] >= 0)
-			close(sv[i]);
-	}
-	if (envp != NULL)
-		env_envp_free(envp);
-	env_free(&env);
-	free(argv);
-	free(path);
-	free(interp);
-	free(err);
-	return rc;
 }
 
 /*
@@ -813,7 +617,7 @@ app_apply(struct inst *in, const struct policy_out *po)
 	if (po->act & PACT_TIMER)
 		uv_timer_start(&in->timer, app_timer_cb, po->timer_ms, 0);
 	if (po->act & PACT_SPAWN) {
-		if (app_spawn(in) == 0)
+		if (spawn_inst(in, app_ipc_cb) == 0)
 			app_event(in, PEV_SPAWNED, 0, 0);
 		else
 			app_event(in, PEV_SPAWN_FAILED, 0, 0);

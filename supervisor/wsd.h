@@ -34,6 +34,7 @@
 #endif
 
 struct ipc;
+struct ipcmsg;
 
 /*
  * Where an instance is in a zero-downtime reload (app_reload_inst).  While
@@ -184,6 +185,28 @@ void	 watch_memory(void);	/* after app_sample_stats */
 json_t	*view_inst_json(const struct inst *, int details);
 /* The instances of these apps (not those being removed). */
 json_t	*view_app_insts(struct app **apps, size_t napps);
+
+/* spawn.c: an instance's process, planned (pure), then started. */
+struct spawn_what {
+	const struct app_config	*cfg;
+	const struct env	*env;		/* the app's, resolved */
+	const char		*path;		/* the script, resolved */
+	const char		*interp;	/* resolved, or NULL */
+	int			 slot;
+	int			 id;
+	int			 listen;	/* a slot socket goes to fd 3 */
+};
+struct spawn_plan {
+	char		**argv;		/* [interp,] script, args */
+	char		**envp;		/* env + WSD_* and LISTEN_* */
+	int		  listen;
+};
+/* The interpreter the app's script runs under ("node" for .js), or NULL. */
+const char *spawn_interpreter(const struct app_config *);
+int	 spawn_plan(struct spawn_plan *, const struct spawn_what *);
+void	 spawn_plan_free(struct spawn_plan *);
+/* Start in's process; its IPC messages go to ipc_cb.  0 or -1 (logged). */
+int	 spawn_inst(struct inst *, void (*ipc_cb)(void *, const struct ipcmsg *));
 
 /* proc.c: fork/exec with fd placement, signalling, reaping. */
 struct proc_spec {
