@@ -31,7 +31,6 @@ static int		 app_in_step;
 static void		(*app_added_cb)(struct app *);
 static void		(*app_freed_cb)(struct app *);
 
-static void	app_event(struct inst *, enum policy_ev, int code, int sig);
 
 static uint64_t
 app_env_ms(const char *name, uint64_t dflt)
@@ -371,15 +370,15 @@ app_inst_reap(struct inst *in)
 		app_steer(a);
 }
 
-static void
-app_ipc_cb(void *arg, const struct ipcmsg *m)
+void
+inst_ipc_cb(void *arg, const struct ipcmsg *m)
 {
 	struct inst *in = arg;
 
 	if (m->ready) {
 		if (in->ps.state == ST_LAUNCHING)
 			log_json(LOG_INFO, app_fields(in), "ready");
-		app_event(in, PEV_READY, 0, 0);
+		inst_event(in, PEV_READY, 0, 0);
 	}
 	if (m->stats != NULL) {
 		json_decref(in->stats);
@@ -387,212 +386,10 @@ app_ipc_cb(void *arg, const struct ipcmsg *m)
 	}
 }
 
-/*
- * Zero-downtime reload of one instance.  The online process is set aside
- * (old_pid, old_ipc: its IPC messages are ignored from then on, so its
- * stats and a late "ready" never pass for the replacement's), and the
- * policy spawns the replacement as a counted restart: it gets the same
- * slot socket (wsd holds it), so both processes accept from one queue
- * during the overlap and nothing queued is lost when the old one stops
- * accepting.  Once the replacement is online the old process gets the
- * drain (IPC and kill_signal) and SIGKILL after kill_timeout.  Its exit is
- * reaped here and never reaches the policy; its output pipes are read to
- * EOF like any other's.  If the replacement exits, or cannot be spawned,
- * before it is online, the old process is the instance again, as if
- * nothing had happened (its policy state is restored).
- */
-static json_t *
-app_old_fields(const struct inst *in)
-{
-	return json_pack("{sssisisi}", "app", in->app->cfg.name,
-	    "instance", in->slot, "id", in->id, "pid", (int)in->old_pid);
-}
-
-static void
-app_old_ipc_cb(void *arg, const struct ipcmsg *m)
-{
-	(void)arg;
-	(void)m;
-}
-
-static void
-app_handle_free_cb(uv_handle_t *h)
-{
-	free(h);
-}
-
-static void
-app_old_timer_cb(uv_timer_t *t)
-{
-	struct inst *in = t->data;
-
-	if (in->old_pid > 0) {
-		log_json(LOG_WARN, app_old_fields(in),
-		    "kill_timeout passed: SIGKILL to the replaced process");
-		proc_signal(in->old_pid, SIGKILL, in->app->cfg.treekill);
-	}
-}
-
-/* Ask the replaced process to drain and exit; SIGKILL after kill_timeout. */
-static void
-app_old_retire(struct inst *in)
-{
-	int sig = in->app->cfg.kill_signal > 0 ? in->app->cfg.kill_signal : SIGINT;
-
-	if (in->old_pid == 0 || in->old_signalled)
-		return;
-	in->old_signalled = 1;
-	log_json(LOG_INFO, app_old_fields(in),
-	    "replaced by pid %d: draining the old process with SIG%s",
-	    (int)in->pid, sigabbrev_np(sig) != NULL ? sigabbrev_np(sig) : "?");
-	if (in->old_ipc != NULL)
-		ipc_send(in->old_ipc, ipcmsg_drain());
-	proc_signal(in->old_pid, sig, in->app->cfg.treekill);
-	if (in->old_timer == NULL &&
-	    (in->old_timer = malloc(sizeof *in->old_timer)) != NULL) {
-		uv_timer_init(wsd_loop, in->old_timer);
-		in->old_timer->data = in;
-	}
-	if (in->old_timer != NULL)
-		uv_timer_start(in->old_timer, app_old_timer_cb,
-		    in->app->pc.kill_timeout_ms, 0);
-}
-
-/* The replaced process has exited (and been reaped). */
-static void
-app_old_gone(struct inst *in)
-{
-	in->old_pid = 0;
-	in->old_signalled = 0;
-	ipc_close(in->old_ipc);
-	in->old_ipc = NULL;
-	if (in->old_timer != NULL) {
-		uv_close((uv_handle_t *)in->old_timer, app_handle_free_cb);
-		in->old_timer = NULL;
-	}
-}
-
-static void
-app_reload_fail(struct inst *in, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-app_reload_fail(struct inst *in, const char *fmt, ...)
-{
-	va_list ap;
-
-	free(in->reload_why);
-	va_start(ap, fmt);
-	if (vasprintf(&in->reload_why, fmt, ap) < 0)
-		in->reload_why = NULL;
-	va_end(ap);
-	in->reload = RL_FAILED;
-}
-
-/* The replacement is gone before it was online: the old process is back. */
-static void
-app_reload_restore(struct inst *in, const char *what)
-{
-	int last_code = in->ps.last_code, last_signal = in->ps.last_signal;
-
-	/* Back to the old process's state and ↺; exit_code/exit_signal
-	 * still tell how the replacement ended. */
-	uv_timer_stop(&in->timer);
-	in->ps = in->old_ps;
-	in->ps.last_code = last_code;
-	in->ps.last_signal = last_signal;
-	in->pid = in->old_pid;
-	in->ipc = in->old_ipc;
-	ipc_set_cb(in->ipc, app_ipc_cb, in);
-	in->started_epoch = in->old_started_epoch;
-	in->old_pid = 0;
-	in->old_ipc = NULL;
-	in->old_signalled = 0;
-	app_reload_fail(in, "the replacement %s; pid %d keeps running", what,
-	    (int)in->pid);
-	log_json(LOG_ERROR, app_fields(in), "reload failed: %s",
-	    in->reload_why != NULL ? in->reload_why : what);
-}
-
-/* After each event: move the reload on (drain the old one once online). */
-static void
-app_reload_advance(struct inst *in)
-{
-	if (in->reload != RL_SPAWNING)
-		return;
-	switch (in->ps.state) {
-	case ST_LAUNCHING:
-		return;
-	case ST_ONLINE:
-		if (in->old_pid != 0) {
-			in->reload = RL_RETIRING;
-			app_old_retire(in);
-		} else
-			in->reload = RL_DONE;
-		return;
-	case ST_ERRORED:
-		if (in->pid == 0 && in->old_pid != 0 && !in->old_signalled) {
-			app_reload_restore(in, "could not be started "
-			    "(wsd's log says why)");
-			return;
-		}
-		/* FALLTHROUGH */
-	default:
-		app_reload_fail(in, "interrupted: the instance is %s",
-		    policy_state_name(in->ps.state));
-		return;
-	}
-}
-
-int
-app_reload_inst(struct inst *in)
-{
-	if (in->ps.state != ST_ONLINE || in->pid == 0 || in->old_pid != 0 ||
-	    in->removing)
-		return -1;
-	free(in->reload_why);
-	in->reload_why = NULL;
-	in->old_pid = in->pid;
-	in->old_ipc = in->ipc;
-	in->old_signalled = 0;
-	in->old_started_epoch = in->started_epoch;
-	in->old_ps = in->ps;
-	ipc_set_cb(in->old_ipc, app_old_ipc_cb, NULL);
-	in->pid = 0;
-	in->ipc = NULL;
-	in->reload = RL_SPAWNING;
-	log_json(LOG_INFO, app_old_fields(in), "reloading: starting the replacement");
-	app_event(in, PEV_RELOAD, 0, 0);
-	return 0;
-}
-
-int
-app_reload_result(struct inst *in, const char **why)
-{
-	*why = NULL;
-	switch (in->reload) {
-	case RL_DONE:
-	case RL_NONE:
-		return 1;
-	case RL_FAILED:
-		*why = in->reload_why != NULL ? in->reload_why : "failed";
-		return -1;
-	default:
-		return 0;
-	}
-}
-
-void
-app_reload_forget(struct inst *in)
-{
-	if (in->reload == RL_DONE || in->reload == RL_FAILED)
-		in->reload = RL_NONE;
-}
-
 static void
 app_timer_cb(uv_timer_t *t)
 {
-	app_event(t->data, PEV_TIMER, 0, 0);
+	inst_event(t->data, PEV_TIMER, 0, 0);
 }
 
 static void
@@ -617,15 +414,15 @@ app_apply(struct inst *in, const struct policy_out *po)
 	if (po->act & PACT_TIMER)
 		uv_timer_start(&in->timer, app_timer_cb, po->timer_ms, 0);
 	if (po->act & PACT_SPAWN) {
-		if (spawn_inst(in, app_ipc_cb) == 0)
-			app_event(in, PEV_SPAWNED, 0, 0);
+		if (spawn_inst(in, inst_ipc_cb) == 0)
+			inst_event(in, PEV_SPAWNED, 0, 0);
 		else
-			app_event(in, PEV_SPAWN_FAILED, 0, 0);
+			inst_event(in, PEV_SPAWN_FAILED, 0, 0);
 	}
 }
 
-static void
-app_event(struct inst *in, enum policy_ev type, int code, int sig)
+void
+inst_event(struct inst *in, enum policy_ev type, int code, int sig)
 {
 	struct policy_event ev = { type, code, sig };
 	struct policy_out po;
@@ -646,7 +443,7 @@ app_event(struct inst *in, enum policy_ev type, int code, int sig)
 			    po.why != NULL ? ": " : "", po.why != NULL ? po.why : "");
 	}
 	app_apply(in, &po);
-	app_reload_advance(in);
+	reload_advance(in);
 	app_steer(in->app);
 	if (--app_in_step > 0)
 		return;
@@ -770,8 +567,8 @@ app_child_exit(pid_t pid, int status)
 		/* The replaced process: never a crash, never restarted. */
 		log_json(in->old_signalled || (WIFEXITED(status) &&
 		    WEXITSTATUS(status) == 0) ? LOG_INFO : LOG_WARN,
-		    app_old_fields(in), "replaced process %s", what);
-		app_old_gone(in);
+		    reload_old_fields(in), "replaced process %s", what);
+		reload_old_gone(in);
 		if (in->reload == RL_RETIRING)
 			in->reload = RL_DONE;
 		app_steer(in->app);
@@ -810,7 +607,7 @@ app_leader_exit(struct inst *in, int status)
 		in->ps.last_signal = sig;
 		snprintf(before, sizeof before, "%s before it was online",
 		    what);
-		app_reload_restore(in, before);
+		reload_restore(in, before);
 		app_steer(in->app);
 		if (app_in_step == 0 && app_observer != NULL)
 			app_observer();
@@ -819,13 +616,13 @@ app_leader_exit(struct inst *in, int status)
 	in->pid = 0;
 	ipc_close(in->ipc);
 	in->ipc = NULL;
-	app_event(in, PEV_EXIT, code, sig);
+	inst_event(in, PEV_EXIT, code, sig);
 }
 
 int
 app_start_inst(struct inst *in)
 {
-	app_event(in, PEV_START, 0, 0);
+	inst_event(in, PEV_START, 0, 0);
 	return 0;
 }
 
@@ -833,14 +630,14 @@ void
 app_stop_inst(struct inst *in)
 {
 	in->retire_at = 0;
-	app_old_retire(in);
-	app_event(in, PEV_STOP, 0, 0);
+	reload_old_retire(in);
+	inst_event(in, PEV_STOP, 0, 0);
 }
 
 void
 app_restart_inst(struct inst *in)
 {
-	app_event(in, PEV_RESTART, 0, 0);
+	inst_event(in, PEV_RESTART, 0, 0);
 }
 
 /*
@@ -890,8 +687,8 @@ app_retire_check(void)
 			continue;
 		}
 		in->retire_at = 0;
-		app_old_retire(in);
-		app_event(in, PEV_STOP, 0, 0);	/* may free `in` */
+		reload_old_retire(in);
+		inst_event(in, PEV_STOP, 0, 0);	/* may free `in` */
 		next = TAILQ_FIRST(&inst_list);	/* the list may have changed */
 	}
 	return waiting;
@@ -911,8 +708,8 @@ app_delete_inst(struct inst *in)
 		return;
 	}
 	in->retire_at = 0;
-	app_old_retire(in);
-	app_event(in, PEV_STOP, 0, 0);
+	reload_old_retire(in);
+	inst_event(in, PEV_STOP, 0, 0);
 }
 
 static int

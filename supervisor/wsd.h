@@ -37,7 +37,7 @@ struct ipc;
 struct ipcmsg;
 
 /*
- * Where an instance is in a zero-downtime reload (app_reload_inst).  While
+ * Where an instance is in a zero-downtime reload (reload_inst).  While
  * SPAWNING and RETIRING two processes serve the slot: `pid` is the
  * replacement (what status shows), `old_pid` the process it replaces.  The
  * old one is no longer the policy's: its exit is never a crash.
@@ -149,15 +149,6 @@ int	 app_update_env(struct app *, struct diag *errors);
 void	 app_set_env(struct app *, struct env *env);
 void	 app_delete_inst(struct inst *);
 /*
- * Zero-downtime replacement of one online instance: spawn the replacement
- * on the same slot socket, and once it is online drain the old process.
- * 0 = started (follow with app_reload_result), -1 = not online.
- */
-int	 app_reload_inst(struct inst *);
-/* 0 in progress, 1 replaced, -1 failed (*why); then forget the outcome. */
-int	 app_reload_result(struct inst *, const char **why);
-void	 app_reload_forget(struct inst *);
-/*
  * Set the app's instance count to n (≥ 1).  When a reload, stop or earlier
  * scale of it is under way the count is recorded, *pending says why, and
  * app_scale_resume applies it once that has finished.  0 or -1.
@@ -175,6 +166,9 @@ void	 app_set_observer(void (*)(void));	/* called after each transition */
 void	 app_set_hooks(void (*added_cb)(struct app *),
 	    void (*freed_cb)(struct app *));
 json_t	*app_fields(const struct inst *);	/* log fields naming it */
+/* An event for the instance's policy (inst.c). */
+void	 inst_event(struct inst *, enum policy_ev, int code, int sig);
+void	 inst_ipc_cb(void *arg, const struct ipcmsg *);	/* its IPC messages */
 
 /* watch.c: cron_restart and max_memory_restart, above app.c and reload.c. */
 void	 watch_init(void);	/* before any app is added */
@@ -322,6 +316,22 @@ void	 reload_start(struct inst **v, size_t n, struct reply *reply,
 int	 reload_busy(const struct app *);	/* a job still has its instances */
 int	 reload_idle(void);			/* no job at all */
 void	 reload_check(void);			/* after state changes */
+/*
+ * Zero-downtime replacement of one online instance: spawn the replacement
+ * on the same slot socket, and once it is online drain the old process.
+ * 0 = started (follow with reload_result), -1 = not online.
+ */
+int	 reload_inst(struct inst *);
+/* 0 in progress, 1 replaced, -1 failed (*why); then forget the outcome. */
+int	 reload_result(struct inst *, const char **why);
+void	 reload_forget(struct inst *);
+/* For inst.c: after each event; the replaced process's drain and exit;
+ * the replacement gone before it was online (the old one is back). */
+void	 reload_advance(struct inst *);
+void	 reload_old_retire(struct inst *);
+void	 reload_old_gone(struct inst *);
+json_t	*reload_old_fields(const struct inst *);
+void	 reload_restore(struct inst *, const char *what);
 
 /* daemon.c: home folder, pid file lock, socket file, daemonizing. */
 int	 daemon_home(const char *home, char **err);
