@@ -371,7 +371,7 @@ cmd_start(struct cmd_ctx *ctx)
 		return r;
 	}
 	for (i = 0; i < n; i++)
-		app_start_inst(v[i]);
+		inst_start(v[i]);
 	r = proto_reply_ok(ctx->id, json_pack("{so}", "instances",
 	    command_insts_json(v, n, 0)));
 	free(v);
@@ -430,7 +430,7 @@ cmd_stop(struct cmd_ctx *ctx)
 
 	if ((r = command_idle_target(ctx, &v, &n)) != NULL)
 		return r;
-	return command_act(ctx, v, n, WAIT_STOPPED, app_stop_inst);
+	return command_act(ctx, v, n, WAIT_STOPPED, inst_stop);
 }
 
 static char *
@@ -460,7 +460,7 @@ command_restart(struct cmd_ctx *ctx, int update_env)
 		}
 		diag_free(&errors);
 	}
-	return command_act(ctx, v, n, WAIT_SPAWNED, app_restart_inst);
+	return command_act(ctx, v, n, WAIT_SPAWNED, inst_restart);
 }
 
 static char *
@@ -500,7 +500,7 @@ cmd_delete(struct cmd_ctx *ctx)
 
 	if ((r = command_idle_target(ctx, &v, &n)) != NULL)
 		return r;
-	return command_act(ctx, v, n, WAIT_GONE, app_delete_inst);
+	return command_act(ctx, v, n, WAIT_GONE, inst_delete);
 }
 
 /*

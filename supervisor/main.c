@@ -367,8 +367,8 @@ main(int argc, char **argv)
 	app_init();
 	wsd_set_shutdown(main_shutdown_cb);
 	watch_init();
-	app_set_observer(main_observer_cb);
-	proc_init(wsd_loop, app_child_exit);
+	inst_set_observer(main_observer_cb);
+	proc_init(wsd_loop, inst_child_exit);
 	if (control_open(wsd_loop, sockfd) < 0) {
 		daemon_ready(1);
 		daemon_cleanup();

@@ -413,7 +413,7 @@ reload_begin(struct reload_job *j, struct inst *in)
 	 * spawn) and wait until online. */
 	j->spawns = in->spawns;
 	j->step = STEP_RESTART;
-	app_restart_inst(in);
+	inst_restart(in);
 }
 
 /* Move job `j` as far as it can go now; 1 when it has finished. */

@@ -128,7 +128,7 @@ void	 wsd_shutdown(const char *why);
 void	 wsd_set_shutdown(void (*cb)(const char *why));
 void	 wsd_reopen_logs(void);	/* wsd.log and every instance log */
 
-/* app.c: the app and instance table and the instance lifecycle. */
+/* app.c: the app and instance table: adding, scaling, freeing. */
 void	 app_init(void);
 struct app_list *app_all(void);
 struct inst_list *app_insts(void);
@@ -140,14 +140,9 @@ int	 app_target(json_t *target, struct inst ***out, size_t *n);
 int	 app_add(struct app_config *cfg /* moved */, const char *config_file,
 	    const char *mode, int start, struct diag *errors,
 	    struct app **out);
-int	 app_start_inst(struct inst *);
-void	 app_stop_inst(struct inst *);
-/* Restart with the app's current env (app_update_env first to re-read it). */
-void	 app_restart_inst(struct inst *);
 int	 app_update_env(struct app *, struct diag *errors);
 /* Put `env` (moved) back as the app's env; the replaced one is freed. */
 void	 app_set_env(struct app *, struct env *env);
-void	 app_delete_inst(struct inst *);
 /*
  * Set the app's instance count to n (≥ 1).  When a reload, stop or earlier
  * scale of it is under way the count is recorded, *pending says why, and
@@ -160,15 +155,27 @@ void	 app_stop_all(void);
 int	 app_all_stopped(void);
 int	 app_all_online(void);
 void	 app_sample_stats(void);
-void	 app_child_exit(pid_t, int status);	/* proc_exit_cb */
-void	 app_set_observer(void (*)(void));	/* called after each transition */
 /* Called when an app is added or its definition replaced, and when freed. */
 void	 app_set_hooks(void (*added_cb)(struct app *),
 	    void (*freed_cb)(struct app *));
 json_t	*app_fields(const struct inst *);	/* log fields naming it */
-/* An event for the instance's policy (inst.c). */
+/* A removed instance that no longer runs leaves the table (may free it). */
+void	 app_inst_reap(struct inst *);
+uint64_t app_env_ms(const char *name, uint64_t dflt);	/* a WSD_* knob */
+
+/* inst.c: each instance's lifecycle (events, actions, child exits). */
+int	 inst_start(struct inst *);
+void	 inst_stop(struct inst *);
+/* Restart with the app's current env (app_update_env first to re-read it). */
+void	 inst_restart(struct inst *);
+void	 inst_delete(struct inst *);
+void	 inst_child_exit(pid_t, int status);	/* proc_exit_cb */
+void	 inst_set_observer(void (*)(void));	/* called after each transition */
+/* An event for the instance's policy. */
 void	 inst_event(struct inst *, enum policy_ev, int code, int sig);
 void	 inst_ipc_cb(void *arg, const struct ipcmsg *);	/* its IPC messages */
+/* New connections to the app's slots whose process accepts now. */
+void	 inst_steer(struct app *);
 
 /* watch.c: cron_restart and max_memory_restart, above app.c and reload.c. */
 void	 watch_init(void);	/* before any app is added */
