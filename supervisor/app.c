@@ -21,6 +21,7 @@
 #include "ipcmsg.h"
 #include "log.h"
 #include "wsd.h"
+#include "xmalloc.h"
 
 static struct app_list	 app_list = TAILQ_HEAD_INITIALIZER(app_list);
 static struct inst_list	 inst_list = TAILQ_HEAD_INITIALIZER(inst_list);
@@ -220,7 +221,6 @@ app_update_env(struct app *a, struct diag *errors)
 	diag_free(&warnings);
 	env_free(&a->env);
 	a->env = env;
-	a->env_resolved = 1;
 	app_update_port(a);
 	return 0;
 }
@@ -231,7 +231,6 @@ app_set_env(struct app *a, struct env *env)
 	env_free(&a->env);
 	a->env = *env;
 	env_init(env);
-	a->env_resolved = 1;
 	app_update_port(a);
 }
 
@@ -465,28 +464,27 @@ again:
 }
 
 int
-app_add(struct app_config *cfg, const char *config_file, const char *mode,
-    int start, struct diag *errors, struct app **out)
+app_add(struct config_app *ca, const char *config_file, int start,
+    struct app **out)
 {
 	struct app *a, *old;
 	size_t i;
 
 	*out = NULL;
-	if ((a = calloc(1, sizeof *a)) == NULL)
-		return -1;
-	a->cfg = *cfg;
-	memset(cfg, 0, sizeof *cfg);
-	a->config_file = config_file != NULL ? strdup(config_file) : NULL;
-	a->env_mode = mode != NULL ? strdup(mode) : NULL;
-	env_init(&a->env);
-	if (app_update_env(a, errors) < 0) {
-		eco_app_free(&a->cfg);
-		env_free(&a->env);
-		free(a->config_file);
-		free(a->env_mode);
-		free(a);
-		return -1;
-	}
+	if (!ca->ok)
+		return -1;	/* its errors are in the config's */
+	for (i = 0; i < ca->warnings.n; i++)
+		log_json(LOG_WARN, json_pack("{ss}", "app", ca->cfg.name), "%s",
+		    ca->warnings.msgs[i]);
+	a = xcalloc(1, sizeof *a);
+	a->cfg = ca->cfg;
+	memset(&ca->cfg, 0, sizeof ca->cfg);
+	a->config_file = config_file != NULL ? xstrdup(config_file) : NULL;
+	a->env_mode = ca->mode;
+	ca->mode = NULL;
+	a->env = ca->env;
+	env_init(&ca->env);
+	app_update_port(a);
 	if ((old = app_by_name(a->cfg.name)) != NULL) {
 		/* Same name: the new definition replaces the old one in place;
 		 * running processes keep running until restarted. */
@@ -494,8 +492,7 @@ app_add(struct app_config *cfg, const char *config_file, const char *mode,
 		old->cfg = a->cfg;
 		env_free(&old->env);
 		old->env = a->env;
-		old->env_resolved = 1;
-		free(old->config_file);
+			free(old->config_file);
 		old->config_file = a->config_file;
 		free(old->env_mode);
 		old->env_mode = a->env_mode;

@@ -292,56 +292,33 @@ command_config_error(struct cmd_ctx *ctx, struct diag *errors)
 static char *
 command_start_file(struct cmd_ctx *ctx, const char *file, const char *mode)
 {
-	struct ecosystem eco;
-	struct diag errors, warnings;
+	struct config c;
+	struct config_opts o = { mode, &wsd_base_env, NULL };
 	struct app **apps = NULL, *a;
 	size_t i, napps = 0;
 	json_t *data, *w;
 	char *r;
 
-	diag_init(&errors);
-	diag_init(&warnings);
-	memset(&eco, 0, sizeof eco);
-	if (eco_load(file, &eco, &errors, &warnings) < 0) {
-		r = command_config_error(ctx, &errors);
-		goto out;
+	/* Every app's env is resolved first, so a bad one starts nothing. */
+	if (config_load(&c, file, &o) < 0) {
+		r = command_config_error(ctx, &c.errors);
+		config_free(&c);
+		return r;
 	}
-	/* Resolve every app's env first, so a bad one starts nothing. */
-	for (i = 0; i < eco.napps; i++) {
-		struct env env;
-
-		env_init(&env);
-		eco_resolve_env(&eco.apps[i], mode, &wsd_base_env, &env,
-		    &errors, &warnings);
-		env_free(&env);
-	}
-	if (errors.n > 0) {
-		r = command_config_error(ctx, &errors);
-		goto out;
-	}
-	apps = xcalloc(eco.napps + 1, sizeof *apps);
-	for (i = 0; i < eco.napps; i++)
-		if (app_add(&eco.apps[i], eco.path, mode, 1, &errors, &a) == 0)
+	apps = xcalloc(c.napps + 1, sizeof *apps);
+	for (i = 0; i < c.napps; i++)
+		if (app_add(&c.apps[i], c.path, 1, &a) == 0)
 			apps[napps++] = a;
-	if (errors.n > 0 && napps == 0) {
-		r = command_config_error(ctx, &errors);
-		goto out;
-	}
 	data = json_pack("{so}", "instances", view_app_insts(apps, napps));
 	w = json_array();
-	for (i = 0; i < warnings.n; i++) {
-		json_array_append_new(w, json_string(warnings.msgs[i]));
-		log_warn("%s", warnings.msgs[i]);
+	for (i = 0; i < c.warnings.n; i++) {
+		json_array_append_new(w, json_string(c.warnings.msgs[i]));
+		log_warn("%s", c.warnings.msgs[i]);
 	}
-	for (i = 0; i < errors.n; i++)
-		json_array_append_new(w, json_string(errors.msgs[i]));
 	json_object_set_new(data, "warnings", w);
 	r = proto_reply_ok(ctx->id, data);
-out:
 	free(apps);
-	eco_free(&eco);
-	diag_free(&errors);
-	diag_free(&warnings);
+	config_free(&c);
 	return r;
 }
 

@@ -477,18 +477,57 @@ dump_unredact(json_t *e, const char *file, struct diag *errors)
 	    errors);
 }
 
+/* One app of dump.json started (or left stopped) again. */
+static void
+dump_resurrect_one(json_t *e, struct diag *errors, json_t *insts)
+{
+	json_t *cf = json_object_get(e, "config_file");
+	json_t *mode = json_object_get(e, "env_mode");
+	int stopped = json_is_true(json_object_get(e, "stopped"));
+	struct config_opts o = { json_is_string(mode) ?
+	    json_string_value(mode) : NULL, &wsd_base_env, NULL };
+	const char *file;
+	struct config c;
+	struct app *a;
+	json_t *one, *ai;
+	char *dir;
+	size_t k;
+
+	file = json_is_string(cf) ? json_string_value(cf) : "dump.json";
+	dir = xstrdup(file);
+	if (strrchr(dir, '/') != NULL)
+		*strrchr(dir, '/') = '\0';
+	else {
+		free(dir);
+		dir = xstrdup(wsd_home);
+	}
+	one = json_pack("{s[O]}", "apps", json_object_get(e, "config"));
+	if (dump_unredact(e, json_is_string(cf) ? file : NULL, errors) == 0) {
+		config_load_json(&c, one, file, dir, &o);
+		for (k = 0; k < c.errors.n; k++)
+			diag_add(errors, "%s", c.errors.msgs[k]);
+		for (k = 0; k < c.napps; k++) {
+			if (app_add(&c.apps[k], json_is_string(cf) ? file : NULL,
+			    !stopped, &a) < 0)
+				continue;
+			ai = view_app_insts(&a, 1);
+			json_array_extend(insts, ai);
+			json_decref(ai);
+		}
+		config_free(&c);
+	}
+	json_decref(one);
+	free(dir);
+}
+
 /* Start the apps of dump.json; 0, or -1 with messages in errors. */
 int
 dump_resurrect(struct diag *errors, json_t **insts_out)
 {
 	struct diag warnings;
-	struct ecosystem eco;
-	json_t *doc, *apps, *e, *one, *cf, *mode, *insts;
-	struct app *a;
-	char *err = NULL, *dir;
-	const char *file;
-	size_t i, k;
-	int stopped;
+	json_t *doc, *e, *insts;
+	char *err = NULL;
+	size_t i;
 
 	diag_init(&warnings);
 	insts = json_array();
@@ -503,42 +542,8 @@ dump_resurrect(struct diag *errors, json_t **insts_out)
 	for (i = 0; i < warnings.n; i++)
 		log_warn("%s", warnings.msgs[i]);
 	diag_free(&warnings);
-	apps = json_object_get(doc, "apps");
-	json_array_foreach(apps, i, e) {
-		cf = json_object_get(e, "config_file");
-		mode = json_object_get(e, "env_mode");
-		stopped = json_is_true(json_object_get(e, "stopped"));
-		file = json_is_string(cf) ? json_string_value(cf) : "dump.json";
-		dir = xstrdup(file);
-		if (strrchr(dir, '/') != NULL)
-			*strrchr(dir, '/') = '\0';
-		else {
-			free(dir);
-			dir = xstrdup(wsd_home);
-		}
-		one = json_pack("{s[O]}", "apps", json_object_get(e, "config"));
-		diag_init(&warnings);
-		memset(&eco, 0, sizeof eco);
-		if (dump_unredact(e, json_is_string(cf) ? file : NULL,
-		    errors) == 0 &&
-		    eco_load_json(one, file, dir, &eco, errors, &warnings) == 0) {
-			for (k = 0; k < eco.napps; k++)
-				if (app_add(&eco.apps[k], json_is_string(cf) ? file :
-				    NULL, json_is_string(mode) ?
-				    json_string_value(mode) : NULL, !stopped,
-				    errors, &a) == 0)
-				{
-					json_t *ai = view_app_insts(&a, 1);
-
-					json_array_extend(insts, ai);
-					json_decref(ai);
-				}
-		}
-		eco_free(&eco);
-		diag_free(&warnings);
-		json_decref(one);
-		free(dir);
-	}
+	json_array_foreach(json_object_get(doc, "apps"), i, e)
+		dump_resurrect_one(e, errors, insts);
 	json_decref(doc);
 	*insts_out = insts;
 	return errors->n > 0 ? -1 : 0;

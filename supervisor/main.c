@@ -55,35 +55,22 @@ main_print_diag(const struct diag *d, const char *prefix)
 static int
 main_check(const char *file, const char *mode)
 {
-	struct ecosystem eco;
-	struct diag errors, warnings;
-	struct env base, env;
-	size_t i;
+	struct config c;
+	struct env base;
+	struct config_opts o = { mode, &base, NULL };
 	int rc;
 
-	diag_init(&errors);
-	diag_init(&warnings);
-	memset(&eco, 0, sizeof eco);
 	env_init(&base);
 	env_from_environ(&base, environ);
-	if (eco_load(file, &eco, &errors, &warnings) == 0) {
-		for (i = 0; i < eco.napps; i++) {
-			env_init(&env);
-			eco_resolve_env(&eco.apps[i], mode, &base, &env,
-			    &errors, &warnings);
-			env_free(&env);
-		}
-	}
-	main_print_diag(&warnings, "warning: ");
-	main_print_diag(&errors, "");
-	rc = errors.n > 0 ? EXIT_CONFIG : EXIT_OK;
+	config_load(&c, file, &o);
+	main_print_diag(&c.warnings, "warning: ");
+	main_print_diag(&c.errors, "");
+	rc = c.errors.n > 0 ? EXIT_CONFIG : EXIT_OK;
 	if (rc == EXIT_OK)
-		fprintf(stderr, "%s: ok (%zu app%s)\n", file, eco.napps,
-		    eco.napps == 1 ? "" : "s");
-	eco_free(&eco);
+		fprintf(stderr, "%s: ok (%zu app%s)\n", file, c.napps,
+		    c.napps == 1 ? "" : "s");
+	config_free(&c);
 	env_free(&base);
-	diag_free(&errors);
-	diag_free(&warnings);
 	return rc;
 }
 
@@ -148,16 +135,66 @@ main_reload_app(struct app *a)
 	free(v);
 }
 
+/* SIGHUP: an app already running keeps the --env mode it was started with. */
+static const char *
+main_mode_of_cb(const char *name, const char *mode)
+{
+	struct app *old = name != NULL ? app_by_name(name) : NULL;
+
+	return old != NULL ? old->env_mode : mode;
+}
+
+/* SIGHUP, one file: apply its new and changed apps. */
+static void
+main_reload_file(const char *file)
+{
+	struct config c;
+	struct config_opts o = { main_mode, &wsd_base_env, main_mode_of_cb };
+	struct diag errors;
+	struct app *a, *old;
+	size_t i, k;
+
+	if (config_load(&c, file, &o) < 0 && !c.loaded) {
+		for (k = 0; k < c.errors.n; k++)
+			log_error("reload: %s", c.errors.msgs[k]);
+		log_error("reload of %s refused: the running apps "
+		    "keep their configuration", file);
+		config_free(&c);
+		return;
+	}
+	for (k = 0; k < c.nload_warnings; k++)
+		log_warn("%s", c.warnings.msgs[k]);
+	diag_init(&errors);
+	for (k = 0; k < c.napps; k++) {
+		struct config_app *ca = &c.apps[k];
+
+		old = app_by_name(ca->cfg.name);
+		if (old != NULL && json_equal(old->cfg.raw, ca->cfg.raw))
+			continue;
+		log_json(LOG_INFO, json_pack("{ss}", "app", ca->cfg.name),
+		    "%s in %s: applying", old != NULL ? "changed" : "new",
+		    file);
+		for (i = 0; i < ca->errors.n; i++)
+			diag_add(&errors, "%s", ca->errors.msgs[i]);
+		if (app_add(ca, file, old == NULL, &a) < 0)
+			continue;
+		if (old != NULL)
+			main_reload_app(a);
+	}
+	for (k = 0; k < errors.n; k++)
+		log_error("reload: %s", errors.msgs[k]);
+	diag_free(&errors);
+	config_free(&c);
+}
+
 /* SIGHUP: re-read each ecosystem file; new apps start, changed ones reload
  * (instance by instance, queued behind a reload already under way). */
 static void
 main_reload_config(void)
 {
-	struct ecosystem eco;
-	struct diag errors, warnings;
-	struct app *a, *old;
+	struct app *a;
 	char **files = NULL;
-	size_t nfiles = 0, i, k;
+	size_t nfiles = 0, i;
 
 	if (main_config != NULL) {
 		files = realloc(files, (nfiles + 1) * sizeof *files);
@@ -179,44 +216,7 @@ main_reload_config(void)
 	for (i = 0; i < nfiles; i++) {
 		char *file = strdup(files[i]);	/* app_add may free the original */
 
-		diag_init(&errors);
-		diag_init(&warnings);
-		memset(&eco, 0, sizeof eco);
-		if (eco_load(file, &eco, &errors, &warnings) < 0) {
-			for (k = 0; k < errors.n; k++)
-				log_error("reload: %s", errors.msgs[k]);
-			log_error("reload of %s refused: the running apps "
-			    "keep their configuration", file);
-		} else {
-			for (k = 0; k < warnings.n; k++)
-				log_warn("%s", warnings.msgs[k]);
-			for (k = 0; k < eco.napps; k++) {
-				int changed = 1;
-				const char *mode = main_mode;
-
-				old = app_by_name(eco.apps[k].name);
-				if (old != NULL) {
-					changed = !json_equal(old->cfg.raw,
-					    eco.apps[k].raw);
-					mode = old->env_mode;
-				}
-				if (!changed)
-					continue;
-				log_json(LOG_INFO, json_pack("{ss}", "app",
-				    eco.apps[k].name), "%s in %s: applying",
-				    old != NULL ? "changed" : "new", file);
-				if (app_add(&eco.apps[k], file, mode, old == NULL,
-				    &errors, &a) < 0)
-					continue;
-				if (old != NULL)
-					main_reload_app(a);
-			}
-			for (k = 0; k < errors.n; k++)
-				log_error("reload: %s", errors.msgs[k]);
-		}
-		eco_free(&eco);
-		diag_free(&errors);
-		diag_free(&warnings);
+		main_reload_file(file);
 		free(file);
 	}
 	free(files);
@@ -267,8 +267,8 @@ int
 main(int argc, char **argv)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR2 };
-	struct ecosystem eco;
-	struct diag errors, warnings;
+	struct config cfg;
+	struct diag errors;
 	static char homebuf[PATH_MAX];	/* wsd_home points here */
 	const char *check = NULL, *home;
 	char *err = NULL, *defhome = NULL, *file = NULL;
@@ -318,24 +318,18 @@ main(int argc, char **argv)
 		env_unset(&wsd_base_env, main_private_env[i]);
 
 	/* Configuration errors go to the terminal, before anything starts. */
-	memset(&eco, 0, sizeof eco);
-	diag_init(&errors);
-	diag_init(&warnings);
+	memset(&cfg, 0, sizeof cfg);
+	diag_init(&cfg.errors);
+	diag_init(&cfg.warnings);
 	if (file != NULL) {
+		struct config_opts o = { main_mode, &wsd_base_env, NULL };
+
 		if ((main_config = realpath(file, NULL)) == NULL)
 			main_config = strdup(file);
-		if (eco_load(main_config, &eco, &errors, &warnings) == 0)
-			for (k = 0; k < eco.napps; k++) {
-				struct env env;
-
-				env_init(&env);
-				eco_resolve_env(&eco.apps[k], main_mode,
-				    &wsd_base_env, &env, &errors, &warnings);
-				env_free(&env);
-			}
-		main_print_diag(&warnings, "warning: ");
-		if (errors.n > 0) {
-			main_print_diag(&errors, "");
+		config_load(&cfg, main_config, &o);
+		main_print_diag(&cfg.warnings, "warning: ");
+		if (cfg.errors.n > 0) {
+			main_print_diag(&cfg.errors, "");
 			rc = EXIT_CONFIG;
 			goto fail;
 		}
@@ -381,15 +375,11 @@ main(int argc, char **argv)
 	 * ours is bound: they would serve old code beside the new instances. */
 	leftover_start(home, launcher);
 
-	for (k = 0; k < warnings.n; k++)
-		log_warn("%s", warnings.msgs[k]);
-	diag_free(&warnings);
-	for (k = 0; k < eco.napps; k++)
-		app_add(&eco.apps[k], main_config, main_mode, 1, &errors, &a);
-	for (k = 0; k < errors.n; k++)
-		log_error("%s", errors.msgs[k]);
-	diag_free(&errors);
-	eco_free(&eco);
+	for (k = 0; k < cfg.warnings.n; k++)
+		log_warn("%s", cfg.warnings.msgs[k]);
+	for (k = 0; k < cfg.napps; k++)
+		app_add(&cfg.apps[k], main_config, 1, &a);
+	config_free(&cfg);
 	if (resurrect) {
 		json_t *insts;
 
@@ -411,9 +401,7 @@ main(int argc, char **argv)
 	daemon_cleanup();
 	return EXIT_OK;
 fail:
-	eco_free(&eco);
-	diag_free(&errors);
-	diag_free(&warnings);
+	config_free(&cfg);
 	env_free(&wsd_base_env);
 	free(main_config);
 	free(defhome);

@@ -50,27 +50,6 @@ spawn_log_path(const struct inst *in, const char *given, const char *kind)
 	return r < 0 ? NULL : p;
 }
 
-static int
-spawn_is_js(const char *script)
-{
-	const char *dot = strrchr(script, '.');
-
-	return dot != NULL && (strcmp(dot, ".js") == 0 ||
-	    strcmp(dot, ".mjs") == 0 || strcmp(dot, ".cjs") == 0);
-}
-
-const char *
-spawn_interpreter(const struct app_config *cfg)
-{
-	const char *interp = cfg->interpreter;
-
-	if (interp == NULL && spawn_is_js(cfg->script))
-		interp = "node";
-	if (interp != NULL && strcmp(interp, "none") == 0)
-		interp = NULL;
-	return interp;
-}
-
 int
 spawn_plan(struct spawn_plan *p, const struct spawn_what *w)
 {
@@ -129,32 +108,15 @@ spawn_plan_free(struct spawn_plan *p)
 	memset(p, 0, sizeof *p);
 }
 
-/* The app's env, resolved now if it is not yet; 0 or -1 (logged). */
-static int
-spawn_env(struct inst *in)
-{
-	struct diag errs;
-	size_t i;
-	int rc = 0;
-
-	if (in->app->env_resolved)
-		return 0;
-	diag_init(&errs);
-	if (app_update_env(in->app, &errs) < 0) {
-		for (i = 0; i < errs.n; i++)
-			log_json(LOG_ERROR, app_fields(in), "%s", errs.msgs[i]);
-		rc = -1;
-	}
-	diag_free(&errs);
-	return rc;
-}
-
-/* The executable and its interpreter, found through the app's PATH. */
+/*
+ * The executable and its interpreter, found through the app's PATH.  Which
+ * interpreter (node for .js, none when "none") the loader decided.
+ */
 static int
 spawn_resolve(struct inst *in, char **path, char **interp)
 {
 	const struct app *a = in->app;
-	const char *interp_name = spawn_interpreter(&a->cfg);
+	const char *interp_name = a->cfg.interpreter;
 
 	*interp = NULL;
 	if ((*path = proc_resolve(a->cfg.script, a->cfg.cwd, &a->env)) == NULL) {
@@ -215,8 +177,6 @@ spawn_inst(struct inst *in, ipc_msg_cb ipc_cb)
 	size_t i;
 	pid_t pid;
 
-	if (spawn_env(in) < 0)
-		return -1;
 	if (spawn_resolve(in, &path, &interp) < 0)
 		goto out;
 	if (a->listen_port > 0) {

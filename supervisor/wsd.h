@@ -101,7 +101,6 @@ struct app {
 	char			*config_file;	/* absolute, or NULL */
 	char			*env_mode;	/* --env MODE or NULL */
 	struct env		 env;		/* resolved at the last (re)start */
-	int			 env_resolved;
 	struct policy_conf	 pc;
 	struct inst		**insts;	/* by slot */
 	size_t			 ninsts;
@@ -128,6 +127,42 @@ void	 wsd_shutdown(const char *why);
 void	 wsd_set_shutdown(void (*cb)(const char *why));
 void	 wsd_reopen_logs(void);	/* wsd.log and every instance log */
 
+/*
+ * config.c: an ecosystem file (or dump.json's app) loaded, and each app's
+ * environment resolved once; every entry point goes through it.
+ */
+struct config_app {
+	struct app_config	 cfg;
+	char			*mode;		/* --env MODE, or NULL */
+	struct env		 env;		/* resolved (when ok) */
+	int			 ok;		/* no error in errors */
+	struct diag		 errors;	/* this app's env */
+	struct diag		 warnings;
+};
+struct config {
+	int			 loaded;	/* the file was valid: apps[] */
+	char			*path;		/* absolute */
+	struct config_app	*apps;
+	size_t			 napps;
+	struct diag		 errors;	/* all, the file's and the apps' */
+	struct diag		 warnings;	/* all, in order */
+	size_t			 nload_warnings; /* the first ones: the file's */
+};
+struct config_opts {
+	const char		*mode;		/* --env MODE, or NULL */
+	const struct env	*base;		/* the environment apps start from */
+	/* SIGHUP: an app already in the table keeps its mode (or NULL). */
+	const char		*(*mode_of_cb)(const char *name,
+				    const char *mode);
+};
+/* 0, or -1 with c->errors (c->loaded says whether apps[] are there). */
+int	 config_load(struct config *, const char *file,
+	    const struct config_opts *);
+int	 config_load_json(struct config *, json_t *doc, const char *file,
+	    const char *dir, const struct config_opts *);
+void	 config_app_free(struct config_app *);
+void	 config_free(struct config *);
+
 /* app.c: the app and instance table: adding, scaling, freeing. */
 void	 app_init(void);
 struct app_list *app_all(void);
@@ -136,10 +171,12 @@ struct inst	*app_inst_by_id(int);
 struct app	*app_by_name(const char *);
 /* Instances a target names ("all", a name, an id); 0 or -1 (no match). */
 int	 app_target(json_t *target, struct inst ***out, size_t *n);
-/* Add or replace the apps of a loaded ecosystem; started ones are returned. */
-int	 app_add(struct app_config *cfg /* moved */, const char *config_file,
-	    const char *mode, int start, struct diag *errors,
-	    struct app **out);
+/*
+ * Add or replace an app of a loaded config (taken over, its env too); -1
+ * when its env did not resolve.  Its env warnings are logged.
+ */
+int	 app_add(struct config_app *ca /* moved */, const char *config_file,
+	    int start, struct app **out);
 int	 app_update_env(struct app *, struct diag *errors);
 /* Put `env` (moved) back as the app's env; the replaced one is freed. */
 void	 app_set_env(struct app *, struct env *env);
@@ -202,8 +239,6 @@ struct spawn_plan {
 	char		**envp;		/* env + WSD_* and LISTEN_* */
 	int		  listen;
 };
-/* The interpreter the app's script runs under ("node" for .js), or NULL. */
-const char *spawn_interpreter(const struct app_config *);
 int	 spawn_plan(struct spawn_plan *, const struct spawn_what *);
 void	 spawn_plan_free(struct spawn_plan *);
 /* Start in's process; its IPC messages go to ipc_cb.  0 or -1 (logged). */

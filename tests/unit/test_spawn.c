@@ -28,29 +28,6 @@ envp_get(char **envp, const char *key)
 }
 
 static void
-test_interpreter_rule(void **state)
-{
-	struct app_config c = { 0 };
-
-	(void)state;
-	c.script = "server.js";
-	assert_string_equal(spawn_interpreter(&c), "node");
-	c.script = "server.mjs";
-	assert_string_equal(spawn_interpreter(&c), "node");
-	c.script = "server.cjs";
-	assert_string_equal(spawn_interpreter(&c), "node");
-	c.script = "wsworker";
-	assert_null(spawn_interpreter(&c));
-	c.script = "dir.js/run";
-	assert_null(spawn_interpreter(&c));
-	c.interpreter = "python3";
-	assert_string_equal(spawn_interpreter(&c), "python3");
-	c.script = "server.js";
-	c.interpreter = "none";
-	assert_null(spawn_interpreter(&c));
-}
-
-static void
 test_argv(void **state)
 {
 	char *args[] = { "--port", "9", NULL };
@@ -141,7 +118,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_interpreter_rule),
 		cmocka_unit_test(test_argv),
 		cmocka_unit_test(test_env_with_socket),
 		cmocka_unit_test(test_env_without_socket),
