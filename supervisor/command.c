@@ -171,7 +171,7 @@ command_waiter_finish(struct waiter *w)
 	free(w);
 }
 
-void
+static void
 command_check_waiters(void)
 {
 	struct waiter *w, *next;
@@ -719,4 +719,16 @@ command_run(struct cmd_ctx *ctx, const char *name)
 		    "target", t), "control command");
 	}
 	return c->fn(ctx);
+}
+
+static void
+command_settled_cb(void)
+{
+	command_check_waiters();
+}
+
+void
+command_init(void)
+{
+	inst_observe(command_settled_cb);
 }

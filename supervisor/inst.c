@@ -15,7 +15,11 @@
 #include "log.h"
 #include "wsd.h"
 
-static void		(*inst_observer)(void);
+/* Called after each transition once the dust has settled, in the order
+ * they were given: reload.c, command.c (its deferred replies), main.c. */
+#define INST_OBSERVERS	4
+static void		(*inst_observers[INST_OBSERVERS])(void);
+static size_t		 inst_nobservers;
 static int		 inst_in_step;
 
 /* Whether a process of `in` accepts on the slot socket now. */
@@ -60,9 +64,19 @@ inst_steer(struct app *a)
 }
 
 void
-inst_set_observer(void (*cb)(void))
+inst_observe(void (*cb)(void))
 {
-	inst_observer = cb;
+	if (inst_nobservers < INST_OBSERVERS)
+		inst_observers[inst_nobservers++] = cb;
+}
+
+void
+inst_settled(void)
+{
+	size_t i;
+
+	for (i = 0; i < inst_nobservers; i++)
+		inst_observers[i]();
 }
 
 void
@@ -143,8 +157,7 @@ inst_event(struct inst *in, enum policy_ev type, int code, int sig)
 	if (--inst_in_step > 0)
 		return;
 	app_inst_reap(in);	/* may free `in` */
-	if (inst_observer != NULL)
-		inst_observer();
+	inst_settled();
 }
 
 /* "exited with code N" / "killed by SIGX", from a waitpid() status. */
@@ -268,8 +281,8 @@ inst_child_exit(pid_t pid, int status)
 			in->reload = RL_DONE;
 		inst_steer(in->app);
 		app_inst_reap(in);	/* may free `in` */
-		if (inst_in_step == 0 && inst_observer != NULL)
-			inst_observer();
+		if (inst_in_step == 0)
+			inst_settled();
 		return;
 	}
 	if (in->app->cfg.treekill && kill(-pid, 0) == 0) {
@@ -304,8 +317,8 @@ inst_leader_exit(struct inst *in, int status)
 		    what);
 		reload_restore(in, before);
 		inst_steer(in->app);
-		if (inst_in_step == 0 && inst_observer != NULL)
-			inst_observer();
+		if (inst_in_step == 0)
+			inst_settled();
 		return;
 	}
 	in->pid = 0;

@@ -84,12 +84,11 @@ main_finish(void)
 	exit(EXIT_OK);
 }
 
-/* Called after every instance transition, once the dust has settled. */
+/* After every instance transition, once the dust has settled, and after
+ * reload.c and command.c have moved on: readiness and shutdown. */
 static void
 main_observer_cb(void)
 {
-	reload_check();
-	command_check_waiters();
 	if (main_shutting) {
 		if (app_all_stopped())
 			main_finish();
@@ -220,7 +219,7 @@ main_reload_config(void)
 		free(file);
 	}
 	free(files);
-	main_observer_cb();
+	inst_settled();
 }
 
 static void
@@ -361,7 +360,9 @@ main(int argc, char **argv)
 	app_init();
 	wsd_set_shutdown(main_shutdown_cb);
 	watch_init();
-	inst_set_observer(main_observer_cb);
+	reload_init();
+	command_init();
+	inst_observe(main_observer_cb);
 	proc_init(wsd_loop, inst_child_exit);
 	if (control_open(wsd_loop, sockfd) < 0) {
 		daemon_ready(1);
@@ -396,7 +397,7 @@ main(int argc, char **argv)
 	uv_timer_start(&main_stats, main_stats_cb, k, k);
 
 	daemon_ready(0);
-	main_observer_cb();
+	inst_settled();
 	uv_run(wsd_loop, UV_RUN_DEFAULT);
 	daemon_cleanup();
 	return EXIT_OK;

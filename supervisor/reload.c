@@ -508,7 +508,7 @@ reload_finish(struct reload_job *j)
 	free(j);
 }
 
-void
+static void
 reload_check(void)
 {
 	static int running, again;
@@ -553,4 +553,16 @@ reload_start(struct inst **v, size_t n, struct reply *reply, json_t *id,
 	log_json(LOG_INFO, json_pack("{ss}", "reload", j->why),
 	    "reload of %zu instance%s", n, n == 1 ? "" : "s");
 	reload_check();
+}
+
+static void
+reload_settled_cb(void)
+{
+	reload_check();
+}
+
+void
+reload_init(void)
+{
+	inst_observe(reload_settled_cb);
 }

@@ -207,7 +207,10 @@ void	 inst_stop(struct inst *);
 void	 inst_restart(struct inst *);
 void	 inst_delete(struct inst *);
 void	 inst_child_exit(pid_t, int status);	/* proc_exit_cb */
-void	 inst_set_observer(void (*)(void));	/* called after each transition */
+/* cb runs after each transition (in the order given); inst_settled runs
+ * them all now (after a change made outside a transition). */
+void	 inst_observe(void (*cb)(void));
+void	 inst_settled(void);
 /* An event for the instance's policy. */
 void	 inst_event(struct inst *, enum policy_ev, int code, int sig);
 void	 inst_ipc_cb(void *arg, const struct ipcmsg *);	/* its IPC messages */
@@ -344,7 +347,7 @@ struct cmd_ctx {
 };
 /* Returns the reply line, or NULL when the reply was deferred. */
 char	*command_run(struct cmd_ctx *, const char *cmd);
-void	 command_check_waiters(void);	/* after state changes */
+void	 command_init(void);	/* its waiters follow the instances */
 
 /* reload.c: reload jobs, instance by instance, one app at a time. */
 /*
@@ -357,7 +360,7 @@ void	 reload_start(struct inst **v, size_t n, struct reply *reply,
 	    json_t *id, const char *why);
 int	 reload_busy(const struct app *);	/* a job still has its instances */
 int	 reload_idle(void);			/* no job at all */
-void	 reload_check(void);			/* after state changes */
+void	 reload_init(void);			/* its jobs follow the instances */
 /*
  * Zero-downtime replacement of one online instance: spawn the replacement
  * on the same slot socket, and once it is online drain the old process.
