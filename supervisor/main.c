@@ -262,59 +262,132 @@ main_env_ms(const char *name, uint64_t dflt)
 	return *end == '\0' && v > 0 ? (uint64_t)v : dflt;
 }
 
-int
-main(int argc, char **argv)
+/* The home folder, made absolute (*defhome: what to free), or NULL. */
+static const char *
+main_home(char *buf, size_t len, char **defhome)
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR2 };
-	struct config cfg;
-	struct diag errors;
-	static char homebuf[PATH_MAX];	/* wsd_home points here */
-	const char *check = NULL, *home;
-	char *err = NULL, *defhome = NULL, *file = NULL;
-	int resurrect = 0, sockfd, i, rc;
-	pid_t launcher = getpid();
-	size_t k;
-	struct app *a;
+	char cwd[4096];
 
-	xmalloc_jansson();	/* out of memory is fatal in wsd: xmalloc.h */
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-f") == 0 && i + 1 < argc)
-			file = argv[++i];
-		else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
-			check = argv[++i];
-		else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc)
-			main_mode = argv[++i];
-		else if (strcmp(argv[i], "--foreground") == 0)
-			wsd_foreground = 1;
-		else if (strcmp(argv[i], "--resurrect") == 0)
-			resurrect = 1;
-		else if (strcmp(argv[i], "--version") == 0) {
-			printf("wsd %s\n", WSD_VERSION);
-			return EXIT_OK;
-		} else
-			usage();
-	}
-	if (check != NULL)
-		return main_check(check, main_mode);
+	if (fsutil_home(buf, len) < 0)
+		return NULL;
+	if (buf[0] == '/')
+		return buf;
+	if (getcwd(cwd, sizeof cwd) == NULL ||
+	    asprintf(defhome, "%s/%s", cwd, buf) < 0)
+		return NULL;
+	return *defhome;
+}
 
-	if (fsutil_home(homebuf, sizeof homebuf) < 0)
-		return 1;
-	home = homebuf;
-	if (home[0] != '/') {
-		char cwd[4096];
+/* The environment apps start from: wsd's own, minus what is for wsd. */
+static void
+main_base_env(void)
+{
+	size_t i;
 
-		if (getcwd(cwd, sizeof cwd) == NULL ||
-		    asprintf(&defhome, "%s/%s", cwd, home) < 0)
-			return 1;
-		home = defhome;
-	}
-	wsd_home = home;
 	env_init(&wsd_base_env);
 	env_from_environ(&wsd_base_env, environ);
 	/* What systemd hands wsd is for wsd alone: an instance speaking
 	 * sd_notify or socket activation on it would confuse both. */
 	for (i = 0; main_private_env[i] != NULL; i++)
 		env_unset(&wsd_base_env, main_private_env[i]);
+}
+
+/* The loop, the signals and every room, in the order they observe the
+ * instances; then the control socket.  0 or -1. */
+static int
+main_rooms(int sockfd)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR2 };
+	size_t i;
+
+	wsd_loop = uv_default_loop();
+	for (i = 0; i < 4; i++) {
+		uv_signal_init(wsd_loop, &main_signals[i]);
+		uv_signal_start(&main_signals[i], main_signal_cb, sigs[i]);
+	}
+	app_init();
+	wsd_set_shutdown(main_shutdown_cb);
+	watch_init();
+	reload_init();
+	command_init();
+	inst_observe(main_observer_cb);
+	proc_init(wsd_loop, inst_child_exit);
+	if (control_open(wsd_loop, sockfd) < 0)
+		return -1;
+	notify_init(wsd_loop);
+	return 0;
+}
+
+/* The apps of -f (checked already), then those of dump.json. */
+static void
+main_start_apps(struct config *cfg, int resurrect)
+{
+	struct diag errors;
+	struct app *a;
+	json_t *insts;
+	size_t k;
+
+	for (k = 0; k < cfg->warnings.n; k++)
+		log_warn("%s", cfg->warnings.msgs[k]);
+	for (k = 0; k < cfg->napps; k++)
+		app_add(&cfg->apps[k], main_config, 1, &a);
+	config_free(cfg);
+	if (!resurrect)
+		return;
+	diag_init(&errors);
+	dump_resurrect(&errors, &insts);
+	for (k = 0; k < errors.n; k++)
+		log_error("resurrect: %s", errors.msgs[k]);
+	diag_free(&errors);
+	json_decref(insts);
+}
+
+/* The command line: -f FILE, -n FILE, --env MODE and the flags. */
+static void
+main_args(int argc, char **argv, char **file, const char **check,
+    int *resurrect)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-f") == 0 && i + 1 < argc)
+			*file = argv[++i];
+		else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
+			*check = argv[++i];
+		else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc)
+			main_mode = argv[++i];
+		else if (strcmp(argv[i], "--foreground") == 0)
+			wsd_foreground = 1;
+		else if (strcmp(argv[i], "--resurrect") == 0)
+			*resurrect = 1;
+		else if (strcmp(argv[i], "--version") == 0) {
+			printf("wsd %s\n", WSD_VERSION);
+			exit(EXIT_OK);
+		} else
+			usage();
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct config cfg;
+	static char homebuf[PATH_MAX];	/* wsd_home points here */
+	const char *check = NULL, *home;
+	char *err = NULL, *defhome = NULL, *file = NULL;
+	int resurrect = 0, sockfd, rc;
+	pid_t launcher = getpid();
+	uint64_t k;
+
+	xmalloc_jansson();	/* out of memory is fatal in wsd: xmalloc.h */
+	main_args(argc, argv, &file, &check, &resurrect);
+	if (check != NULL)
+		return main_check(check, main_mode);
+
+	if ((home = main_home(homebuf, sizeof homebuf, &defhome)) == NULL)
+		return 1;
+	wsd_home = home;
+	main_base_env();
 
 	/* Configuration errors go to the terminal, before anything starts. */
 	memset(&cfg, 0, sizeof cfg);
@@ -352,45 +425,17 @@ main(int argc, char **argv)
 	log_setup(NULL, -1);
 	wsd_started_ms = wsd_epoch_ms();
 
-	wsd_loop = uv_default_loop();
-	for (i = 0; i < 4; i++) {
-		uv_signal_init(wsd_loop, &main_signals[i]);
-		uv_signal_start(&main_signals[i], main_signal_cb, sigs[i]);
-	}
-	app_init();
-	wsd_set_shutdown(main_shutdown_cb);
-	watch_init();
-	reload_init();
-	command_init();
-	inst_observe(main_observer_cb);
-	proc_init(wsd_loop, inst_child_exit);
-	if (control_open(wsd_loop, sockfd) < 0) {
+	if (main_rooms(sockfd) < 0) {
 		daemon_ready(1);
 		daemon_cleanup();
 		return 1;
 	}
-	notify_init(wsd_loop);
 	log_json(LOG_INFO, json_pack("{ssss}", "home", home, "version",
 	    WSD_VERSION), "wsd started");
 	/* A crashed predecessor's leftovers must be gone before any port of
 	 * ours is bound: they would serve old code beside the new instances. */
 	leftover_start(home, launcher);
-
-	for (k = 0; k < cfg.warnings.n; k++)
-		log_warn("%s", cfg.warnings.msgs[k]);
-	for (k = 0; k < cfg.napps; k++)
-		app_add(&cfg.apps[k], main_config, 1, &a);
-	config_free(&cfg);
-	if (resurrect) {
-		json_t *insts;
-
-		diag_init(&errors);
-		dump_resurrect(&errors, &insts);
-		for (k = 0; k < errors.n; k++)
-			log_error("resurrect: %s", errors.msgs[k]);
-		diag_free(&errors);
-		json_decref(insts);
-	}
+	main_start_apps(&cfg, resurrect);
 
 	uv_timer_init(wsd_loop, &main_stats);
 	k = main_env_ms("WSD_STATS_INTERVAL_MS", 1000);
