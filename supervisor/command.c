@@ -46,7 +46,7 @@ command_insts_json(struct inst **v, size_t n, int details)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		json_array_append_new(a, app_inst_json(v[i], details));
+		json_array_append_new(a, view_inst_json(v[i], details));
 	return a;
 }
 
@@ -60,7 +60,7 @@ command_ids_json(const int *ids, size_t n)
 	for (i = 0; i < n; i++) {
 		if ((in = app_inst_by_id(ids[i])) == NULL)
 			continue;
-		o = app_inst_json(in, 0);
+		o = view_inst_json(in, 0);
 		json_array_append_new(a, o);
 	}
 	return a;
@@ -171,7 +171,7 @@ command_waiter_finish(struct waiter *w)
 	free(w);
 }
 
-void
+static void
 command_check_waiters(void)
 {
 	struct waiter *w, *next;
@@ -221,7 +221,7 @@ cmd_list(struct cmd_ctx *ctx)
 	struct inst *in;
 
 	TAILQ_FOREACH(in, app_insts(), entry)
-		json_array_append_new(a, app_inst_json(in, 0));
+		json_array_append_new(a, view_inst_json(in, 0));
 	return proto_reply_ok(ctx->id, json_pack("{so}", "instances", a));
 }
 
@@ -301,21 +301,6 @@ cmd_env(struct cmd_ctx *ctx)
 	return proto_reply_ok(ctx->id, json_pack("{so}", "env", o));
 }
 
-static json_t *
-command_app_insts(struct app **apps, size_t napps)
-{
-	json_t *a = json_array();
-	size_t i, k;
-
-	for (i = 0; i < napps; i++)
-		for (k = 0; k < apps[i]->ninsts; k++)
-			if (apps[i]->insts[k] != NULL &&
-			    !apps[i]->insts[k]->removing)
-				json_array_append_new(a,
-				    app_inst_json(apps[i]->insts[k], 0));
-	return a;
-}
-
 char *
 command_config_error(struct cmd_ctx *ctx, struct diag *errors)
 {
@@ -333,57 +318,34 @@ command_config_error(struct cmd_ctx *ctx, struct diag *errors)
 static char *
 command_start_file(struct cmd_ctx *ctx, const char *file, const char *mode)
 {
-	struct ecosystem eco;
-	struct diag errors, warnings;
+	struct config c;
+	struct config_opts o = { mode, &wsd_base_env, NULL };
 	struct app **apps = NULL, *a;
 	size_t i, napps = 0;
 	json_t *data, *w;
 	char *r;
 
-	diag_init(&errors);
-	diag_init(&warnings);
-	memset(&eco, 0, sizeof eco);
-	if (eco_load(file, &eco, &errors, &warnings) < 0 ||
-	    command_pm2_only(&eco, ctx->args, &errors) < 0) {
-		r = command_config_error(ctx, &errors);
-		goto out;
+	/* Every app's env is resolved first, so a bad one starts nothing. */
+	if (config_load(&c, file, &o) < 0 ||
+	    command_pm2_only(&c, ctx->args, &c.errors) < 0) {
+		r = command_config_error(ctx, &c.errors);
+		config_free(&c);
+		return r;
 	}
-	/* Resolve every app's env first, so a bad one starts nothing. */
-	for (i = 0; i < eco.napps; i++) {
-		struct env env;
-
-		env_init(&env);
-		eco_resolve_env(&eco.apps[i], mode, &wsd_base_env, &env,
-		    &errors, &warnings);
-		env_free(&env);
-	}
-	if (errors.n > 0) {
-		r = command_config_error(ctx, &errors);
-		goto out;
-	}
-	apps = xcalloc(eco.napps + 1, sizeof *apps);
-	for (i = 0; i < eco.napps; i++)
-		if (app_add(&eco.apps[i], eco.path, mode, 1, &errors, &a) == 0)
+	apps = xcalloc(c.napps + 1, sizeof *apps);
+	for (i = 0; i < c.napps; i++)
+		if (app_add(&c.apps[i], c.path, 1, &a) == 0)
 			apps[napps++] = a;
-	if (errors.n > 0 && napps == 0) {
-		r = command_config_error(ctx, &errors);
-		goto out;
-	}
-	data = json_pack("{so}", "instances", command_app_insts(apps, napps));
+	data = json_pack("{so}", "instances", view_app_insts(apps, napps));
 	w = json_array();
-	for (i = 0; i < warnings.n; i++) {
-		json_array_append_new(w, json_string(warnings.msgs[i]));
-		log_warn("%s", warnings.msgs[i]);
+	for (i = 0; i < c.warnings.n; i++) {
+		json_array_append_new(w, json_string(c.warnings.msgs[i]));
+		log_warn("%s", c.warnings.msgs[i]);
 	}
-	for (i = 0; i < errors.n; i++)
-		json_array_append_new(w, json_string(errors.msgs[i]));
 	json_object_set_new(data, "warnings", w);
 	r = proto_reply_ok(ctx->id, data);
-out:
 	free(apps);
-	eco_free(&eco);
-	diag_free(&errors);
-	diag_free(&warnings);
+	config_free(&c);
 	return r;
 }
 
@@ -413,7 +375,7 @@ cmd_start(struct cmd_ctx *ctx)
 		return r;
 	}
 	for (i = 0; i < n; i++)
-		app_start_inst(v[i]);
+		inst_start(v[i]);
 	r = proto_reply_ok(ctx->id, json_pack("{so}", "instances",
 	    command_insts_json(v, n, 0)));
 	free(v);
@@ -472,7 +434,7 @@ cmd_stop(struct cmd_ctx *ctx)
 
 	if ((r = command_idle_target(ctx, &v, &n)) != NULL)
 		return r;
-	return command_act(ctx, v, n, WAIT_STOPPED, app_stop_inst);
+	return command_act(ctx, v, n, WAIT_STOPPED, inst_stop);
 }
 
 static char *
@@ -502,7 +464,7 @@ command_restart(struct cmd_ctx *ctx, int update_env)
 		}
 		diag_free(&errors);
 	}
-	return command_act(ctx, v, n, WAIT_SPAWNED, app_restart_inst);
+	return command_act(ctx, v, n, WAIT_SPAWNED, inst_restart);
 }
 
 static char *
@@ -542,7 +504,7 @@ cmd_delete(struct cmd_ctx *ctx)
 
 	if ((r = command_idle_target(ctx, &v, &n)) != NULL)
 		return r;
-	return command_act(ctx, v, n, WAIT_GONE, app_delete_inst);
+	return command_act(ctx, v, n, WAIT_GONE, inst_delete);
 }
 
 /*
@@ -589,7 +551,7 @@ cmd_scale(struct cmd_ctx *ctx)
 	}
 	if (app_scale(a, (int)n, &pending) < 0)
 		return proto_reply_error(ctx->id, "internal", "scale failed");
-	data = json_pack("{sosi}", "instances", command_app_insts(&a, 1),
+	data = json_pack("{sosi}", "instances", view_app_insts(&a, 1),
 	    "desired", (int)n);
 	if (pending != NULL)
 		json_object_set_new(data, "pending", json_string(pending));
@@ -673,147 +635,27 @@ cmd_reload_logs(struct cmd_ctx *ctx)
 static char *
 cmd_save(struct cmd_ctx *ctx)
 {
-	json_t *apps = json_array(), *doc, *c, *ids, *ef, *red;
-	struct app *a;
-	size_t i;
+	size_t napps;
 	char *err = NULL, *path, *r;
-	int stopped;
 
-	TAILQ_FOREACH(a, app_all(), entry) {
-		c = a->cfg.raw != NULL ? json_deep_copy(a->cfg.raw) : json_object();
-		if (a->cfg.cwd != NULL)
-			json_object_set_new(c, "cwd", json_string(a->cfg.cwd));
-		if (a->cfg.nenv_files > 0) {
-			ef = json_array();
-			for (i = 0; i < a->cfg.nenv_files; i++)
-				json_array_append_new(ef,
-				    json_string(a->cfg.env_files[i]));
-			json_object_set_new(c, "env_file", ef);
-		}
-		json_object_set_new(c, "instances",
-		    json_integer(a->cfg.instances));
-		red = dump_redact(c);
-		ids = json_array();
-		stopped = 1;
-		for (i = 0; i < a->ninsts; i++) {
-			if (a->insts[i] == NULL)
-				continue;
-			json_array_append_new(ids, json_integer(a->insts[i]->id));
-			if (a->insts[i]->ps.state != ST_STOPPED)
-				stopped = 0;
-		}
-		json_array_append_new(apps, json_pack("{ss so so* ss* ss* si sb "
-		    "so}", "name", a->cfg.name, "config", c, "redacted", red,
-		    "config_file", a->config_file, "env_mode", a->env_mode,
-		    "instances", a->cfg.instances, "stopped", stopped,
-		    "ids", ids));
-	}
-	if (json_array_size(apps) == 0 &&
-	    !json_is_true(json_object_get(ctx->args, "force"))) {
-		json_decref(apps);
+	switch (dump_save(wsd_home, json_is_true(json_object_get(ctx->args,
+	    "force")), &napps, &err)) {
+	case DUMP_EMPTY:
 		return proto_reply_error(ctx->id, "empty_dump",
 		    "no app to save (force to write an empty list)");
-	}
-	doc = json_pack("{sisIso}", "version", 1, "saved_at",
-	    (json_int_t)wsd_epoch_ms(), "apps", apps);
-	if (dump_write(wsd_home, doc, &err) < 0) {
+	case DUMP_FAILED:
 		r = proto_reply_error(ctx->id, "internal", "%s",
 		    err != NULL ? err : "cannot write the dump");
 		free(err);
-		json_decref(doc);
 		return r;
+	case DUMP_SAVED:
+		break;
 	}
 	xasprintf(&path, "%s/dump.json", wsd_home);
 	r = proto_reply_ok(ctx->id, json_pack("{sssI}", "path", path, "apps",
-	    (json_int_t)json_array_size(apps)));
+	    (json_int_t)napps));
 	free(path);
-	json_decref(doc);
 	return r;
-}
-
-/*
- * The secret values the dump left out, read again from the app's
- * ecosystem file into its saved config; -1 (the app is not restored)
- * with the reason in `errors`.
- */
-static int
-command_unredact(json_t *e, const char *file, struct diag *errors)
-{
-	json_t *config = json_object_get(e, "config");
-	json_t *name = json_object_get(e, "name");
-
-	if (!json_is_string(name))
-		name = json_object_get(config, "name");
-	return dump_restore_secrets(config, json_object_get(e, "redacted"),
-	    json_is_string(name) ? json_string_value(name) : "?", file,
-	    errors);
-}
-
-/* Start the apps of dump.json; 0, or -1 with messages in errors. */
-int
-command_resurrect(struct diag *errors, json_t **insts_out)
-{
-	struct diag warnings;
-	struct ecosystem eco;
-	json_t *doc, *apps, *e, *one, *cf, *mode, *insts;
-	struct app *a;
-	char *err = NULL, *dir;
-	const char *file;
-	size_t i, k;
-	int stopped;
-
-	diag_init(&warnings);
-	insts = json_array();
-	doc = dump_read(wsd_home, &warnings, &err);
-	if (doc == NULL) {
-		diag_add(errors, "%s", err != NULL ? err : "cannot read the dump");
-		free(err);
-		diag_free(&warnings);
-		*insts_out = insts;
-		return -1;
-	}
-	for (i = 0; i < warnings.n; i++)
-		log_warn("%s", warnings.msgs[i]);
-	diag_free(&warnings);
-	apps = json_object_get(doc, "apps");
-	json_array_foreach(apps, i, e) {
-		cf = json_object_get(e, "config_file");
-		mode = json_object_get(e, "env_mode");
-		stopped = json_is_true(json_object_get(e, "stopped"));
-		file = json_is_string(cf) ? json_string_value(cf) : "dump.json";
-		dir = xstrdup(file);
-		if (strrchr(dir, '/') != NULL)
-			*strrchr(dir, '/') = '\0';
-		else {
-			free(dir);
-			dir = xstrdup(wsd_home);
-		}
-		one = json_pack("{s[O]}", "apps", json_object_get(e, "config"));
-		diag_init(&warnings);
-		memset(&eco, 0, sizeof eco);
-		if (command_unredact(e, json_is_string(cf) ? file : NULL,
-		    errors) == 0 &&
-		    eco_load_json(one, file, dir, &eco, errors, &warnings) == 0) {
-			for (k = 0; k < eco.napps; k++)
-				if (app_add(&eco.apps[k], json_is_string(cf) ? file :
-				    NULL, json_is_string(mode) ?
-				    json_string_value(mode) : NULL, !stopped,
-				    errors, &a) == 0)
-				{
-					json_t *ai = command_app_insts(&a, 1);
-
-					json_array_extend(insts, ai);
-					json_decref(ai);
-				}
-		}
-		eco_free(&eco);
-		diag_free(&warnings);
-		json_decref(one);
-		free(dir);
-	}
-	json_decref(doc);
-	*insts_out = insts;
-	return errors->n > 0 ? -1 : 0;
 }
 
 static char *
@@ -825,7 +667,7 @@ cmd_resurrect(struct cmd_ctx *ctx)
 	char *r;
 
 	diag_init(&errors);
-	if (command_resurrect(&errors, &insts) < 0 &&
+	if (dump_resurrect(&errors, &insts) < 0 &&
 	    json_array_size(insts) == 0) {
 		r = command_config_error(ctx, &errors);
 		json_decref(insts);
@@ -910,4 +752,16 @@ command_run(struct cmd_ctx *ctx, const char *name)
 		    "target", t), "control command");
 	}
 	return c->fn(ctx);
+}
+
+static void
+command_settled_cb(void)
+{
+	command_check_waiters();
+}
+
+void
+command_init(void)
+{
+	inst_observe(command_settled_cb);
 }

@@ -87,7 +87,7 @@ command_pm2_send_signal(struct cmd_ctx *ctx)
 	for (i = 0; i < n; i++) {
 		if (v[i]->pid == 0 || proc_signal(v[i]->pid, sig, 0) == -1)
 			continue;
-		json_array_append_new(a, app_inst_json(v[i], 0));
+		json_array_append_new(a, view_inst_json(v[i], 0));
 	}
 	free(v);
 	if (json_array_size(a) == 0) {
@@ -114,7 +114,7 @@ command_pm2_reset(struct cmd_ctx *ctx)
 	a = json_array();
 	for (i = 0; i < n; i++) {
 		app_reset_counters(v[i]);
-		json_array_append_new(a, app_inst_json(v[i], 0));
+		json_array_append_new(a, view_inst_json(v[i], 0));
 	}
 	free(v);
 	return proto_reply_ok(ctx->id, json_pack("{so}", "instances", a));
@@ -149,7 +149,7 @@ command_pm2_cleardump(struct cmd_ctx *ctx)
  * deploy script does not silently start nothing.  0, or -1 (errors).
  */
 int
-command_pm2_only(struct ecosystem *eco, json_t *args, struct diag *errors)
+command_pm2_only(struct config *c, json_t *args, struct diag *errors)
 {
 	json_t *only = json_object_get(args, "only"), *o;
 	size_t i, k, keep = 0;
@@ -163,27 +163,27 @@ command_pm2_only(struct ecosystem *eco, json_t *args, struct diag *errors)
 	}
 	json_array_foreach(only, k, o) {
 		found = 0;
-		for (i = 0; json_is_string(o) && i < eco->napps; i++)
-			if (strcmp(eco->apps[i].name, json_string_value(o)) == 0)
+		for (i = 0; json_is_string(o) && i < c->napps; i++)
+			if (strcmp(c->apps[i].cfg.name, json_string_value(o)) == 0)
 				found = 1;
 		if (!found)
 			diag_add(errors, "%s: --only %s: no such app in the file",
-			    eco->path, json_is_string(o) ? json_string_value(o) :
+			    c->path, json_is_string(o) ? json_string_value(o) :
 			    "?");
 	}
 	if (errors->n > 0)
 		return -1;
-	for (i = 0; i < eco->napps; i++) {
+	for (i = 0; i < c->napps; i++) {
 		found = 0;
 		json_array_foreach(only, k, o)
-			if (strcmp(eco->apps[i].name, json_string_value(o)) == 0)
+			if (strcmp(c->apps[i].cfg.name, json_string_value(o)) == 0)
 				found = 1;
 		if (found)
-			eco->apps[keep++] = eco->apps[i];
+			c->apps[keep++] = c->apps[i];
 		else
-			eco_app_free(&eco->apps[i]);
+			config_app_free(&c->apps[i]);
 	}
-	eco->napps = keep;
+	c->napps = keep;
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /*
  * dump.json: writing it atomically with a backup, reading it with a
- * fallback, and keeping secret values out of it.
+ * fallback, and keeping secret values out of it; saving the app table to
+ * it (save) and starting its apps again (resurrect).
  */
 #include <sys/stat.h>
 
@@ -18,6 +19,9 @@
 #include "dump.h"
 #include "ecosystem.h"
 #include "fsutil.h"
+#include "log.h"
+#include "wsd.h"
+#include "xmalloc.h"
 
 #define DUMP_NAME	"dump.json"
 #define DUMP_VERSION	1
@@ -396,4 +400,151 @@ out:
 	diag_free(&lwarn);
 	free(names);
 	return rc;
+}
+
+/* One app of the table as dump.json keeps it. */
+static json_t *
+dump_app_json(const struct app *a)
+{
+	json_t *c, *ids, *ef, *red;
+	size_t i;
+	int stopped;
+
+	c = a->cfg.raw != NULL ? json_deep_copy(a->cfg.raw) : json_object();
+	if (a->cfg.cwd != NULL)
+		json_object_set_new(c, "cwd", json_string(a->cfg.cwd));
+	if (a->cfg.nenv_files > 0) {
+		ef = json_array();
+		for (i = 0; i < a->cfg.nenv_files; i++)
+			json_array_append_new(ef,
+			    json_string(a->cfg.env_files[i]));
+		json_object_set_new(c, "env_file", ef);
+	}
+	json_object_set_new(c, "instances",
+	    json_integer(a->cfg.instances));
+	red = dump_redact(c);
+	ids = json_array();
+	stopped = 1;
+	for (i = 0; i < a->ninsts; i++) {
+		if (a->insts[i] == NULL)
+			continue;
+		json_array_append_new(ids, json_integer(a->insts[i]->id));
+		if (a->insts[i]->ps.state != ST_STOPPED)
+			stopped = 0;
+	}
+	return json_pack("{ss so so* ss* ss* si sb so}", "name", a->cfg.name,
+	    "config", c, "redacted", red, "config_file", a->config_file,
+	    "env_mode", a->env_mode, "instances", a->cfg.instances,
+	    "stopped", stopped, "ids", ids);
+}
+
+enum dump_save_rc
+dump_save(const char *home, int force, size_t *napps, char **err)
+{
+	json_t *apps = json_array(), *doc;
+	struct app *a;
+	int rc;
+
+	TAILQ_FOREACH(a, app_all(), entry)
+		json_array_append_new(apps, dump_app_json(a));
+	*napps = json_array_size(apps);
+	if (*napps == 0 && !force) {
+		json_decref(apps);
+		return DUMP_EMPTY;
+	}
+	doc = json_pack("{sisIso}", "version", 1, "saved_at",
+	    (json_int_t)wsd_epoch_ms(), "apps", apps);
+	rc = dump_write(home, doc, err);
+	json_decref(doc);
+	return rc < 0 ? DUMP_FAILED : DUMP_SAVED;
+}
+
+/*
+ * The secret values the dump left out, read again from the app's
+ * ecosystem file into its saved config; -1 (the app is not restored)
+ * with the reason in `errors`.
+ */
+static int
+dump_unredact(json_t *e, const char *file, struct diag *errors)
+{
+	json_t *config = json_object_get(e, "config");
+	json_t *name = json_object_get(e, "name");
+
+	if (!json_is_string(name))
+		name = json_object_get(config, "name");
+	return dump_restore_secrets(config, json_object_get(e, "redacted"),
+	    json_is_string(name) ? json_string_value(name) : "?", file,
+	    errors);
+}
+
+/* One app of dump.json started (or left stopped) again. */
+static void
+dump_resurrect_one(json_t *e, struct diag *errors, json_t *insts)
+{
+	json_t *cf = json_object_get(e, "config_file");
+	json_t *mode = json_object_get(e, "env_mode");
+	int stopped = json_is_true(json_object_get(e, "stopped"));
+	struct config_opts o = { json_is_string(mode) ?
+	    json_string_value(mode) : NULL, &wsd_base_env, NULL };
+	const char *file;
+	struct config c;
+	struct app *a;
+	json_t *one, *ai;
+	char *dir;
+	size_t k;
+
+	file = json_is_string(cf) ? json_string_value(cf) : "dump.json";
+	dir = xstrdup(file);
+	if (strrchr(dir, '/') != NULL)
+		*strrchr(dir, '/') = '\0';
+	else {
+		free(dir);
+		dir = xstrdup(wsd_home);
+	}
+	one = json_pack("{s[O]}", "apps", json_object_get(e, "config"));
+	if (dump_unredact(e, json_is_string(cf) ? file : NULL, errors) == 0) {
+		config_load_json(&c, one, file, dir, &o);
+		for (k = 0; k < c.errors.n; k++)
+			diag_add(errors, "%s", c.errors.msgs[k]);
+		for (k = 0; k < c.napps; k++) {
+			if (app_add(&c.apps[k], json_is_string(cf) ? file : NULL,
+			    !stopped, &a) < 0)
+				continue;
+			ai = view_app_insts(&a, 1);
+			json_array_extend(insts, ai);
+			json_decref(ai);
+		}
+		config_free(&c);
+	}
+	json_decref(one);
+	free(dir);
+}
+
+/* Start the apps of dump.json; 0, or -1 with messages in errors. */
+int
+dump_resurrect(struct diag *errors, json_t **insts_out)
+{
+	struct diag warnings;
+	json_t *doc, *e, *insts;
+	char *err = NULL;
+	size_t i;
+
+	diag_init(&warnings);
+	insts = json_array();
+	doc = dump_read(wsd_home, &warnings, &err);
+	if (doc == NULL) {
+		diag_add(errors, "%s", err != NULL ? err : "cannot read the dump");
+		free(err);
+		diag_free(&warnings);
+		*insts_out = insts;
+		return -1;
+	}
+	for (i = 0; i < warnings.n; i++)
+		log_warn("%s", warnings.msgs[i]);
+	diag_free(&warnings);
+	json_array_foreach(json_object_get(doc, "apps"), i, e)
+		dump_resurrect_one(e, errors, insts);
+	json_decref(doc);
+	*insts_out = insts;
+	return errors->n > 0 ? -1 : 0;
 }

@@ -37,4 +37,16 @@ json_t	*dump_redact(json_t *config);
 int	dump_restore_secrets(json_t *config, json_t *redacted,
 	    const char *name, const char *file, struct diag *errors);
 
+/* Saving the app table, restoring it (these two need the running wsd). */
+enum dump_save_rc {
+	DUMP_SAVED,
+	DUMP_EMPTY,	/* no app, and not forced: nothing written */
+	DUMP_FAILED,	/* *err (malloc'd) */
+};
+enum dump_save_rc dump_save(const char *home, int force, size_t *napps,
+	    char **err);
+/* Start the apps of HOME/dump.json (their instances in *insts); 0, or -1
+ * with messages in errors (the apps that could be started still are). */
+int	dump_resurrect(struct diag *errors, json_t **insts);
+
 #endif

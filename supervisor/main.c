@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "dump.h"
@@ -20,12 +19,6 @@
 #include "wsd.h"
 #include "xmalloc.h"
 
-const char		*wsd_home;
-uv_loop_t		*wsd_loop;
-struct env		 wsd_base_env;
-uint64_t		 wsd_started_ms;
-
-static int		 main_foreground;
 static int		 main_shutting;
 static int		 main_ready_sent;
 static int		 main_reloading;
@@ -41,21 +34,6 @@ static const char *const main_private_env[] = {
 	"WSD_METRICS_ADDR",	/* wsd's own port: a nested wsd would collide */
 	NULL,
 };
-
-uint64_t
-wsd_now_ms(void)
-{
-	return uv_hrtime() / 1000000;
-}
-
-uint64_t
-wsd_epoch_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void
 usage(void)
@@ -79,35 +57,22 @@ main_print_diag(const struct diag *d, const char *prefix)
 static int
 main_check(const char *file, const char *mode)
 {
-	struct ecosystem eco;
-	struct diag errors, warnings;
-	struct env base, env;
-	size_t i;
+	struct config c;
+	struct env base;
+	struct config_opts o = { mode, &base, NULL };
 	int rc;
 
-	diag_init(&errors);
-	diag_init(&warnings);
-	memset(&eco, 0, sizeof eco);
 	env_init(&base);
 	env_from_environ(&base, environ);
-	if (eco_load(file, &eco, &errors, &warnings) == 0) {
-		for (i = 0; i < eco.napps; i++) {
-			env_init(&env);
-			eco_resolve_env(&eco.apps[i], mode, &base, &env,
-			    &errors, &warnings);
-			env_free(&env);
-		}
-	}
-	main_print_diag(&warnings, "warning: ");
-	main_print_diag(&errors, "");
-	rc = errors.n > 0 ? EXIT_CONFIG : EXIT_OK;
+	config_load(&c, file, &o);
+	main_print_diag(&c.warnings, "warning: ");
+	main_print_diag(&c.errors, "");
+	rc = c.errors.n > 0 ? EXIT_CONFIG : EXIT_OK;
 	if (rc == EXIT_OK)
-		fprintf(stderr, "%s: ok (%zu app%s)\n", file, eco.napps,
-		    eco.napps == 1 ? "" : "s");
-	eco_free(&eco);
+		fprintf(stderr, "%s: ok (%zu app%s)\n", file, c.napps,
+		    c.napps == 1 ? "" : "s");
+	config_free(&c);
 	env_free(&base);
-	diag_free(&errors);
-	diag_free(&warnings);
 	return rc;
 }
 
@@ -122,12 +87,11 @@ main_finish(void)
 	exit(EXIT_OK);
 }
 
-/* Called after every instance transition, once the dust has settled. */
+/* After every instance transition, once the dust has settled, and after
+ * reload.c and command.c have moved on: readiness and shutdown. */
 static void
 main_observer_cb(void)
 {
-	reload_check();
-	command_check_waiters();
 	if (main_shutting) {
 		if (app_all_stopped())
 			main_finish();
@@ -141,8 +105,9 @@ main_observer_cb(void)
 	}
 }
 
-void
-wsd_shutdown(const char *why)
+/* wsd_shutdown: stop every app, then exit 0. */
+static void
+main_shutdown_cb(const char *why)
 {
 	if (main_shutting)
 		return;
@@ -153,15 +118,6 @@ wsd_shutdown(const char *why)
 	app_stop_all();
 	if (app_all_stopped())
 		main_finish();
-}
-
-void
-wsd_reopen_logs(void)
-{
-	if (!main_foreground)
-		daemon_open_log(wsd_home);
-	logcap_reopen_all();
-	log_info("log files reopened");
 }
 
 static void
@@ -181,16 +137,66 @@ main_reload_app(struct app *a)
 	free(v);
 }
 
+/* SIGHUP: an app already running keeps the --env mode it was started with. */
+static const char *
+main_mode_of_cb(const char *name, const char *mode)
+{
+	struct app *old = name != NULL ? app_by_name(name) : NULL;
+
+	return old != NULL ? old->env_mode : mode;
+}
+
+/* SIGHUP, one file: apply its new and changed apps. */
+static void
+main_reload_file(const char *file)
+{
+	struct config c;
+	struct config_opts o = { main_mode, &wsd_base_env, main_mode_of_cb };
+	struct diag errors;
+	struct app *a, *old;
+	size_t i, k;
+
+	if (config_load(&c, file, &o) < 0 && !c.loaded) {
+		for (k = 0; k < c.errors.n; k++)
+			log_error("reload: %s", c.errors.msgs[k]);
+		log_error("reload of %s refused: the running apps "
+		    "keep their configuration", file);
+		config_free(&c);
+		return;
+	}
+	for (k = 0; k < c.nload_warnings; k++)
+		log_warn("%s", c.warnings.msgs[k]);
+	diag_init(&errors);
+	for (k = 0; k < c.napps; k++) {
+		struct config_app *ca = &c.apps[k];
+
+		old = app_by_name(ca->cfg.name);
+		if (old != NULL && json_equal(old->cfg.raw, ca->cfg.raw))
+			continue;
+		log_json(LOG_INFO, json_pack("{ss}", "app", ca->cfg.name),
+		    "%s in %s: applying", old != NULL ? "changed" : "new",
+		    file);
+		for (i = 0; i < ca->errors.n; i++)
+			diag_add(&errors, "%s", ca->errors.msgs[i]);
+		if (app_add(ca, file, old == NULL, &a) < 0)
+			continue;
+		if (old != NULL)
+			main_reload_app(a);
+	}
+	for (k = 0; k < errors.n; k++)
+		log_error("reload: %s", errors.msgs[k]);
+	diag_free(&errors);
+	config_free(&c);
+}
+
 /* SIGHUP: re-read each ecosystem file; new apps start, changed ones reload
  * (instance by instance, queued behind a reload already under way). */
 static void
 main_reload_config(void)
 {
-	struct ecosystem eco;
-	struct diag errors, warnings;
-	struct app *a, *old;
+	struct app *a;
 	char **files = NULL;
-	size_t nfiles = 0, i, k;
+	size_t nfiles = 0, i;
 
 	if (main_config != NULL) {
 		files = realloc(files, (nfiles + 1) * sizeof *files);
@@ -212,48 +218,11 @@ main_reload_config(void)
 	for (i = 0; i < nfiles; i++) {
 		char *file = strdup(files[i]);	/* app_add may free the original */
 
-		diag_init(&errors);
-		diag_init(&warnings);
-		memset(&eco, 0, sizeof eco);
-		if (eco_load(file, &eco, &errors, &warnings) < 0) {
-			for (k = 0; k < errors.n; k++)
-				log_error("reload: %s", errors.msgs[k]);
-			log_error("reload of %s refused: the running apps "
-			    "keep their configuration", file);
-		} else {
-			for (k = 0; k < warnings.n; k++)
-				log_warn("%s", warnings.msgs[k]);
-			for (k = 0; k < eco.napps; k++) {
-				int changed = 1;
-				const char *mode = main_mode;
-
-				old = app_by_name(eco.apps[k].name);
-				if (old != NULL) {
-					changed = !json_equal(old->cfg.raw,
-					    eco.apps[k].raw);
-					mode = old->env_mode;
-				}
-				if (!changed)
-					continue;
-				log_json(LOG_INFO, json_pack("{ss}", "app",
-				    eco.apps[k].name), "%s in %s: applying",
-				    old != NULL ? "changed" : "new", file);
-				if (app_add(&eco.apps[k], file, mode, old == NULL,
-				    &errors, &a) < 0)
-					continue;
-				if (old != NULL)
-					main_reload_app(a);
-			}
-			for (k = 0; k < errors.n; k++)
-				log_error("reload: %s", errors.msgs[k]);
-		}
-		eco_free(&eco);
-		diag_free(&errors);
-		diag_free(&warnings);
+		main_reload_file(file);
 		free(file);
 	}
 	free(files);
-	main_observer_cb();
+	inst_settled();
 }
 
 static void
@@ -280,6 +249,7 @@ main_stats_cb(uv_timer_t *t)
 {
 	(void)t;
 	app_sample_stats();
+	watch_memory();
 }
 
 static uint64_t
@@ -295,82 +265,149 @@ main_env_ms(const char *name, uint64_t dflt)
 	return *end == '\0' && v > 0 ? (uint64_t)v : dflt;
 }
 
-int
-main(int argc, char **argv)
+/* The home folder, made absolute (*defhome: what to free), or NULL. */
+static const char *
+main_home(char *buf, size_t len, char **defhome)
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR2 };
-	struct ecosystem eco;
-	struct diag errors, warnings;
-	static char homebuf[PATH_MAX];	/* wsd_home points here */
-	const char *check = NULL, *home, *metrics;
-	char *err = NULL, *defhome = NULL, *file = NULL;
-	int resurrect = 0, sockfd, metricsfd = -1, i, rc;
-	pid_t launcher = getpid();
-	size_t k;
-	struct app *a;
+	char cwd[4096];
 
-	xmalloc_jansson();	/* out of memory is fatal in wsd: xmalloc.h */
-	metrics = getenv("WSD_METRICS_ADDR");
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-f") == 0 && i + 1 < argc)
-			file = argv[++i];
-		else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
-			check = argv[++i];
-		else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc)
-			main_mode = argv[++i];
-		else if (strcmp(argv[i], "--foreground") == 0)
-			main_foreground = 1;
-		else if (strcmp(argv[i], "--resurrect") == 0)
-			resurrect = 1;
-		else if (strcmp(argv[i], "--metrics") == 0 && i + 1 < argc)
-			metrics = argv[++i];
-		else if (strcmp(argv[i], "--version") == 0) {
-			printf("wsd %s\n", WSD_VERSION);
-			return EXIT_OK;
-		} else
-			usage();
-	}
-	if (check != NULL)
-		return main_check(check, main_mode);
+	if (fsutil_home(buf, len) < 0)
+		return NULL;
+	if (buf[0] == '/')
+		return buf;
+	if (getcwd(cwd, sizeof cwd) == NULL ||
+	    asprintf(defhome, "%s/%s", cwd, buf) < 0)
+		return NULL;
+	return *defhome;
+}
 
-	if (fsutil_home(homebuf, sizeof homebuf) < 0)
-		return 1;
-	home = homebuf;
-	if (home[0] != '/') {
-		char cwd[4096];
+/* The environment apps start from: wsd's own, minus what is for wsd. */
+static void
+main_base_env(void)
+{
+	size_t i;
 
-		if (getcwd(cwd, sizeof cwd) == NULL ||
-		    asprintf(&defhome, "%s/%s", cwd, home) < 0)
-			return 1;
-		home = defhome;
-	}
-	wsd_home = home;
 	env_init(&wsd_base_env);
 	env_from_environ(&wsd_base_env, environ);
 	/* What systemd hands wsd is for wsd alone: an instance speaking
 	 * sd_notify or socket activation on it would confuse both. */
 	for (i = 0; main_private_env[i] != NULL; i++)
 		env_unset(&wsd_base_env, main_private_env[i]);
+}
+
+/* The loop, the signals and every room, in the order they observe the
+ * instances; then the control socket.  0 or -1. */
+static int
+main_rooms(int sockfd)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR2 };
+	size_t i;
+
+	wsd_loop = uv_default_loop();
+	for (i = 0; i < 4; i++) {
+		uv_signal_init(wsd_loop, &main_signals[i]);
+		uv_signal_start(&main_signals[i], main_signal_cb, sigs[i]);
+	}
+	app_init();
+	wsd_set_shutdown(main_shutdown_cb);
+	watch_init();
+	reload_init();
+	command_init();
+	inst_observe(main_observer_cb);
+	proc_init(wsd_loop, inst_child_exit);
+	if (control_open(wsd_loop, sockfd) < 0)
+		return -1;
+	notify_init(wsd_loop);
+	return 0;
+}
+
+/* The apps of -f (checked already), then those of dump.json. */
+static void
+main_start_apps(struct config *cfg, int resurrect)
+{
+	struct diag errors;
+	struct app *a;
+	json_t *insts;
+	size_t k;
+
+	for (k = 0; k < cfg->warnings.n; k++)
+		log_warn("%s", cfg->warnings.msgs[k]);
+	for (k = 0; k < cfg->napps; k++)
+		app_add(&cfg->apps[k], main_config, 1, &a);
+	config_free(cfg);
+	if (!resurrect)
+		return;
+	diag_init(&errors);
+	dump_resurrect(&errors, &insts);
+	for (k = 0; k < errors.n; k++)
+		log_error("resurrect: %s", errors.msgs[k]);
+	diag_free(&errors);
+	json_decref(insts);
+}
+
+/* The command line: -f FILE, -n FILE, --env MODE and the flags. */
+static void
+main_args(int argc, char **argv, char **file, const char **check,
+    int *resurrect, const char **metrics)
+{
+	int i;
+
+	*metrics = getenv("WSD_METRICS_ADDR");
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-f") == 0 && i + 1 < argc)
+			*file = argv[++i];
+		else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
+			*check = argv[++i];
+		else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc)
+			main_mode = argv[++i];
+		else if (strcmp(argv[i], "--foreground") == 0)
+			wsd_foreground = 1;
+		else if (strcmp(argv[i], "--resurrect") == 0)
+			*resurrect = 1;
+		else if (strcmp(argv[i], "--metrics") == 0 && i + 1 < argc)
+			*metrics = argv[++i];
+		else if (strcmp(argv[i], "--version") == 0) {
+			printf("wsd %s\n", WSD_VERSION);
+			exit(EXIT_OK);
+		} else
+			usage();
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct config cfg;
+	static char homebuf[PATH_MAX];	/* wsd_home points here */
+	const char *check = NULL, *home, *metrics;
+	char *err = NULL, *defhome = NULL, *file = NULL;
+	int resurrect = 0, sockfd, metricsfd = -1, rc;
+	pid_t launcher = getpid();
+	uint64_t k;
+
+	xmalloc_jansson();	/* out of memory is fatal in wsd: xmalloc.h */
+	main_args(argc, argv, &file, &check, &resurrect, &metrics);
+	if (check != NULL)
+		return main_check(check, main_mode);
+
+	if ((home = main_home(homebuf, sizeof homebuf, &defhome)) == NULL)
+		return 1;
+	wsd_home = home;
+	main_base_env();
 
 	/* Configuration errors go to the terminal, before anything starts. */
-	memset(&eco, 0, sizeof eco);
-	diag_init(&errors);
-	diag_init(&warnings);
+	memset(&cfg, 0, sizeof cfg);
+	diag_init(&cfg.errors);
+	diag_init(&cfg.warnings);
 	if (file != NULL) {
+		struct config_opts o = { main_mode, &wsd_base_env, NULL };
+
 		if ((main_config = realpath(file, NULL)) == NULL)
 			main_config = strdup(file);
-		if (eco_load(main_config, &eco, &errors, &warnings) == 0)
-			for (k = 0; k < eco.napps; k++) {
-				struct env env;
-
-				env_init(&env);
-				eco_resolve_env(&eco.apps[k], main_mode,
-				    &wsd_base_env, &env, &errors, &warnings);
-				env_free(&env);
-			}
-		main_print_diag(&warnings, "warning: ");
-		if (errors.n > 0) {
-			main_print_diag(&errors, "");
+		config_load(&cfg, main_config, &o);
+		main_print_diag(&cfg.warnings, "warning: ");
+		if (cfg.errors.n > 0) {
+			main_print_diag(&cfg.errors, "");
 			rc = EXIT_CONFIG;
 			goto fail;
 		}
@@ -392,7 +429,7 @@ main(int argc, char **argv)
 		rc = EXIT_CONFIG;
 		goto fail;
 	}
-	if (!main_foreground) {
+	if (!wsd_foreground) {
 		if (daemon_detach() < 0) {
 			fprintf(stderr, "wsd: cannot detach\n");
 			return 1;
@@ -405,61 +442,31 @@ main(int argc, char **argv)
 	events_init();
 	wsd_started_ms = wsd_epoch_ms();
 
-	wsd_loop = uv_default_loop();
-	for (i = 0; i < 4; i++) {
-		uv_signal_init(wsd_loop, &main_signals[i]);
-		uv_signal_start(&main_signals[i], main_signal_cb, sigs[i]);
-	}
-	app_init();
-	app_set_observer(main_observer_cb);
-	proc_init(wsd_loop, app_child_exit);
-	if (control_open(wsd_loop, sockfd) < 0) {
+	if (main_rooms(sockfd) < 0) {
 		daemon_ready(1);
 		daemon_cleanup();
 		return 1;
 	}
 	if (metricsfd >= 0 && httpd_open(wsd_loop, metricsfd) < 0)
 		log_error("metrics endpoint %s: cannot serve", metrics);
-	notify_init(wsd_loop);
 	log_json(LOG_INFO, json_pack("{ssss}", "home", home, "version",
 	    WSD_VERSION), "wsd started");
 	/* A crashed predecessor's leftovers must be gone before any port of
 	 * ours is bound: they would serve old code beside the new instances. */
 	leftover_start(home, launcher);
-
-	for (k = 0; k < warnings.n; k++)
-		log_warn("%s", warnings.msgs[k]);
-	diag_free(&warnings);
-	for (k = 0; k < eco.napps; k++)
-		app_add(&eco.apps[k], main_config, main_mode, 1, &errors, &a);
-	for (k = 0; k < errors.n; k++)
-		log_error("%s", errors.msgs[k]);
-	diag_free(&errors);
-	eco_free(&eco);
-	if (resurrect) {
-		json_t *insts;
-
-		diag_init(&errors);
-		command_resurrect(&errors, &insts);
-		for (k = 0; k < errors.n; k++)
-			log_error("resurrect: %s", errors.msgs[k]);
-		diag_free(&errors);
-		json_decref(insts);
-	}
+	main_start_apps(&cfg, resurrect);
 
 	uv_timer_init(wsd_loop, &main_stats);
 	k = main_env_ms("WSD_STATS_INTERVAL_MS", 1000);
 	uv_timer_start(&main_stats, main_stats_cb, k, k);
 
 	daemon_ready(0);
-	main_observer_cb();
+	inst_settled();
 	uv_run(wsd_loop, UV_RUN_DEFAULT);
 	daemon_cleanup();
 	return EXIT_OK;
 fail:
-	eco_free(&eco);
-	diag_free(&errors);
-	diag_free(&warnings);
+	config_free(&cfg);
 	env_free(&wsd_base_env);
 	free(main_config);
 	free(defhome);

@@ -1,6 +1,6 @@
 /*
  * Reload jobs: the zero-downtime reload of a set of instances, one
- * instance at a time (app_reload_inst: the replacement starts, comes
+ * instance at a time (reload_inst: the replacement starts, comes
  * online, then the old process drains and exits), and the reply once the
  * last old process is gone.
  *
@@ -22,15 +22,219 @@
  * commands refuse a busy app instead (command.c: `busy`), so a person
  * never waits behind a reload without knowing it.
  */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ipcmsg.h"
 #include "log.h"
 #include "proto.h"
 #include "wsd.h"
 #include "xmalloc.h"
+
+/*
+ * Zero-downtime reload of one instance.  The online process is set aside
+ * (old_pid, old_ipc: its IPC messages are ignored from then on, so its
+ * stats and a late "ready" never pass for the replacement's), and the
+ * policy spawns the replacement as a counted restart: it gets the same
+ * slot socket (wsd holds it), so both processes accept from one queue
+ * during the overlap and nothing queued is lost when the old one stops
+ * accepting.  Once the replacement is online the old process gets the
+ * drain (IPC and kill_signal) and SIGKILL after kill_timeout.  Its exit is
+ * reaped here and never reaches the policy; its output pipes are read to
+ * EOF like any other's.  If the replacement exits, or cannot be spawned,
+ * before it is online, the old process is the instance again, as if
+ * nothing had happened (its policy state is restored).
+ */
+json_t *
+reload_old_fields(const struct inst *in)
+{
+	return json_pack("{sssisisi}", "app", in->app->cfg.name,
+	    "instance", in->slot, "id", in->id, "pid", (int)in->old_pid);
+}
+
+static void
+reload_old_ipc_cb(void *arg, const struct ipcmsg *m)
+{
+	(void)arg;
+	(void)m;
+}
+
+static void
+reload_handle_free_cb(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void
+reload_old_timer_cb(uv_timer_t *t)
+{
+	struct inst *in = t->data;
+
+	if (in->old_pid > 0) {
+		log_json(LOG_WARN, reload_old_fields(in),
+		    "kill_timeout passed: SIGKILL to the replaced process");
+		proc_signal(in->old_pid, SIGKILL, in->app->cfg.treekill);
+	}
+}
+
+/* Ask the replaced process to drain and exit; SIGKILL after kill_timeout. */
+void
+reload_old_retire(struct inst *in)
+{
+	int sig = in->app->cfg.kill_signal > 0 ? in->app->cfg.kill_signal : SIGINT;
+
+	if (in->old_pid == 0 || in->old_signalled)
+		return;
+	in->old_signalled = 1;
+	log_json(LOG_INFO, reload_old_fields(in),
+	    "replaced by pid %d: draining the old process with SIG%s",
+	    (int)in->pid, sigabbrev_np(sig) != NULL ? sigabbrev_np(sig) : "?");
+	if (in->old_ipc != NULL)
+		ipc_send(in->old_ipc, ipcmsg_drain());
+	proc_signal(in->old_pid, sig, in->app->cfg.treekill);
+	if (in->old_timer == NULL &&
+	    (in->old_timer = malloc(sizeof *in->old_timer)) != NULL) {
+		uv_timer_init(wsd_loop, in->old_timer);
+		in->old_timer->data = in;
+	}
+	if (in->old_timer != NULL)
+		uv_timer_start(in->old_timer, reload_old_timer_cb,
+		    in->app->pc.kill_timeout_ms, 0);
+}
+
+/* The replaced process has exited (and been reaped). */
+void
+reload_old_gone(struct inst *in)
+{
+	in->old_pid = 0;
+	in->old_signalled = 0;
+	ipc_close(in->old_ipc);
+	in->old_ipc = NULL;
+	if (in->old_timer != NULL) {
+		uv_close((uv_handle_t *)in->old_timer, reload_handle_free_cb);
+		in->old_timer = NULL;
+	}
+}
+
+static void
+reload_fail(struct inst *in, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+reload_fail(struct inst *in, const char *fmt, ...)
+{
+	va_list ap;
+
+	free(in->reload_why);
+	va_start(ap, fmt);
+	if (vasprintf(&in->reload_why, fmt, ap) < 0)
+		in->reload_why = NULL;
+	va_end(ap);
+	in->reload = RL_FAILED;
+}
+
+/* The replacement is gone before it was online: the old process is back. */
+void
+reload_restore(struct inst *in, const char *what)
+{
+	int last_code = in->ps.last_code, last_signal = in->ps.last_signal;
+
+	/* Back to the old process's state and ↺; exit_code/exit_signal
+	 * still tell how the replacement ended. */
+	uv_timer_stop(&in->timer);
+	in->ps = in->old_ps;
+	in->ps.last_code = last_code;
+	in->ps.last_signal = last_signal;
+	in->pid = in->old_pid;
+	in->ipc = in->old_ipc;
+	ipc_set_cb(in->ipc, inst_ipc_cb, in);
+	in->started_epoch = in->old_started_epoch;
+	in->old_pid = 0;
+	in->old_ipc = NULL;
+	in->old_signalled = 0;
+	reload_fail(in, "the replacement %s; pid %d keeps running", what,
+	    (int)in->pid);
+	log_json(LOG_ERROR, app_fields(in), "reload failed: %s",
+	    in->reload_why != NULL ? in->reload_why : what);
+}
+
+/* After each event: move the reload on (drain the old one once online). */
+void
+reload_advance(struct inst *in)
+{
+	if (in->reload != RL_SPAWNING)
+		return;
+	switch (in->ps.state) {
+	case ST_LAUNCHING:
+		return;
+	case ST_ONLINE:
+		if (in->old_pid != 0) {
+			in->reload = RL_RETIRING;
+			reload_old_retire(in);
+		} else
+			in->reload = RL_DONE;
+		return;
+	case ST_ERRORED:
+		if (in->pid == 0 && in->old_pid != 0 && !in->old_signalled) {
+			reload_restore(in, "could not be started "
+			    "(wsd's log says why)");
+			return;
+		}
+		/* FALLTHROUGH */
+	default:
+		reload_fail(in, "interrupted: the instance is %s",
+		    policy_state_name(in->ps.state));
+		return;
+	}
+}
+
+int
+reload_inst(struct inst *in)
+{
+	if (in->ps.state != ST_ONLINE || in->pid == 0 || in->old_pid != 0 ||
+	    in->removing)
+		return -1;
+	free(in->reload_why);
+	in->reload_why = NULL;
+	in->old_pid = in->pid;
+	in->old_ipc = in->ipc;
+	in->old_signalled = 0;
+	in->old_started_epoch = in->started_epoch;
+	in->old_ps = in->ps;
+	ipc_set_cb(in->old_ipc, reload_old_ipc_cb, NULL);
+	in->pid = 0;
+	in->ipc = NULL;
+	in->reload = RL_SPAWNING;
+	log_json(LOG_INFO, reload_old_fields(in), "reloading: starting the replacement");
+	inst_event(in, PEV_RELOAD, 0, 0);
+	return 0;
+}
+
+int
+reload_result(struct inst *in, const char **why)
+{
+	*why = NULL;
+	switch (in->reload) {
+	case RL_DONE:
+	case RL_NONE:
+		return 1;
+	case RL_FAILED:
+		*why = in->reload_why != NULL ? in->reload_why : "failed";
+		return -1;
+	default:
+		return 0;
+	}
+}
+
+void
+reload_forget(struct inst *in)
+{
+	if (in->reload == RL_DONE || in->reload == RL_FAILED)
+		in->reload = RL_NONE;
+}
 
 enum reload_step {
 	STEP_NEXT,	/* ids[cur] not started */
@@ -201,7 +405,7 @@ reload_begin(struct reload_job *j, struct inst *in)
 	}
 	if (in->ps.state == ST_ONLINE &&
 	    in->app->cfg.exec_mode == EXEC_CLUSTER &&
-	    app_reload_inst(in) == 0) {
+	    reload_inst(in) == 0) {
 		j->step = STEP_RELOAD;
 		return;
 	}
@@ -209,7 +413,7 @@ reload_begin(struct reload_job *j, struct inst *in)
 	 * spawn) and wait until online. */
 	j->spawns = in->spawns;
 	j->step = STEP_RESTART;
-	app_restart_inst(in);
+	inst_restart(in);
 }
 
 /* Move job `j` as far as it can go now; 1 when it has finished. */
@@ -234,13 +438,13 @@ reload_job_step(struct reload_job *j)
 			reload_begin(j, in);
 			break;
 		case STEP_RELOAD:
-			if ((r = app_reload_result(in, &why)) == 0)
+			if ((r = reload_result(in, &why)) == 0)
 				return 0;
 			if (r < 0)
 				reload_error(j, in, "%s", why);
 			else if (reload_env_of(j, in->app) != NULL)
 				reload_env_of(j, in->app)->replaced = 1;
-			app_reload_forget(in);
+			reload_forget(in);
 			j->step = STEP_NEXT;
 			j->cur++;
 			break;
@@ -273,7 +477,7 @@ reload_finish(struct reload_job *j)
 	TAILQ_REMOVE(&reload_jobs, j, entry);
 	for (i = 0; i < j->n; i++)
 		if ((in = app_inst_by_id(j->orig[i])) != NULL)
-			json_array_append_new(insts, app_inst_json(in, 0));
+			json_array_append_new(insts, view_inst_json(in, 0));
 	if (json_array_size(j->errors) == 0)
 		log_json(LOG_INFO, json_pack("{ss}", "reload", j->why),
 		    "reload done: %zu instance%s", j->n, j->n == 1 ? "" : "s");
@@ -304,7 +508,7 @@ reload_finish(struct reload_job *j)
 	free(j);
 }
 
-void
+static void
 reload_check(void)
 {
 	static int running, again;
@@ -349,4 +553,16 @@ reload_start(struct inst **v, size_t n, struct reply *reply, json_t *id,
 	log_json(LOG_INFO, json_pack("{ss}", "reload", j->why),
 	    "reload of %zu instance%s", n, n == 1 ? "" : "s");
 	reload_check();
+}
+
+static void
+reload_settled_cb(void)
+{
+	reload_check();
+}
+
+void
+reload_init(void)
+{
+	inst_observe(reload_settled_cb);
 }

@@ -72,9 +72,10 @@ void	 metrics_row_carry(struct metrics_row *, const struct metrics_carry *);
 void	 metrics_carry_fold(struct metrics_carry *, const struct metrics_row *);
 /* The exposition text, malloc'd (NULL on ENOMEM). */
 char	*metrics_text(const struct metrics_row *, size_t n);
+struct ipcmsg;
 
 /*
- * Where an instance is in a zero-downtime reload (app_reload_inst).  While
+ * Where an instance is in a zero-downtime reload (reload_inst).  While
  * SPAWNING and RETIRING two processes serve the slot: `pid` is the
  * replacement (what status shows), `old_pid` the process it replaces.  The
  * old one is no longer the policy's: its exit is never a crash.
@@ -139,33 +140,69 @@ struct app {
 	char			*config_file;	/* absolute, or NULL */
 	char			*env_mode;	/* --env MODE or NULL */
 	struct env		 env;		/* resolved at the last (re)start */
-	int			 env_resolved;
 	struct policy_conf	 pc;
 	struct inst		**insts;	/* by slot */
 	size_t			 ninsts;
 	struct listen_group	 socks;		/* cluster only */
 	int			 scale_pending;	/* cfg.instances not applied yet */
 	int			 listen_port;
-	uv_timer_t		*cron_timer;	/* cron_restart, or NULL */
-	int64_t			 cron_at;	/* epoch s of the armed cron time */
+	uv_timer_t		*cron_timer;	/* watch.c: cron_restart, or NULL */
+	int64_t			 cron_at;	/* watch.c: epoch s of the armed time */
 	TAILQ_ENTRY(app)	 entry;
 };
 TAILQ_HEAD(app_list, app);
 TAILQ_HEAD(inst_list, inst);
 
-/* Clocks. */
+/* wsd.c: the daemon's context (set up by main.c) and clocks. */
 uint64_t	 wsd_now_ms(void);	/* monotonic */
 uint64_t	 wsd_epoch_ms(void);
-
-/* main.c: the daemon's context. */
 extern const char	*wsd_home;
 extern uv_loop_t	*wsd_loop;
 extern struct env	 wsd_base_env;	/* wsd's own environment at start */
 extern uint64_t		 wsd_started_ms;	/* epoch ms */
-void	 wsd_shutdown(const char *why);	/* stop every app, then exit 0 */
-void	 wsd_reopen_logs(void);
+extern int		 wsd_foreground;
+/* Stop every app, then exit 0: the lifecycle main.c gives wsd_set_shutdown. */
+void	 wsd_shutdown(const char *why);
+void	 wsd_set_shutdown(void (*cb)(const char *why));
+void	 wsd_reopen_logs(void);	/* wsd.log and every instance log */
 
-/* app.c: the app and instance table and the instance lifecycle. */
+/*
+ * config.c: an ecosystem file (or dump.json's app) loaded, and each app's
+ * environment resolved once; every entry point goes through it.
+ */
+struct config_app {
+	struct app_config	 cfg;
+	char			*mode;		/* --env MODE, or NULL */
+	struct env		 env;		/* resolved (when ok) */
+	int			 ok;		/* no error in errors */
+	struct diag		 errors;	/* this app's env */
+	struct diag		 warnings;
+};
+struct config {
+	int			 loaded;	/* the file was valid: apps[] */
+	char			*path;		/* absolute */
+	struct config_app	*apps;
+	size_t			 napps;
+	struct diag		 errors;	/* all, the file's and the apps' */
+	struct diag		 warnings;	/* all, in order */
+	size_t			 nload_warnings; /* the first ones: the file's */
+};
+struct config_opts {
+	const char		*mode;		/* --env MODE, or NULL */
+	const struct env	*base;		/* the environment apps start from */
+	/* SIGHUP: an app already in the table keeps its mode (or NULL). */
+	const char		*(*mode_of_cb)(const char *name,
+				    const char *mode);
+};
+/* 0, or -1 with c->errors (c->loaded says whether apps[] are there). */
+int	 config_load(struct config *, const char *file,
+	    const struct config_opts *);
+int	 config_load_json(struct config *, json_t *doc, const char *file,
+	    const char *dir, const struct config_opts *);
+void	 config_app_free(struct config_app *);
+void	 config_free(struct config *);
+
+/* app.c: the app and instance table: adding, scaling, freeing. */
 void	 app_init(void);
 struct app_list *app_all(void);
 struct inst_list *app_insts(void);
@@ -173,29 +210,17 @@ struct inst	*app_inst_by_id(int);
 struct app	*app_by_name(const char *);
 /* Instances a target names ("all", a name, an id); 0 or -1 (no match). */
 int	 app_target(json_t *target, struct inst ***out, size_t *n);
-/* Add or replace the apps of a loaded ecosystem; started ones are returned. */
-int	 app_add(struct app_config *cfg /* moved */, const char *config_file,
-	    const char *mode, int start, struct diag *errors,
-	    struct app **out);
-int	 app_start_inst(struct inst *);
-void	 app_stop_inst(struct inst *);
-/* Restart with the app's current env (app_update_env first to re-read it). */
-void	 app_restart_inst(struct inst *);
+/*
+ * Add or replace an app of a loaded config (taken over, its env too); -1
+ * when its env did not resolve.  Its env warnings are logged.
+ */
+int	 app_add(struct config_app *ca /* moved */, const char *config_file,
+	    int start, struct app **out);
 int	 app_update_env(struct app *, struct diag *errors);
 /* Put `env` (moved) back as the app's env; the replaced one is freed. */
 void	 app_set_env(struct app *, struct env *env);
-void	 app_delete_inst(struct inst *);
 /* pm2 reset: the restart counters (↺, unstable) back to 0. */
 void	 app_reset_counters(struct inst *);
-/*
- * Zero-downtime replacement of one online instance: spawn the replacement
- * on the same slot socket, and once it is online drain the old process.
- * 0 = started (follow with app_reload_result), -1 = not online.
- */
-int	 app_reload_inst(struct inst *);
-/* 0 in progress, 1 replaced, -1 failed (*why); then forget the outcome. */
-int	 app_reload_result(struct inst *, const char **why);
-void	 app_reload_forget(struct inst *);
 /*
  * Set the app's instance count to n (≥ 1).  When a reload, stop or earlier
  * scale of it is under way the count is recorded, *pending says why, and
@@ -207,10 +232,61 @@ void	 app_scale_resume(void);	/* after state changes */
 void	 app_stop_all(void);
 int	 app_all_stopped(void);
 int	 app_all_online(void);
-json_t	*app_inst_json(const struct inst *, int details);
 void	 app_sample_stats(void);
-void	 app_child_exit(pid_t, int status);	/* proc_exit_cb */
-void	 app_set_observer(void (*)(void));	/* called after each transition */
+/* Called when an app is added or its definition replaced, and when freed. */
+void	 app_set_hooks(void (*added_cb)(struct app *),
+	    void (*freed_cb)(struct app *));
+json_t	*app_fields(const struct inst *);	/* log fields naming it */
+/* A removed instance that no longer runs leaves the table (may free it). */
+void	 app_inst_reap(struct inst *);
+uint64_t app_env_ms(const char *name, uint64_t dflt);	/* a WSD_* knob */
+
+/* inst.c: each instance's lifecycle (events, actions, child exits). */
+int	 inst_start(struct inst *);
+void	 inst_stop(struct inst *);
+/* Restart with the app's current env (app_update_env first to re-read it). */
+void	 inst_restart(struct inst *);
+void	 inst_delete(struct inst *);
+void	 inst_child_exit(pid_t, int status);	/* proc_exit_cb */
+/* cb runs after each transition (in the order given); inst_settled runs
+ * them all now (after a change made outside a transition). */
+void	 inst_observe(void (*cb)(void));
+void	 inst_settled(void);
+/* An event for the instance's policy. */
+void	 inst_event(struct inst *, enum policy_ev, int code, int sig);
+void	 inst_ipc_cb(void *arg, const struct ipcmsg *);	/* its IPC messages */
+/* New connections to the app's slots whose process accepts now. */
+void	 inst_steer(struct app *);
+
+/* watch.c: cron_restart and max_memory_restart, above app.c and reload.c. */
+void	 watch_init(void);	/* before any app is added */
+void	 watch_memory(void);	/* after app_sample_stats */
+
+/* view.c: the JSON views (status, describe, dump.json). */
+/* One instance; details adds the app's config and env, secrets masked. */
+json_t	*view_inst_json(const struct inst *, int details);
+/* The instances of these apps (not those being removed). */
+json_t	*view_app_insts(struct app **apps, size_t napps);
+
+/* spawn.c: an instance's process, planned (pure), then started. */
+struct spawn_what {
+	const struct app_config	*cfg;
+	const struct env	*env;		/* the app's, resolved */
+	const char		*path;		/* the script, resolved */
+	const char		*interp;	/* resolved, or NULL */
+	int			 slot;
+	int			 id;
+	int			 listen;	/* a slot socket goes to fd 3 */
+};
+struct spawn_plan {
+	char		**argv;		/* [interp,] script, args */
+	char		**envp;		/* env + WSD_* and LISTEN_* */
+	int		  listen;
+};
+int	 spawn_plan(struct spawn_plan *, const struct spawn_what *);
+void	 spawn_plan_free(struct spawn_plan *);
+/* Start in's process; its IPC messages go to ipc_cb.  0 or -1 (logged). */
+int	 spawn_inst(struct inst *, void (*ipc_cb)(void *, const struct ipcmsg *));
 
 /* proc.c: fork/exec with fd placement, signalling, reaping. */
 struct proc_spec {
@@ -327,19 +403,17 @@ struct cmd_ctx {
 };
 /* Returns the reply line, or NULL when the reply was deferred. */
 char	*command_run(struct cmd_ctx *, const char *cmd);
-void	 command_check_waiters(void);	/* after state changes */
 /* A config_error reply carrying every message of `errors`. */
 char	*command_config_error(struct cmd_ctx *, struct diag *errors);
-/* Start the apps of dump.json; -1 with messages in errors. */
-int	 command_resurrect(struct diag *errors, json_t **instances);
 
 /* command_pm2.c: the PM2 commands command.c's table names. */
 char	*command_pm2_send_signal(struct cmd_ctx *);
 char	*command_pm2_reset(struct cmd_ctx *);
 char	*command_pm2_cleardump(struct cmd_ctx *);
 char	*command_pm2_app_names(struct cmd_ctx *);
-/* start FILE --only a,b: keep those apps of eco; -1 with errors. */
-int	 command_pm2_only(struct ecosystem *, json_t *args, struct diag *);
+/* start FILE --only a,b: keep those apps of the file; -1 with errors. */
+int	 command_pm2_only(struct config *, json_t *args, struct diag *);
+void	 command_init(void);	/* its waiters follow the instances */
 
 /* reload.c: reload jobs, instance by instance, one app at a time. */
 /*
@@ -352,7 +426,23 @@ void	 reload_start(struct inst **v, size_t n, struct reply *reply,
 	    json_t *id, const char *why);
 int	 reload_busy(const struct app *);	/* a job still has its instances */
 int	 reload_idle(void);			/* no job at all */
-void	 reload_check(void);			/* after state changes */
+void	 reload_init(void);			/* its jobs follow the instances */
+/*
+ * Zero-downtime replacement of one online instance: spawn the replacement
+ * on the same slot socket, and once it is online drain the old process.
+ * 0 = started (follow with reload_result), -1 = not online.
+ */
+int	 reload_inst(struct inst *);
+/* 0 in progress, 1 replaced, -1 failed (*why); then forget the outcome. */
+int	 reload_result(struct inst *, const char **why);
+void	 reload_forget(struct inst *);
+/* For inst.c: after each event; the replaced process's drain and exit;
+ * the replacement gone before it was online (the old one is back). */
+void	 reload_advance(struct inst *);
+void	 reload_old_retire(struct inst *);
+void	 reload_old_gone(struct inst *);
+json_t	*reload_old_fields(const struct inst *);
+void	 reload_restore(struct inst *, const char *what);
 
 /* daemon.c: home folder, pid file lock, socket file, daemonizing. */
 int	 daemon_home(const char *home, char **err);

@@ -64,8 +64,9 @@ ctr_online() {
 	    json_get "sum(1 for i in d['instances'] if i['status']=='online')" 2>/dev/null)" = "$2" ]
 }
 
-# ctr_clients PORT N POST_ID: N clients (tests/bb/ws_clients.js, tokens
-# signed with SECRET) subscribe to post POST_ID; reports "ok" once each got
+# ctr_clients PORT N CREATOR_ID: N clients (tests/bb/ws_clients.js, tokens
+# signed with SECRET) subscribe to creator CREATOR_ID (a public channel: the
+# image's ecosystem has no database, so post channels are refused); reports "ok" once each got
 # its welcome and subscription.  client_count WORD: lines "WORD …" so far.
 client_count() { grep -c "^$1 " "$T/clients.out"; }
 ctr_clients() {
@@ -79,14 +80,14 @@ ctr_clients() {
 	fi
 }
 
-# publish_seen PORT POST_ID TAG: publish one event {"type":TAG} on the Redis
+# publish_seen PORT CREATOR_ID TAG: publish one event {"type":TAG} on the Redis
 # at PORT (password PW), then check that every client (N) has an event
 # with TAG.  Polled with wait_for, it publishes again each time: pub/sub is
 # at most once, and a worker may still be subscribing.
 PUB_SEQ=0
 publish_seen() {
 	PUB_SEQ=$((PUB_SEQ + 1))
-	redis-cli -p "$1" -a "$PW" --no-auth-warning publish "ws:post_$2" \
+	redis-cli -p "$1" -a "$PW" --no-auth-warning publish "ws:creator_$2" \
 	    "{\"type\":\"$3\",\"n\":$PUB_SEQ}" >/dev/null 2>&1
 	[ "$(grep '^event ' "$T/clients.out" | grep -F "\"type\":\"$3\"" |
 	    cut -d' ' -f2 | sort -u | wc -l)" = "$N" ]

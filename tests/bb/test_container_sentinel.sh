@@ -79,8 +79,8 @@ N=4
 ctr_clients "$WP" "$N" 9
 # Both workers hold a subscription when every client's is in place... the
 # clients spread over them; at least one subscribed on the master.
-numsub() { rcli "$1" pubsub numsub ws:post_9 2>/dev/null | sed -n 2p; }
-wait_for 15 "ws:post_9 subscribed on the master" eval '[ "$(numsub $M)" -ge 1 ]'
+numsub() { rcli "$1" pubsub numsub ws:creator_9 2>/dev/null | sed -n 2p; }
+wait_for 15 "ws:creator_9 subscribed on the master" eval '[ "$(numsub $M)" -ge 1 ]'
 
 if wait_for 15 "an event through the master" publish_seen "$M" 9 before; then
 	ok "an event published on the master reaches every client"

@@ -1,0 +1,241 @@
+/*
+ * Starting an instance's process.  spawn_plan() is pure: from the app's
+ * definition, its resolved env and the resolved paths it makes the argv
+ * and envp the process gets (tests/unit/test_spawn.c).  spawn_inst() does
+ * the I/O around it: resolving paths, the slot socket, the pipes and the
+ * IPC socketpair, fork/exec, and the log capture.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "log.h"
+#include "wsd.h"
+#include "xmalloc.h"
+
+/* Log path for an instance: defaults in $WSD_HOME/logs, -<id> per instance. */
+static char *
+spawn_log_path(const struct inst *in, const char *given, const char *kind)
+{
+	const struct app *a = in->app;
+	const char *dot, *slash;
+	char *p = NULL;
+	int r;
+
+	if (given == NULL) {
+		if (a->cfg.merge_logs)
+			r = asprintf(&p, "%s/logs/%s-%s.log", wsd_home,
+			    a->cfg.name, kind);
+		else
+			r = asprintf(&p, "%s/logs/%s-%s-%d.log", wsd_home,
+			    a->cfg.name, kind, in->id);
+	} else if (a->cfg.merge_logs || a->cfg.instances <= 1 ||
+	    strncmp(given, "/dev/", 5) == 0) {
+		r = asprintf(&p, "%s", given);
+	} else {
+		slash = strrchr(given, '/');
+		dot = strrchr(given, '.');
+		if (dot == NULL || (slash != NULL && dot < slash))
+			r = asprintf(&p, "%s-%d", given, in->id);
+		else
+			r = asprintf(&p, "%.*s-%d%s", (int)(dot - given), given,
+			    in->id, dot);
+	}
+	return r < 0 ? NULL : p;
+}
+
+int
+spawn_plan(struct spawn_plan *p, const struct spawn_what *w)
+{
+	const struct app_config *cfg = w->cfg;
+	struct env env;
+	char num[32];
+	size_t nargs, i, k = 0;
+
+	memset(p, 0, sizeof *p);
+	for (nargs = 0; cfg->args != NULL && cfg->args[nargs] != NULL; nargs++)
+		;
+	p->argv = xcalloc(nargs + 3, sizeof *p->argv);
+	if (w->interp != NULL)
+		p->argv[k++] = xstrdup(w->interp);
+	p->argv[k++] = xstrdup(w->path);
+	for (i = 0; i < nargs; i++)
+		p->argv[k++] = xstrdup(cfg->args[i]);
+	p->argv[k] = NULL;
+
+	env_init(&env);
+	env_copy(&env, w->env);
+	env_set(&env, "WSD_APP_NAME", cfg->name, 0);
+	snprintf(num, sizeof num, "%d", w->slot);
+	env_set(&env, "WSD_INSTANCE", num, 0);
+	env_set(&env, "NODE_APP_INSTANCE", num, 0);
+	snprintf(num, sizeof num, "%d", w->id);
+	env_set(&env, "pm_id", num, 0);
+	p->listen = w->listen;
+	if (w->listen) {
+		env_set(&env, "LISTEN_FDS", "1", 0);
+		/* Room for the child's pid, written after fork. */
+		env_set(&env, "LISTEN_PID", "00000000000000000000", 0);
+		env_set(&env, "WSD_LISTEN_FD", "3", 0);
+		env_set(&env, "WSD_IPC_FD", "4", 0);
+	} else {
+		env_unset(&env, "LISTEN_FDS");
+		env_unset(&env, "LISTEN_PID");
+		env_unset(&env, "WSD_LISTEN_FD");
+		env_set(&env, "WSD_IPC_FD", "3", 0);
+	}
+	p->envp = env_to_envp(&env);
+	env_free(&env);
+	return p->envp != NULL ? 0 : -1;
+}
+
+void
+spawn_plan_free(struct spawn_plan *p)
+{
+	size_t i;
+
+	for (i = 0; p->argv != NULL && p->argv[i] != NULL; i++)
+		free(p->argv[i]);
+	free(p->argv);
+	if (p->envp != NULL)
+		env_envp_free(p->envp);
+	memset(p, 0, sizeof *p);
+}
+
+/*
+ * The executable and its interpreter, found through the app's PATH.  Which
+ * interpreter (node for .js, none when "none") the loader decided.
+ */
+static int
+spawn_resolve(struct inst *in, char **path, char **interp)
+{
+	const struct app *a = in->app;
+	const char *interp_name = a->cfg.interpreter;
+
+	*interp = NULL;
+	if ((*path = proc_resolve(a->cfg.script, a->cfg.cwd, &a->env)) == NULL) {
+		log_json(LOG_ERROR, app_fields(in), "script %s not found",
+		    a->cfg.script);
+		return -1;
+	}
+	if (interp_name != NULL &&
+	    (*interp = proc_resolve(interp_name, NULL, &a->env)) == NULL) {
+		log_json(LOG_ERROR, app_fields(in), "interpreter %s not found",
+		    interp_name);
+		return -1;
+	}
+	return 0;
+}
+
+/* The process runs: reset its counters, capture its output. */
+static void
+spawn_started(struct inst *in, pid_t pid, int out, int err)
+{
+	struct app *a = in->app;
+
+	in->pid = pid;
+	in->spawns++;
+	in->started_epoch = wsd_epoch_ms();
+	scrape_fold(in);	/* the old process's counters carry over */
+	json_decref(in->stats);
+	in->stats = NULL;
+	in->cpu = 0;
+	in->mem = 0;
+	in->cpu_ticks = 0;
+	in->cpu_at = 0;
+
+	free(in->out_path);
+	free(in->err_path);
+	in->out_path = spawn_log_path(in, a->cfg.out_file, "out");
+	in->err_path = spawn_log_path(in, a->cfg.error_file, "error");
+	/* A failure shows when the log file is opened. */
+	(void)fsutil_mkdirs_for(in->out_path);
+	(void)fsutil_mkdirs_for(in->err_path);
+	logcap_attach(out, in->out_path, a->cfg.log_file,
+	    a->cfg.time, a->cfg.log_date_format, a->cfg.log_max_size,
+	    a->cfg.log_retain);
+	logcap_attach(err, in->err_path, a->cfg.log_file,
+	    a->cfg.time, a->cfg.log_date_format, a->cfg.log_max_size,
+	    a->cfg.log_retain);
+}
+
+int
+spawn_inst(struct inst *in, ipc_msg_cb ipc_cb)
+{
+	struct app *a = in->app;
+	struct spawn_plan plan = { 0 };
+	struct spawn_what w;
+	struct proc_spec sp;
+	char *path = NULL, *interp = NULL, *err = NULL;
+	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, sv[2] = { -1, -1 };
+	int lfd = -1, rc = -1;
+	size_t i;
+	pid_t pid;
+
+	if (spawn_resolve(in, &path, &interp) < 0)
+		goto out;
+	if (a->listen_port > 0) {
+		lfd = listen_slot(&a->socks, in->slot,
+		    env_get(&a->env, "WS_HOST"), a->listen_port, &err);
+		if (lfd < 0) {
+			log_json(LOG_ERROR, app_fields(in), "%s",
+			    err != NULL ? err : "cannot listen");
+			goto out;
+		}
+	}
+	w = (struct spawn_what){ &a->cfg, &a->env, path, interp, in->slot,
+	    in->id, a->listen_port > 0 };
+	if (spawn_plan(&plan, &w) < 0)
+		goto out;
+
+	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_json(LOG_ERROR, app_fields(in), "pipe: %s", strerror(errno));
+		goto out;
+	}
+	memset(&sp, 0, sizeof sp);
+	sp.path = plan.argv[0];
+	sp.argv = plan.argv;
+	sp.envp = plan.envp;
+	sp.cwd = a->cfg.cwd;
+	sp.listen_fd = lfd;
+	sp.ipc_fd = sv[1];
+	sp.out_fd = outp[1];
+	sp.err_fd = errp[1];
+	pid = proc_spawn(&sp, &err);
+	close(outp[1]);
+	close(errp[1]);
+	close(sv[1]);
+	outp[1] = errp[1] = sv[1] = -1;
+	if (pid < 0) {
+		log_json(LOG_ERROR, app_fields(in), "spawn: %s",
+		    err != NULL ? err : "failed");
+		goto out;
+	}
+	spawn_started(in, pid, outp[0], errp[0]);
+	outp[0] = errp[0] = -1;
+	in->ipc = ipc_open(wsd_loop, sv[0], ipc_cb, in);
+	sv[0] = -1;
+	log_json(LOG_INFO, app_fields(in), "started %s", path);
+	rc = 0;
+out:
+	for (i = 0; i < 2; i++) {
+		if (outp[i] >= 0)
+			close(outp[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+		if (sv[i] >= 0)
+			close(sv[i]);
+	}
+	spawn_plan_free(&plan);
+	free(path);
+	free(interp);
+	free(err);
+	return rc;
+}

@@ -1,0 +1,54 @@
+/*
+ * The daemon's shared context and clocks: set up once by main.c, read by
+ * every room of the supervisor.
+ */
+#include <time.h>
+
+#include "log.h"
+#include "wsd.h"
+
+const char		*wsd_home;
+uv_loop_t		*wsd_loop;
+struct env		 wsd_base_env;	/* wsd's own environment at start */
+uint64_t		 wsd_started_ms;	/* epoch ms */
+int			 wsd_foreground;	/* logs to stderr, not HOME/wsd.log */
+
+/* main.c's: the rooms below it ask for a shutdown through this. */
+static void		(*wsd_shutdown_cb)(const char *why);
+
+uint64_t
+wsd_now_ms(void)
+{
+	return uv_hrtime() / 1000000;
+}
+
+uint64_t
+wsd_epoch_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+wsd_set_shutdown(void (*cb)(const char *why))
+{
+	wsd_shutdown_cb = cb;
+}
+
+void
+wsd_shutdown(const char *why)
+{
+	if (wsd_shutdown_cb != NULL)
+		wsd_shutdown_cb(why);
+}
+
+void
+wsd_reopen_logs(void)
+{
+	if (!wsd_foreground)
+		daemon_open_log(wsd_home);
+	logcap_reopen_all();
+	log_info("log files reopened");
+}

@@ -1,0 +1,127 @@
+/*
+ * Unit tests of supervisor/spawn.c's plan: the argv and envp an instance's
+ * process gets, without starting one.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "wsd.h"
+
+/* The value of KEY in envp, or NULL; fails when it is there twice. */
+static const char *
+envp_get(char **envp, const char *key)
+{
+	const char *found = NULL;
+	size_t i, n = strlen(key);
+
+	for (i = 0; envp[i] != NULL; i++)
+		if (strncmp(envp[i], key, n) == 0 && envp[i][n] == '=') {
+			assert_null(found);
+			found = envp[i] + n + 1;
+		}
+	return found;
+}
+
+static void
+test_argv(void **state)
+{
+	char *args[] = { "--port", "9", NULL };
+	struct app_config c = { .name = "chat", .script = "server.js",
+	    .args = args };
+	struct env env;
+	struct spawn_what w = { &c, &env, "/srv/server.js", "/usr/bin/node",
+	    0, 0, 0 };
+	struct spawn_plan p;
+
+	(void)state;
+	env_init(&env);
+	assert_int_equal(spawn_plan(&p, &w), 0);
+	assert_string_equal(p.argv[0], "/usr/bin/node");
+	assert_string_equal(p.argv[1], "/srv/server.js");
+	assert_string_equal(p.argv[2], "--port");
+	assert_string_equal(p.argv[3], "9");
+	assert_null(p.argv[4]);
+	spawn_plan_free(&p);
+
+	w.interp = NULL;
+	c.args = NULL;
+	assert_int_equal(spawn_plan(&p, &w), 0);
+	assert_string_equal(p.argv[0], "/srv/server.js");
+	assert_null(p.argv[1]);
+	spawn_plan_free(&p);
+	env_free(&env);
+}
+
+/* A cluster slot: its socket is fd 3 (LISTEN_FDS), the IPC channel fd 4. */
+static void
+test_env_with_socket(void **state)
+{
+	struct app_config c = { .name = "chat", .script = "wsworker" };
+	struct env env;
+	struct spawn_what w = { &c, &env, "/bin/wsworker", NULL, 2, 7, 1 };
+	struct spawn_plan p;
+
+	(void)state;
+	env_init(&env);
+	env_set(&env, "WS_PORT", "8080", 0);
+	env_set(&env, "WSD_APP_NAME", "spoofed", 0);
+	assert_int_equal(spawn_plan(&p, &w), 0);
+	assert_int_equal(p.listen, 1);
+	assert_string_equal(envp_get(p.envp, "WS_PORT"), "8080");
+	assert_string_equal(envp_get(p.envp, "WSD_APP_NAME"), "chat");
+	assert_string_equal(envp_get(p.envp, "WSD_INSTANCE"), "2");
+	assert_string_equal(envp_get(p.envp, "NODE_APP_INSTANCE"), "2");
+	assert_string_equal(envp_get(p.envp, "pm_id"), "7");
+	assert_string_equal(envp_get(p.envp, "LISTEN_FDS"), "1");
+	/* Room for the pid the child writes in. */
+	assert_int_equal(strlen(envp_get(p.envp, "LISTEN_PID")), 20);
+	assert_string_equal(envp_get(p.envp, "WSD_LISTEN_FD"), "3");
+	assert_string_equal(envp_get(p.envp, "WSD_IPC_FD"), "4");
+	/* The app's env is left as it was. */
+	assert_string_equal(env_get(&env, "WSD_APP_NAME"), "spoofed");
+	spawn_plan_free(&p);
+	env_free(&env);
+}
+
+/* No socket: what the app's env inherited of LISTEN_* must not leak. */
+static void
+test_env_without_socket(void **state)
+{
+	struct app_config c = { .name = "job", .script = "job.sh" };
+	struct env env;
+	struct spawn_what w = { &c, &env, "/srv/job.sh", NULL, 0, 3, 0 };
+	struct spawn_plan p;
+
+	(void)state;
+	env_init(&env);
+	env_set(&env, "LISTEN_FDS", "2", 0);
+	env_set(&env, "LISTEN_PID", "1", 0);
+	env_set(&env, "WSD_LISTEN_FD", "3", 0);
+	assert_int_equal(spawn_plan(&p, &w), 0);
+	assert_int_equal(p.listen, 0);
+	assert_null(envp_get(p.envp, "LISTEN_FDS"));
+	assert_null(envp_get(p.envp, "LISTEN_PID"));
+	assert_null(envp_get(p.envp, "WSD_LISTEN_FD"));
+	assert_string_equal(envp_get(p.envp, "WSD_IPC_FD"), "3");
+	assert_string_equal(envp_get(p.envp, "pm_id"), "3");
+	spawn_plan_free(&p);
+	spawn_plan_free(&p);	/* twice is harmless */
+	env_free(&env);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_argv),
+		cmocka_unit_test(test_env_with_socket),
+		cmocka_unit_test(test_env_without_socket),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
