@@ -5,6 +5,7 @@
 
 #include "bus.h"
 #include "frame.h"
+#include "history.h"
 #include "hub.h"
 #include "log.h"
 #include "metrics.h"
@@ -214,12 +215,26 @@ hub_publish(const char *key, size_t keylen, const char *payload, size_t len)
 	struct hub_entry	*e;
 	struct hub_sub		*sub, *next;
 	struct frame		*f;
+	struct history_pos	 pos;
+	char			*plain = NULL;
 	size_t			 n = 0;
 
 	e = hub_find(key, keylen, hub_hash(key, keylen));
 	if (e == NULL || e->nsubs == 0)
 		return 0;
-	if ((f = frame_new(payload, len)) == NULL) {
+	/* Published with a position: plain sockets get the event as sent. */
+	if (history_parse(payload, len, &pos)) {
+		if ((plain = malloc(pos.cut + 1)) == NULL) {
+			log_error("out of memory framing an event");
+			metrics.errors++;
+			return 0;
+		}
+		len = history_plain(payload, &pos, plain);
+		payload = plain;
+	}
+	f = frame_new(payload, len);
+	free(plain);
+	if (f == NULL) {
 		log_error("out of memory framing an event");
 		metrics.errors++;
 		return 0;

@@ -331,6 +331,10 @@ main(int argc, char **argv)
 		worker.errors++;
 	}
 	worker.have_bus = r == 1;
+	worker.bus_conf.history_size = worker_env_number("WS_HISTORY_SIZE",
+	    1000, 1, 10000000);
+	worker.bus_conf.history_ttl = worker_env_number("WS_HISTORY_TTL",
+	    86400, 0, 365ULL * 86400);
 	worker_database_config(&pconf);
 	if (worker.errors > 0)
 		return EXIT_CONFIG;
