@@ -93,6 +93,9 @@ worker_bus_state_cb(void *arg, int up)
 	(void)arg;
 	log_json(up ? LOG_INFO : LOG_WARN, json_pack("{s:s}", "redis",
 	    up ? "up" : "down"), up ? "redis link up" : "redis link down");
+	/* Events published while the link was down are in history. */
+	if (up)
+		hub_repair();
 }
 
 /*

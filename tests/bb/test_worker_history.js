@@ -122,4 +122,140 @@ s.test('a legacy PUBLISH ws:<key> still delivers verbatim', async () => {
 	c.close();
 });
 
+// ------------------------------------------------------------ positions
+
+// Subscribe asking for positions; resolves to the subscribed reply.
+async function subscribePos(c, channel, since) {
+	const msg = { type: 'subscribe', channel };
+	if (since) msg.since = since; else msg.recover = true;
+	c.send(msg);
+	const m = await c.expect((j) => j && (j.type === 'subscribed' || j.type === 'error'), 'subscribed (positions)');
+	assert.strictEqual(m.json.type, 'subscribed', m.text);
+	return m.json;
+}
+
+// The numbered events (data.n) a client got on a type, in arrival order.
+function numbers(c, type, from) {
+	return c.msgs.slice(from || 0).filter((m) => m.json && m.json.type === type).map((m) => m.json.data.n);
+}
+
+function assertOnceInOrder(got, want, what) {
+	const dups = got.filter((n, i) => got.indexOf(n) !== i);
+	const lost = want.filter((n) => !got.includes(n));
+	assert.deepStrictEqual({ lost, dups }, { lost: [], dups: [] }, what + ': lost/duplicated');
+	assert.deepStrictEqual(got, want, what + ': order');
+}
+
+s.test('recover:true → subscribed carries offset+epoch, events carry them added; plain sockets keep the exact bytes', async () => {
+	const a = await lib.connectUser(w.url, 'p1');
+	const b = await lib.connectUser(w.url, 'p1b');
+	const sub = await subscribePos(a, { type: 'post', postId: 'p1' });
+	assert.ok(typeof sub.offset === 'string' && typeof sub.epoch === 'string', 'subscribed: ' + JSON.stringify(sub));
+	await lib.subscribe(b, { type: 'post', postId: 'p1' });
+	const fa = a.msgs.length, fb = b.msgs.length;
+	const r = await apiPublish(w.port, { channel: 'post_p1', type: 'ev', data: { n: 1 } });
+	assert.strictEqual(r.status, 200);
+	await lib.waitFor(() => a.msgs.length > fa && b.msgs.length > fb, 10000, 'the event on both sockets');
+	const h = await history('post_p1');
+	const last = h[h.length - 1];
+	assert.strictEqual(b.msgs[fb].text, '{"type":"ev","data":{"n":1}}');
+	assert.strictEqual(a.msgs[fa].text, '{"type":"ev","data":{"n":1},"offset":"' + last.id + '","epoch":"' + sub.epoch + '"}');
+	a.close(); b.close();
+});
+
+s.test('since: the missed events in order, then live, none lost or doubled (publishing all along)', async () => {
+	const ch = { type: 'post', postId: 'p2' };
+	const a = await lib.connectUser(w.url, 'p2');
+	await subscribePos(a, ch);
+	let n = 0;
+	const pub = async (k) => { for (let i = 0; i < k; i++) { const r = await apiPublish(w.port, { channel: 'post_p2', type: 'num', data: { n: ++n } }); assert.strictEqual(r.status, 200); } };
+	await pub(5);
+	await lib.waitFor(() => numbers(a, 'num').length === 5, 10000, '5 events');
+	const lastMsg = a.msgs.filter((m) => m.json && m.json.type === 'num').pop().json;
+	a.terminate();
+	await pub(5);		// missed: 6..10
+	// Reconnect while events keep coming: 11..60 race the fetch.
+	const b = await lib.connectUser(w.url, 'p2');
+	const publishing = pub(50);
+	const sub = await subscribePos(b, ch, { offset: lastMsg.offset, epoch: lastMsg.epoch });
+	assert.strictEqual(sub.epoch, lastMsg.epoch);
+	await publishing;
+	await lib.waitFor(() => numbers(b, 'num').length >= 50, 15000, 'events 6..60');
+	await lib.sleep(200);
+	assert.ok(!b.msgs.some((m) => m.json && m.json.type === 'resync'), 'no resync expected');
+	const want = []; for (let i = 6; i <= 60; i++) want.push(i);
+	assertOnceInOrder(numbers(b, 'num'), want, 'after since');
+	const offs = b.msgs.filter((m) => m.json && m.json.type === 'num').map((m) => m.json.offset);
+	assert.strictEqual(new Set(offs).size, offs.length, 'offsets are unique');
+	b.close();
+}, { timeout: 30000 });
+
+s.test('since with a changed epoch (history deleted) → resync, then the live stream', async () => {
+	const ch = { type: 'post', postId: 'p3' };
+	const a = await lib.connectUser(w.url, 'p3');
+	await subscribePos(a, ch);
+	assert.strictEqual((await apiPublish(w.port, { channel: 'post_p3', type: 'num', data: { n: 1 } })).status, 200);
+	const m1 = (await a.expect((j) => j && j.type === 'num', 'event 1')).json;
+	a.terminate();
+	await lib.redisCmd(redis, ['DEL', 'ws:h:post_p3', 'ws:m:post_p3']);
+	assert.strictEqual((await apiPublish(w.port, { channel: 'post_p3', type: 'num', data: { n: 2 } })).status, 200);
+	const b = await lib.connectUser(w.url, 'p3');
+	const sub = await subscribePos(b, ch, { offset: m1.offset, epoch: m1.epoch });
+	assert.notStrictEqual(sub.epoch, m1.epoch);
+	await b.expect((j) => j && j.type === 'resync' && j.data.channelKey === 'post_p3', 'resync');
+	assert.strictEqual((await apiPublish(w.port, { channel: 'post_p3', type: 'num', data: { n: 3 } })).status, 200);
+	const m3 = (await b.expect((j) => j && j.type === 'num', 'the live event')).json;
+	assert.strictEqual(m3.data.n, 3);
+	assert.strictEqual(m3.epoch, sub.epoch);
+	b.close();
+});
+
+s.test('since older than the capped history → resync; a bad since → resync, socket stays open', async () => {
+	const ch = { type: 'post', postId: 'p4' };
+	const a = await lib.connectUser(wSmall.url, 'p4');
+	await subscribePos(a, ch);
+	assert.strictEqual((await apiPublish(wSmall.port, { channel: 'post_p4', type: 'num', data: { n: 0 } })).status, 200);
+	const m0 = (await a.expect((j) => j && j.type === 'num', 'event 0')).json;
+	a.terminate();
+	for (let i = 1; i <= 300; i++) assert.strictEqual((await apiPublish(wSmall.port, { channel: 'post_p4', type: 'num', data: { n: i } })).status, 200);
+	const b = await lib.connectUser(wSmall.url, 'p4');
+	await subscribePos(b, ch, { offset: m0.offset, epoch: m0.epoch });
+	await b.expect((j) => j && j.type === 'resync', 'resync (trimmed)');
+	const c = await lib.connectUser(w.url, 'p4c');
+	for (const since of [{ offset: 'nope', epoch: 'x' }, { offset: 5, epoch: [] }, { offset: '1-0' }]) {
+		await subscribePos(c, { type: 'post', postId: 'p4c' }, since);
+		await c.expect((j) => j && j.type === 'resync', 'resync for ' + JSON.stringify(since));
+	}
+	c.send({ type: 'ping' });
+	await c.expect((j) => j && j.type === 'pong', 'pong');
+	b.close(); c.close();
+}, { timeout: 60000 });
+
+s.test('the worker repairs its own gap after its Redis link drops (events published while it was away arrive, once, in order)', async () => {
+	const Redis = require('ioredis');
+	const { createPublisher } = require(path.join(lib.TOP, 'clients/node/publisher.js'));
+	const wg = await lib.startWorker({ redis, env: { WS_REDIS_BACKOFF_MIN_MS: '2000', WS_REDIS_BACKOFF_MAX_MS: '2000' } });
+	const rc = new Redis({ port: redis.port, host: '127.0.0.1' });
+	try {
+		const pub = createPublisher(rc);
+		const a = await lib.connectUser(wg.url, 'p5');
+		await subscribePos(a, { type: 'post', postId: 'p5' });
+		for (let i = 1; i <= 3; i++) await pub.publish('post_p5', { type: 'num', data: { n: i } });
+		await lib.waitFor(() => numbers(a, 'num').length === 3, 10000, 'events 1..3');
+		// Cut every link of the worker; it stays away for its 2 s backoff.
+		await lib.redisCmd(redis, ['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+		await lib.waitFor(async () => (await lib.httpGet(wg.port, '/health')).status === 503, 10000, 'the worker sees its link down');
+		// Published while it is away, and nothing after: only a repair brings them.
+		for (let i = 4; i <= 10; i++) await pub.publish('post_p5', { type: 'num', data: { n: i } });
+		await lib.waitFor(() => numbers(a, 'num').length >= 10, 20000, 'events 4..10 after the link is back');
+		const want = []; for (let i = 1; i <= 10; i++) want.push(i);
+		assertOnceInOrder(numbers(a, 'num'), want, 'across the link drop');
+		a.close();
+	} finally {
+		rc.disconnect();
+		lib.killGroup(wg.pid);
+		await wg.proc.exited;
+	}
+}, { timeout: 40000 });
+
 s.run();
