@@ -534,6 +534,10 @@ app_spawn(struct inst *in)
 	snprintf(num, sizeof num, "%d", in->slot);
 	env_set(&env, "WSD_INSTANCE", num, 0);
 	env_set(&env, "NODE_APP_INSTANCE", num, 0);
+	/* wsworker keeps its drain within it (WS_DRAIN_SPREAD_MS) */
+	snprintf(num, sizeof num, "%llu",
+	    (unsigned long long)a->pc.kill_timeout_ms);
+	env_set(&env, "WSD_KILL_TIMEOUT_MS", num, 0);
 	snprintf(num, sizeof num, "%d", in->id);
 	env_set(&env, "pm_id", num, 0);
 

@@ -461,6 +461,23 @@ session_close(struct session *s, enum session_close_why why)
 	session_mark_dirty(s);
 }
 
+size_t
+session_close_some(size_t n)
+{
+	struct session	*s, *next;
+	size_t		 k = 0;
+
+	session_draining = 1;
+	for (s = session_list; s != NULL && k < n; s = next) {
+		next = s->next;
+		if (s->state == SESSION_OPEN) {
+			session_close(s, SESSION_GOING_AWAY);
+			k++;
+		}
+	}
+	return k;
+}
+
 void
 session_close_all(void)
 {

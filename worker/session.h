@@ -106,6 +106,11 @@ void	session_resync(struct session *, const char *key);
 void	session_close(struct session *, enum session_close_why);
 /* Drain: close every session with 1001 going away. */
 void	session_close_all(void);
+/*
+ * Drain, spread: from now on a new session is closed at once; close up to
+ * n of the open ones (1001 going away); returns how many were closed.
+ */
+size_t	session_close_some(size_t n);
 size_t	session_count(void);
 
 #endif
