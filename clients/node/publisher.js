@@ -49,23 +49,50 @@ function envNumber(name, def) {
 	return n;
 }
 
+// A write refused because this node is not (or no longer) a healthy master:
+// during a Sentinel failover, or a demoted master with min-replicas-to-write.
+const RETRY_RE = /^(READONLY|NOREPLICAS|LOADING|MASTERDOWN|TRYAGAIN)|Connection is closed/;
+
+function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+
 // redis: an ioredis client.  opts.historySize (WS_HISTORY_SIZE, 1000) and
 // opts.historyTtl (WS_HISTORY_TTL, 86400 s; 0 = no expiry) must match the
-// workers'.
+// workers'.  opts.retryMs (60000): how long a publish refused by a node that
+// is not a writable master is retried (reconnecting, so a Sentinel client
+// finds the new master) before it rejects.
 function createPublisher(redis, opts) {
 	opts = opts || {};
 	const size = opts.historySize !== undefined ? opts.historySize : envNumber('WS_HISTORY_SIZE', 1000);
 	const ttl = opts.historyTtl !== undefined ? opts.historyTtl : envNumber('WS_HISTORY_TTL', 86400);
 	if (typeof redis.wsdPublish !== 'function')
 		redis.defineCommand('wsdPublish', { numberOfKeys: 3, lua: SCRIPT });
+	const retryMs = opts.retryMs !== undefined ? opts.retryMs : 60000;
+	let reconnecting = null;
+	// One reconnect for all publishes refused at once.
+	function reconnect() {
+		if (!reconnecting) {
+			redis.disconnect(true);
+			reconnecting = sleep(100).then(() => { reconnecting = null; });
+		}
+		return reconnecting;
+	}
 	return {
 		// Resolves to PUBLISH's count (worker links that got it).
 		async publish(key, event) {
 			if (typeof key !== 'string' || !KEY_RE.test(key)) throw new Error('wsd publish: bad channel key ' + JSON.stringify(key));
 			const text = typeof event === 'string' ? event : JSON.stringify(event);
 			if (typeof text !== 'string') throw new Error('wsd publish: the event is not JSON');
-			const epoch = crypto.randomBytes(8).toString('hex');
-			return redis.wsdPublish('ws:' + key, 'ws:h:' + key, 'ws:m:' + key, text, String(size), String(ttl), epoch);
+			const until = Date.now() + retryMs;
+			for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+				const epoch = crypto.randomBytes(8).toString('hex');
+				try {
+					return await redis.wsdPublish('ws:' + key, 'ws:h:' + key, 'ws:m:' + key, text, String(size), String(ttl), epoch);
+				} catch (e) {
+					if (!RETRY_RE.test(String(e && e.message)) || Date.now() + delay > until) throw e;
+					if (/^(READONLY|NOREPLICAS)/.test(e.message)) await reconnect();
+					await sleep(delay);
+				}
+			}
 		},
 	};
 }
