@@ -36,6 +36,8 @@ struct hub_sub {
 };
 
 #define HUB_POS		((uintptr_t)1)
+/* Live events held per subscriber at most; past it, history has them. */
+#define HUB_HELD_MAX	4096
 
 /* A live event held while its subscriber fetches what came before it. */
 struct hub_held {
@@ -60,6 +62,7 @@ struct hub_psub {
 	struct hub_sub		 sub;
 	struct hub_fetch	*fetch;
 	struct hub_held		*held, **held_tail;
+	uint32_t		 nheld;
 	int			 gap;		/* a fetch is owed (link down) */
 	char			 last[HISTORY_ID_MAX];	/* "" until known */
 	char			 epoch[HISTORY_ID_MAX];
@@ -291,6 +294,7 @@ hub_held_pop(struct hub_psub *ps)
 
 	if ((ps->held = h->next) == NULL)
 		ps->held_tail = &ps->held;
+	ps->nheld--;
 	frame_unref(h->f);
 	free(h);
 }
@@ -373,6 +377,12 @@ hub_held_push(struct hub_psub *ps, const struct history_pos *pos,
 {
 	struct hub_held	*h;
 
+	if (ps->nheld >= HUB_HELD_MAX) {
+		/* Redis is slow to answer: drop them, the fetch after has them. */
+		while (ps->held != NULL)
+			hub_held_pop(ps);
+		return -1;
+	}
 	if ((h = malloc(sizeof *h)) == NULL ||
 	    hub_id_set(h->off, pos->offset, pos->offsetlen) != 0 ||
 	    hub_id_set(h->prev, pos->prev, pos->prevlen) != 0 ||
@@ -384,6 +394,7 @@ hub_held_push(struct hub_psub *ps, const struct history_pos *pos,
 	h->next = NULL;
 	*ps->held_tail = h;
 	ps->held_tail = &h->next;
+	ps->nheld++;
 	return 0;
 }
 
@@ -407,11 +418,17 @@ hub_pos_fan_out(struct hub_entry *e, const struct history_pos *pos,
 		    hub_id_eq(ps->epoch, pos->epoch, pos->epochlen) &&
 		    hub_id_eq(ps->last, pos->prev, pos->prevlen))
 			hub_pos_deliver(ps, pf, pos->offset, pos->offsetlen);
-		else if (hub_held_push(ps, pos, pf) != 0) {
-			metrics.errors++;
-			ps->gap = 1;	/* history has it */
-		} else if (!ps->gap)
-			hub_held_flush(ps);
+		else {
+			if (hub_held_push(ps, pos, pf) != 0) {
+				metrics.errors++;
+				ps->gap = 1;	/* history has it */
+			}
+			/* a failed fetch is tried again with the next event */
+			if (ps->gap && ps->fetch == NULL && ps->last[0] != '\0')
+				(void)hub_fetch_start(ps, NULL, NULL);
+			else
+				hub_held_flush(ps);
+		}
 	}
 	return metrics.deliveries - n;
 }
