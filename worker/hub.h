@@ -40,9 +40,9 @@ typedef void (*hub_pos_cb)(void *arg, enum hub_pos_result,
  * "epoch".  since/epoch (NULL for none) is where the socket left off.
  * Replaces a subscription to the key it already had: *added is the change
  * in the socket's subscription count (1, 0, or -1 when it failed after
- * removing the old one).  Returns 1: cb(arg, …) runs exactly once, later; the missed
- * events go out after it returns, then the live ones, in order and
- * without duplicates.  Returns 0 without history (no Redis): subscribed
+ * removing the old one).  Returns 1: cb(arg, …) runs exactly once, later;
+ * the missed events go out after it returns, then the live ones, in order
+ * and none twice.  Returns 0 without history (no Redis): subscribed
  * without positions, cb never runs.  -1 on ENOMEM.
  */
 int	hub_subscribe_pos(struct hub_sub **list, struct session *s,
