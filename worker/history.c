@@ -50,7 +50,8 @@ const char history_fetch_script[] =
     "  if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end\n"
     "end\n"
     "local r = {ep, last}\n"
-    "if ARGV[1] ~= '' then r[3] = redis.call('XRANGE', KEYS[1], ARGV[1], '+') end\n"
+    "if ARGV[1] ~= '' then"
+    " r[3] = redis.call('XRANGE', KEYS[1], ARGV[1], '+') end\n"
     "return r\n";
 
 #define HISTORY_TAG	"\"_wsd\":[\""
