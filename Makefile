@@ -148,7 +148,7 @@ deps:
 	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-# npm clients used by tests (ws, dotenv, playwright-core), from the lock file.
+# npm clients used by tests (ws, dotenv, playwright-core, ioredis), from the lock file.
 node_modules/.package-lock.json: package-lock.json package.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@

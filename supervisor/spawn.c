@@ -75,6 +75,10 @@ spawn_plan(struct spawn_plan *p, const struct spawn_what *w)
 	snprintf(num, sizeof num, "%d", w->slot);
 	env_set(&env, "WSD_INSTANCE", num, 0);
 	env_set(&env, "NODE_APP_INSTANCE", num, 0);
+	/* wsworker keeps its drain within it (WS_DRAIN_SPREAD_MS) */
+	snprintf(num, sizeof num, "%llu",
+	    (unsigned long long)cfg->kill_timeout_ms);
+	env_set(&env, "WSD_KILL_TIMEOUT_MS", num, 0);
 	snprintf(num, sizeof num, "%d", w->id);
 	env_set(&env, "pm_id", num, 0);
 	p->listen = w->listen;

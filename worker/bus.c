@@ -18,6 +18,7 @@
  */
 #include <sys/types.h>
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,10 +31,12 @@
 #include <uv.h>
 
 #include "bus_int.h"
+#include "history.h"
 #include "log.h"
 
 #define BUS_CHUNK		1000	/* channels per resubscribing SUBSCRIBE */
 #define BUS_HB_MISSES		2	/* heartbeat ticks without an answer */
+#define BUS_HISTORY_SIZE	1000	/* WS_HISTORY_SIZE default */
 
 static void	bus_sub_cb(redisAsyncContext *, void *, void *);
 static void	bus_pub_cb(redisAsyncContext *, void *, void *);
@@ -41,6 +44,9 @@ static void	bus_retry_cb(uv_timer_t *);
 static void	bus_deadline_cb(uv_timer_t *);
 static void	bus_ping_cb(uv_timer_t *);
 static void	bus_fail_cb(uv_timer_t *);
+static int	bus_pub_send(struct bus *, struct bus_pub *);
+static void	bus_pub_failed(struct bus_pub *);
+static void	bus_pub_inflight(struct bus *, struct bus_pub *);
 
 /* --- state ------------------------------------------------------------ */
 
@@ -427,16 +433,95 @@ bus_pub_fail(struct bus *b, struct bus_pub *p)
 		uv_timer_start(&b->fail_timer, bus_fail_cb, 0, 0);
 }
 
+static int
+bus_reply_noscript(const redisReply *r)
+{
+	return r->type == REDIS_REPLY_ERROR && r->len >= 8 &&
+	    memcmp(r->str, "NOSCRIPT", 8) == 0;
+}
+
+/* The callback of a publish or fetch that did not happen. */
+static void
+bus_pub_failed(struct bus_pub *p)
+{
+	if (p->hcb != NULL)
+		p->hcb(p->arg, NULL);
+	else if (p->cb != NULL)
+		p->cb(p->arg, 0, 0);
+}
+
+static int
+bus_reply_str(const redisReply *r)
+{
+	return r != NULL && (r->type == REDIS_REPLY_STRING ||
+	    r->type == REDIS_REPLY_STATUS);
+}
+
+/* {epoch, last, [[id, [f, v, …]], …]} → h; -1 when malformed. */
+static int
+bus_history_parse(const redisReply *r, struct bus_history *h)
+{
+	const redisReply	*x, *e, *f;
+	size_t			 i, j;
+
+	memset(h, 0, sizeof *h);
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+	    !bus_reply_str(r->element[0]) || !bus_reply_str(r->element[1]))
+		return -1;
+	h->epoch = r->element[0]->str;
+	h->epochlen = r->element[0]->len;
+	h->last = r->element[1]->str;
+	h->lastlen = r->element[1]->len;
+	if (r->elements < 3)
+		return 0;
+	x = r->element[2];
+	if (x->type != REDIS_REPLY_ARRAY)
+		return -1;
+	if (x->elements > 0 &&
+	    (h->e = calloc(x->elements, sizeof *h->e)) == NULL)
+		return -1;
+	for (i = 0; i < x->elements; i++) {
+		e = x->element[i];
+		if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
+		    !bus_reply_str(e->element[0]) ||
+		    e->element[1]->type != REDIS_REPLY_ARRAY)
+			goto bad;
+		h->e[h->n].id = e->element[0]->str;
+		h->e[h->n].idlen = e->element[0]->len;
+		f = e->element[1];
+		for (j = 0; j + 1 < f->elements; j += 2) {
+			if (!bus_reply_str(f->element[j]) ||
+			    !bus_reply_str(f->element[j + 1]) ||
+			    f->element[j]->len != 1)
+				continue;
+			if (f->element[j]->str[0] == 'e') {
+				h->e[h->n].ev = f->element[j + 1]->str;
+				h->e[h->n].evlen = f->element[j + 1]->len;
+			} else if (f->element[j]->str[0] == 'p') {
+				h->e[h->n].prev = f->element[j + 1]->str;
+				h->e[h->n].prevlen = f->element[j + 1]->len;
+			}
+		}
+		/* Entries not written by the script are not ours: skipped. */
+		if (h->e[h->n].ev != NULL && h->e[h->n].prev != NULL)
+			h->n++;
+	}
+	return 0;
+bad:
+	free(h->e);
+	h->e = NULL;
+	return -1;
+}
+
 static void
 bus_pub_cb(redisAsyncContext *ac, void *reply, void *priv)
 {
-	struct bus_pub	*p = priv;
-	redisReply	*r = reply;
-	bus_publish_cb	 cb = p->cb;
-	void		*arg = p->arg;
+	struct bus_pub		*p = priv;
+	redisReply		*r = reply;
+	struct bus_history	 h;
 
 	(void)ac;
-	if (cb == NULL) {
+	if (p->bus == NULL) {
 		/* Orphaned by bus_free, which already called back. */
 		free(p);
 		return;
@@ -447,11 +532,31 @@ bus_pub_cb(redisAsyncContext *ac, void *reply, void *priv)
 		bus_pub_fail(p->bus, p);
 		return;
 	}
+	if (bus_reply_noscript(r) && !p->retried) {
+		/* A restarted or flushed Redis forgot the script. */
+		p->retried = 1;
+		if (bus_pub_send(p->bus, p) == REDIS_OK) {
+			bus_pub_inflight(p->bus, p);
+			return;
+		}
+		bus_pub_fail(p->bus, p);
+		return;
+	}
+	if (r->type == REDIS_REPLY_ERROR)
+		bus_log_error(p->bus, r->str);
+	if (p->hcb != NULL) {
+		if (bus_history_parse(r, &h) == 0) {
+			p->hcb(p->arg, &h);
+			free(h.e);
+		} else
+			p->hcb(p->arg, NULL);
+	} else if (p->cb != NULL) {
+		if (r->type == REDIS_REPLY_INTEGER)
+			p->cb(p->arg, 1, r->integer);
+		else
+			p->cb(p->arg, 0, 0);
+	}
 	free(p);
-	if (r->type == REDIS_REPLY_INTEGER)
-		cb(arg, 1, r->integer);
-	else
-		cb(arg, 0, 0);
 }
 
 /* --- timers ----------------------------------------------------------- */
@@ -521,7 +626,7 @@ bus_fail_cb(uv_timer_t *t)
 	while (b->state != BUS_CLOSED && (p = b->failed) != NULL) {
 		if ((b->failed = p->next) == NULL)
 			b->failed_tail = &b->failed;
-		p->cb(p->arg, 0, 0);
+		bus_pub_failed(p);
 		free(p);
 	}
 }
@@ -662,59 +767,121 @@ bus_subscription_count(const struct bus *b)
 	return b->nkeys;
 }
 
+/*
+ * Send p's script call on the command link: EVALSHA, or EVAL (which also
+ * caches the script) once Redis said NOSCRIPT.  A publish: KEYS ws:K
+ * ws:h:K ws:m:K, ARGV event maxlen ttl epoch; a fetch: KEYS ws:h:K ws:m:K,
+ * ARGV since epoch ttl.
+ */
+static int
+bus_pub_send(struct bus *b, struct bus_pub *p)
+{
+	static const char *pre[3] = { BUS_PREFIX, "ws:h:", "ws:m:" };
+	char		 size[24], ttl[24], epoch[HISTORY_EPOCH_LEN + 1];
+	char		 sbuf[3][256], *keys[3] = { sbuf[0], sbuf[1], sbuf[2] };
+	const char	*argv[10];
+	size_t		 lens[10], i, k, n = 0, plen, first;
+	int		 fetch = p->hcb != NULL, rc = REDIS_ERR;
+
+	if (history_new_epoch(epoch) != 0)
+		return REDIS_ERR;
+	snprintf(size, sizeof(size), "%" PRIu64, b->cfg.history_size ?
+	    b->cfg.history_size : BUS_HISTORY_SIZE);
+	snprintf(ttl, sizeof(ttl), "%" PRIu64, b->cfg.history_ttl);
+	argv[n++] = p->retried ? "EVAL" : "EVALSHA";
+	argv[n++] = p->retried ?
+	    (fetch ? history_fetch_script : history_script) :
+	    (fetch ? history_fetch_script_sha() : history_script_sha());
+	argv[n++] = fetch ? "2" : "3";
+	first = fetch ? 1 : 0;
+	for (i = first; i < 3; i++) {
+		plen = strlen(pre[i]);
+		if (plen + p->keylen + 1 > sizeof(sbuf[i]) &&
+		    (keys[i] = malloc(plen + p->keylen + 1)) == NULL)
+			goto out;
+		memcpy(keys[i], pre[i], plen);
+		memcpy(keys[i] + plen, p->buf, p->keylen);
+		argv[n] = keys[i];
+		lens[n++] = plen + p->keylen;
+	}
+	k = n;
+	argv[n] = p->buf + p->keylen;		/* event or since */
+	lens[n++] = p->len;
+	if (!fetch)
+		argv[n++] = size;
+	argv[n++] = fetch ? epoch : ttl;
+	argv[n++] = fetch ? ttl : epoch;
+	for (i = 0; i < n; i++)
+		if (i < 3 || i > k)
+			lens[i] = strlen(argv[i]);
+	rc = redisAsyncCommandArgv(b->cmd.ac, bus_pub_cb, p, (int)n, argv,
+	    lens);
+out:
+	for (i = 0; i < 3; i++)
+		if (keys[i] != sbuf[i])
+			free(keys[i]);
+	return rc;
+}
+
+static void
+bus_pub_inflight(struct bus *b, struct bus_pub *p)
+{
+	if ((p->next = b->inflight) != NULL)
+		p->next->pprev = &p->next;
+	b->inflight = p;
+	p->pprev = &b->inflight;
+}
+
+static void
+bus_pub_start(struct bus *b, const char *key, const char *payload,
+    size_t len, bus_publish_cb cb, bus_history_cb hcb, void *arg)
+{
+	struct bus_pub	*p;
+	size_t		 klen = strlen(key);
+
+	if (b->state == BUS_CLOSED) {
+		/* Only reachable from a callback run by bus_free. */
+		if (hcb != NULL)
+			hcb(arg, NULL);
+		else if (cb != NULL)
+			cb(arg, 0, 0);
+		return;
+	}
+	/* Kept with its text: a NOSCRIPT answer sends it again. */
+	if ((p = calloc(1, sizeof(*p) + klen + len)) == NULL) {
+		if (hcb != NULL)
+			hcb(arg, NULL);
+		else if (cb != NULL)
+			cb(arg, 0, 0);
+		return;
+	}
+	p->bus = b;
+	p->cb = cb;
+	p->hcb = hcb;
+	p->arg = arg;
+	p->keylen = klen;
+	p->len = len;
+	memcpy(p->buf, key, klen);
+	memcpy(p->buf + klen, payload, len);
+	if (b->state == BUS_UP && b->cmd.ac != NULL &&
+	    bus_pub_send(b, p) == REDIS_OK)
+		bus_pub_inflight(b, p);
+	else
+		bus_pub_fail(b, p);
+}
+
 void
 bus_publish(struct bus *b, const char *key, const char *payload, size_t len,
     bus_publish_cb cb, void *arg)
 {
-	struct bus_pub	*p = NULL;
-	size_t		 klen = strlen(key);
-	char		 sbuf[256], *chan = sbuf;
-	const char	*argv[3];
-	size_t		 lens[3];
-	int		 rc = REDIS_ERR;
+	bus_pub_start(b, key, payload, len, cb, NULL, arg);
+}
 
-	if (b->state == BUS_CLOSED) {
-		/* Only reachable from a callback run by bus_free. */
-		if (cb != NULL)
-			cb(arg, 0, 0);
-		return;
-	}
-	if (cb != NULL) {
-		if ((p = calloc(1, sizeof(*p))) == NULL) {
-			cb(arg, 0, 0);
-			return;
-		}
-		p->bus = b;
-		p->cb = cb;
-		p->arg = arg;
-	}
-	if (b->state == BUS_UP && b->cmd.ac != NULL) {
-		if (BUS_PREFIX_LEN + klen + 1 > sizeof(sbuf))
-			chan = malloc(BUS_PREFIX_LEN + klen + 1);
-		if (chan != NULL) {
-			memcpy(chan, BUS_PREFIX, BUS_PREFIX_LEN);
-			memcpy(chan + BUS_PREFIX_LEN, key, klen);
-			argv[0] = "PUBLISH";
-			lens[0] = 7;
-			argv[1] = chan;
-			lens[1] = BUS_PREFIX_LEN + klen;
-			argv[2] = payload;
-			lens[2] = len;
-			rc = redisAsyncCommandArgv(b->cmd.ac,
-			    p != NULL ? bus_pub_cb : NULL, p, 3, argv, lens);
-			if (chan != sbuf)
-				free(chan);
-		}
-	}
-	if (p == NULL)
-		return;
-	if (rc == REDIS_OK) {
-		if ((p->next = b->inflight) != NULL)
-			p->next->pprev = &p->next;
-		b->inflight = p;
-		p->pprev = &b->inflight;
-	} else
-		bus_pub_fail(b, p);
+void
+bus_history_fetch(struct bus *b, const char *key, const char *since,
+    bus_history_cb cb, void *arg)
+{
+	bus_pub_start(b, key, since, strlen(since), NULL, cb, arg);
 }
 
 int
@@ -733,7 +900,6 @@ void
 bus_free(struct bus *b)
 {
 	struct bus_pub	*p;
-	bus_publish_cb	 cb;
 	uv_timer_t	*t;
 	size_t		 i;
 
@@ -743,13 +909,12 @@ bus_free(struct bus *b)
 	/* Every publish gets its callback, now or never. */
 	while ((p = b->inflight) != NULL) {
 		bus_pub_unlink(p);
-		cb = p->cb;
-		p->cb = NULL;		/* hiredis frees it */
-		cb(p->arg, 0, 0);
+		p->bus = NULL;		/* hiredis frees it */
+		bus_pub_failed(p);
 	}
 	while ((p = b->failed) != NULL) {
 		b->failed = p->next;
-		p->cb(p->arg, 0, 0);
+		bus_pub_failed(p);
 		free(p);
 	}
 	b->failed_tail = &b->failed;

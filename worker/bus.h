@@ -31,6 +31,8 @@ struct bus_config {
 	char		*sentinel_password; /* REDIS_SENTINEL_PASSWORD */
 	uint64_t	 ping_ms;	/* WS_REDIS_PING_MS, 5000: heartbeat */
 	uint64_t	 connect_timeout_ms; /* WS_REDIS_CONNECT_TIMEOUT_MS, 3000 */
+	uint64_t	 history_size;	/* WS_HISTORY_SIZE, 1000 events/channel */
+	uint64_t	 history_ttl;	/* WS_HISTORY_TTL, 86400 s (0: none) */
 };
 
 /*
@@ -80,11 +82,31 @@ void	bus_subscribe(struct bus *, const char *key);
 void	bus_unsubscribe(struct bus *, const char *key);
 size_t	bus_subscription_count(const struct bus *);
 /*
- * PUBLISH ws:<key> payload.  When the link is down, cb runs with ok = 0
- * (from the loop, never from inside bus_publish).  cb may be NULL.
+ * Append payload to the key's history and PUBLISH it on ws:<key> with its
+ * position (history.h), in one server-side script (EVALSHA, EVAL again
+ * when Redis answers NOSCRIPT).  When the link is down, cb runs with
+ * ok = 0 (from the loop, never from inside bus_publish).  cb may be NULL.
  */
 void	bus_publish(struct bus *, const char *key, const char *payload,
 	    size_t len, bus_publish_cb, void *arg);
+/*
+ * A channel's history position and, from `since` on (inclusive), its
+ * entries: pointers valid during the callback only; NULL when the link
+ * failed.  Every fetch gets its callback exactly once, like a publish.
+ */
+struct bus_entry {
+	const char	*id, *ev, *prev;
+	size_t		 idlen, evlen, prevlen;
+};
+struct bus_history {
+	const char	*epoch, *last;
+	size_t		 epochlen, lastlen;
+	size_t		 n;
+	struct bus_entry *e;
+};
+typedef void (*bus_history_cb)(void *arg, const struct bus_history *);
+void	bus_history_fetch(struct bus *, const char *key, const char *since,
+	    bus_history_cb, void *arg);
 int	bus_is_up(const struct bus *);
 /* "host:port" of the current master, or NULL. */
 const char *bus_current_addr(const struct bus *);

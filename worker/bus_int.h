@@ -89,8 +89,12 @@ struct bus_pub {
 	struct bus_pub	*next;
 	struct bus_pub	**pprev;	/* inflight only */
 	struct bus	*bus;
-	bus_publish_cb	 cb;
+	bus_publish_cb	 cb;		/* a publish, or */
+	bus_history_cb	 hcb;		/* a history fetch */
 	void		*arg;
+	int		 retried;	/* sent again as EVAL after NOSCRIPT */
+	size_t		 keylen, len;
+	char		 buf[];		/* key, then payload or since */
 };
 
 struct bus {

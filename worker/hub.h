@@ -22,6 +22,35 @@ void	hub_set_bus(struct bus *);
  * new, 0 when already subscribed, -1 on ENOMEM.
  */
 int	hub_subscribe(struct hub_sub **list, struct session *s, const char *key);
+/*
+ * What the first history fetch of a subscriber with positions found: the
+ * channel's current offset and epoch, and whether the socket must resync
+ * (its `since` could not be honoured).  Pointers valid during the call.
+ */
+enum hub_pos_result {
+	HUB_POS_OK,
+	HUB_POS_RESYNC,
+	HUB_POS_FAIL,		/* no answer from Redis (or the socket left) */
+};
+typedef void (*hub_pos_cb)(void *arg, enum hub_pos_result,
+	    const char *offset, const char *epoch);
+
+/*
+ * Subscribe `s` to `key` with positions: its events carry "offset" and
+ * "epoch".  since/epoch (NULL for none) is where the socket left off.
+ * Replaces a subscription to the key it already had: *added is the change
+ * in the socket's subscription count (1, 0, or -1 when it failed after
+ * removing the old one).  Returns 1: cb(arg, …) runs exactly once, later;
+ * the missed events go out after it returns, then the live ones, in order
+ * and none twice.  Returns 0 without history (no Redis): subscribed
+ * without positions, cb never runs.  -1 on ENOMEM.
+ */
+int	hub_subscribe_pos(struct hub_sub **list, struct session *s,
+	    const char *key, const char *since, const char *epoch,
+	    int *added, hub_pos_cb cb, void *arg);
+/* The Redis link came back: every positioned subscriber fetches its gap. */
+void	hub_repair(void);
+
 /* 1 when removed, 0 when it was not subscribed. */
 int	hub_unsubscribe(struct hub_sub **list, const char *key);
 void	hub_unsubscribe_all(struct hub_sub **list);

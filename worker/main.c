@@ -1,4 +1,6 @@
 /* wsworker: configuration from the environment, startup, signals and drain. */
+#include <sys/random.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
@@ -12,6 +14,7 @@
 
 #include "bus.h"
 #include "diag.h"
+#include "drain.h"
 #include "edge.h"
 #include "env.h"
 #include "exitcodes.h"
@@ -35,8 +38,15 @@ struct worker {
 	char			*database_url;	/* NULL: no database */
 	uv_signal_t		 sigint, sigterm;
 	uv_timer_t		 drain_timer;
+	uint64_t		 drain_start;
 	uint64_t		 drain_deadline;
 	uint64_t		 drain_timeout_ms;
+	uint64_t		 drain_spread_ms;	/* WS_DRAIN_SPREAD_MS */
+	uint64_t		 kill_timeout_ms;	/* wsd's, 0 = unknown */
+	struct drain_plan	 drain;
+	size_t			 drain_n;		/* clients at the start */
+	size_t			 drain_done;		/* closed by the plan */
+	uint64_t		 drain_next;		/* the next close, loop ms */
 	int			 draining;
 	int			 errors;
 };
@@ -99,6 +109,9 @@ worker_bus_state_cb(void *arg, int up)
 	(void)arg;
 	log_json(up ? LOG_INFO : LOG_WARN, json_pack("{s:s}", "redis",
 	    up ? "up" : "down"), up ? "redis link up" : "redis link down");
+	/* Events published while the link was down are in history. */
+	if (up)
+		hub_repair();
 }
 
 /*
@@ -216,10 +229,36 @@ worker_exit(void)
 	exit(EXIT_OK);
 }
 
+/* Close the clients whose time has come, per the drain plan. */
+static void
+worker_drain_step(uint64_t now)
+{
+	uint32_t	rnd;
+
+	while (worker.drain_done < worker.drain_n &&
+	    now >= worker.drain_next) {
+		if (session_close_some(1) == 0) {
+			worker.drain_done = worker.drain_n;	/* all gone */
+			break;
+		}
+		if (++worker.drain_done == worker.drain_n)
+			break;
+		if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
+			rnd = 0;
+		worker.drain_next = worker.drain_start + drain_close_at(
+		    worker.drain.spread_ms, worker.drain_done, worker.drain_n,
+		    rnd);
+	}
+	/* The spread is over: whoever is left (late upgrades) goes now. */
+	if (now >= worker.drain_start + worker.drain.spread_ms)
+		session_close_all();
+}
+
 static void
 worker_drain_timer_cb(uv_timer_t *t)
 {
 	(void)t;
+	worker_drain_step(uv_now(worker.loop));
 	/*
 	 * Wait for connections still upgrading too, and for requests still
 	 * arriving (their deadline bounds that): they become sessions, get
@@ -245,8 +284,16 @@ worker_drain(void)
 	    (json_int_t)session_count(), "connections",
 	    (json_int_t)ws_connection_count()), "draining");
 	listener_close(&worker.listener);
-	session_close_all();
-	worker.drain_deadline = uv_now(worker.loop) + worker.drain_timeout_ms;
+	drain_plan(&worker.drain, worker.drain_spread_ms,
+	    worker.drain_timeout_ms, worker.kill_timeout_ms);
+	worker.drain_start = uv_now(worker.loop);
+	worker.drain_n = session_count();
+	worker.drain_done = 0;
+	worker.drain_next = worker.drain_start;
+	worker.drain_deadline = worker.drain_start + worker.drain.deadline_ms;
+	/* Until a client is closed, it keeps getting its events. */
+	(void)session_close_some(0);
+	worker_drain_step(worker.drain_start);
 	uv_timer_init(worker.loop, &worker.drain_timer);
 	uv_timer_start(&worker.drain_timer, worker_drain_timer_cb, 10, 10);
 }
@@ -346,6 +393,10 @@ main(int argc, char **argv)
 	econf.max_body = wconf.max_publish;
 	worker.drain_timeout_ms = worker_env_number("WS_DRAIN_TIMEOUT_MS", 1000, 0,
 	    600000);
+	worker.drain_spread_ms = worker_env_number("WS_DRAIN_SPREAD_MS", 1000, 0,
+	    600000);
+	worker.kill_timeout_ms = worker_env_number("WSD_KILL_TIMEOUT_MS", 0, 0,
+	    86400000);
 	stats_ms = worker_env_number("WS_STATS_INTERVAL_MS", 1000, 0, 3600000);
 
 	r = bus_config_from_env(&worker.bus_conf, &err);
@@ -355,6 +406,10 @@ main(int argc, char **argv)
 		worker.errors++;
 	}
 	worker.have_bus = r == 1;
+	worker.bus_conf.history_size = worker_env_number("WS_HISTORY_SIZE",
+	    1000, 1, 10000000);
+	worker.bus_conf.history_ttl = worker_env_number("WS_HISTORY_TTL",
+	    86400, 0, 365ULL * 86400);
 	worker_database_config(&pconf);
 	if (worker.errors > 0)
 		return EXIT_CONFIG;

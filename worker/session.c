@@ -54,6 +54,8 @@ struct session_msg {
 struct session_wait {
 	struct session		*s;		/* NULL once the socket is gone */
 	json_t			*channel;	/* the subscribe in progress */
+	json_t			*since;		/* its "since", or NULL */
+	int			 pos;		/* it asked for positions */
 	struct channel_ref	 ref;
 	struct session_msg	*head, **tail;
 	size_t			 bytes;		/* queued message bytes */
@@ -460,6 +462,23 @@ session_close(struct session *s, enum session_close_why why)
 	session_mark_dirty(s);
 }
 
+size_t
+session_close_some(size_t n)
+{
+	struct session	*s, *next;
+	size_t		 k = 0;
+
+	session_draining = 1;
+	for (s = session_list; s != NULL && k < n; s = next) {
+		next = s->next;
+		if (s->state == SESSION_OPEN) {
+			session_close(s, SESSION_GOING_AWAY);
+			k++;
+		}
+	}
+	return k;
+}
+
 void
 session_close_all(void)
 {
@@ -579,6 +598,7 @@ session_wait_free(struct session_wait *w)
 {
 	session_msgs_free(w->head);
 	json_decref(w->channel);
+	json_decref(w->since);
 	free(w);
 }
 
@@ -678,9 +698,68 @@ session_unread_cb(void *arg, json_t *msg)
 	session_resume(s);
 }
 
+void
+session_resync(struct session *s, const char *key)
+{
+	session_send_json(s, json_pack("{s:s,s:{s:s}}", "type", "resync",
+	    "data", "channelKey", key));
+}
+
+/* The first history answer of a subscribe with positions. */
+static void
+session_pos_cb(void *arg, enum hub_pos_result r, const char *offset,
+    const char *epoch)
+{
+	struct session_wait	*w = arg;
+	struct session		*s = w->s;
+
+	if (s == NULL) {
+		session_wait_free(w);
+		return;
+	}
+	if (r == HUB_POS_FAIL) {
+		if (hub_unsubscribe(&s->subs, w->ref.key) == 1)
+			s->nsubs--;
+		metrics.errors++;
+		session_deny(s, w->channel, "Failed to subscribe");
+		session_resume(s);
+		return;
+	}
+	log_json(LOG_DEBUG, json_pack("{s:s,s:s,s:s}", "user", s->user,
+	    "channel", w->ref.key, "offset", offset), "subscribed");
+	session_send_json(s, json_pack("{s:s,s:{s:O,s:s},s:s,s:s}", "type",
+	    "subscribed", "data", "channel", w->channel, "channelKey",
+	    w->ref.key, "offset", offset, "epoch", epoch));
+	if (r == HUB_POS_RESYNC)
+		session_resync(s, w->ref.key);
+	if (!unread_wanted(&w->ref, s->user) ||
+	    unread_fetch(s->user, session_unread_cb, w) != 0)
+		session_resume(s);
+}
+
+/* Subscribe with positions: 1 waiting for history, 0 done, -1 denied. */
+static int
+session_subscribe_pos(struct session *s, struct session_wait *w)
+{
+	const char	*off, *ep;
+	int		 r, added;
+
+	off = json_string_value(json_object_get(w->since, "offset"));
+	ep = json_string_value(json_object_get(w->since, "epoch"));
+	if (w->since != NULL) {
+		/* not strings: a position we cannot honour, so a resync */
+		off = off != NULL ? off : "";
+		ep = ep != NULL ? ep : "";
+	}
+	r = hub_subscribe_pos(&s->subs, s, w->ref.key, off, ep, &added,
+	    session_pos_cb, w);
+	s->nsubs = (uint16_t)(s->nsubs + added);
+	return r;
+}
+
 /*
  * The rule's verdict on a subscribe; 1 when the socket keeps waiting (for
- * its unread notifications).
+ * its history position or its unread notifications).
  */
 static int
 session_subscribe_verdict(struct session *s, struct session_wait *w,
@@ -704,14 +783,17 @@ session_subscribe_verdict(struct session *s, struct session_wait *w,
 		session_deny(s, w->channel, "Too many subscriptions");
 		return 0;
 	}
-	r = hub_subscribe(&s->subs, s, w->ref.key);
+	if (w->pos) {
+		/* without Redis (0): a plain subscription, no history */
+		if ((r = session_subscribe_pos(s, w)) == 1)
+			return 1;	/* session_pos_cb answers */
+	} else if ((r = hub_subscribe(&s->subs, s, w->ref.key)) == 1)
+		s->nsubs++;
 	if (r < 0) {
 		metrics.errors++;
 		session_deny(s, w->channel, "Internal error");
 		return 0;
 	}
-	if (r == 1)
-		s->nsubs++;
 	log_json(LOG_DEBUG, json_pack("{s:s,s:s}", "user", s->user,
 	    "channel", w->ref.key), "subscribed");
 	session_send_json(s, json_pack("{s:s,s:{s:O,s:s}}", "type",
@@ -748,12 +830,18 @@ session_subscribe_cb(struct session *s, json_t *msg)
 	memset(&now, 0, sizeof now);
 	now.s = s;
 	now.channel = json_object_get(msg, "channel");	/* borrowed */
+	now.since = json_object_get(msg, "since");	/* borrowed */
+	if (!json_is_object(now.since))
+		now.since = NULL;
+	now.pos = now.since != NULL ||
+	    json_is_true(json_object_get(msg, "recover"));
 	if (channels_resolve(now.channel, &now.ref) != 0)
 		v = RULES_DENY;
 	else
 		v = rules_check(&now.ref, s->user, NULL, NULL);
-	if (v != RULES_PENDING && (v != RULES_ALLOW ||
-	    !unread_wanted(&now.ref, s->user))) {
+	/* positions wait for Redis: they take the allocated path */
+	if (v != RULES_PENDING && (v != RULES_ALLOW || (!now.pos &&
+	    !unread_wanted(&now.ref, s->user)))) {
 		(void)session_subscribe_verdict(s, &now, v);
 		return;
 	}
@@ -765,6 +853,7 @@ session_subscribe_cb(struct session *s, json_t *msg)
 	*w = now;
 	w->tail = &w->head;
 	json_incref(w->channel);
+	json_incref(w->since);
 	s->wait = w;
 	if (v == RULES_PENDING &&
 	    (v = rules_check(&w->ref, s->user, session_rule_cb, w)) ==

@@ -100,10 +100,17 @@ void	session_closed(struct session *, const char *remote);
 
 /* Queue a shared frame (reference taken); -1 when not queued. */
 int	session_send(struct session *, struct frame *);
+/* Tell the socket that key's history was lost: {"type":"resync",…}. */
+void	session_resync(struct session *, const char *key);
 /* Close with code and reason (sent once the queue is handed over). */
 void	session_close(struct session *, enum session_close_why);
 /* Drain: close every session with 1001 going away. */
 void	session_close_all(void);
+/*
+ * Drain, spread: from now on a new session is closed at once; close up to
+ * n of the open ones (1001 going away); returns how many were closed.
+ */
+size_t	session_close_some(size_t n);
 size_t	session_count(void);
 
 #endif

@@ -578,11 +578,16 @@ ws_publish_cb(void *arg, int ok, long long receivers)
 	free(pd);
 }
 
-/* POST /api/publish, with its whole body (edge.c read it). */
+/*
+ * The body of POST /api/publish (edge.c read it whole).  It is the event itself with
+ * one routing member added, "channel" (the key); every other member is the
+ * event's and reaches the clients as sent (fonana's flat events such as
+ * {"type":"notification","userId":…,"notification":{…}} arrive whole).
+ */
 static int
 ws_publish(struct lws *wsi, struct ws_http *h, const char *body, size_t len)
 {
-	json_t			*req, *data, *ev;
+	json_t			*req, *chv;
 	const char		*channel, *type;
 	char			*payload;
 	struct ws_pending	*pd;
@@ -592,20 +597,18 @@ ws_publish(struct lws *wsi, struct ws_http *h, const char *body, size_t len)
 	req = json_loadb(body != NULL ? body : "", len, 0, NULL);
 	channel = json_string_value(json_object_get(req, "channel"));
 	type = json_string_value(json_object_get(req, "type"));
-	data = json_object_get(req, "data");
 	if (!json_is_object(req) || channel == NULL || type == NULL ||
 	    !channels_key_valid(channel)) {
 		json_decref(req);
 		metrics.errors++;
 		return ws_error(wsi, 400, "expected {\"channel\":\"KEY\","
-		    "\"type\":\"…\",\"data\":…}");
+		    "\"type\":\"…\",…event members}");
 	}
-	ev = data != NULL ?
-	    json_pack("{s:s,s:O}", "type", type, "data", data) :
-	    json_pack("{s:s}", "type", type);
-	payload = ev != NULL ? json_dumps(ev, JSON_COMPACT) : NULL;
-	json_decref(ev);
-	if (payload == NULL) {
+	/* The key outlives its member: the event is req without it. */
+	chv = json_incref(json_object_get(req, "channel"));
+	json_object_del(req, "channel");
+	if ((payload = json_dumps(req, JSON_COMPACT)) == NULL) {
+		json_decref(chv);
 		json_decref(req);
 		return ws_error(wsi, 500, "out of memory");
 	}
@@ -613,6 +616,7 @@ ws_publish(struct lws *wsi, struct ws_http *h, const char *body, size_t len)
 	    "type", type), "publish");
 	if (ws_spare == NULL && (ws_spare = malloc(sizeof *pd)) == NULL) {
 		free(payload);
+		json_decref(chv);
 		json_decref(req);
 		return ws_error(wsi, 500, "out of memory");
 	}
@@ -621,6 +625,7 @@ ws_publish(struct lws *wsi, struct ws_http *h, const char *body, size_t len)
 	delivered = hub_publish_out(channel, payload, strlen(payload), &n,
 	    ws_publish_cb, pd);
 	free(payload);
+	json_decref(chv);
 	json_decref(req);
 	if (delivered)
 		return ws_http_json(wsi, 200, json_pack("{s:b,s:I}", "ok", 1,

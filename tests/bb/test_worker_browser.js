@@ -7,6 +7,7 @@
 const http = require('http');
 const path = require('path');
 const lib = require('./lib');
+const { launchChromium } = require('./browser_lib');
 const { assert } = lib;
 
 const s = lib.suite();
@@ -58,23 +59,7 @@ s.setup(async () => {
 	});
 	await new Promise((r) => server.listen(0, '127.0.0.1', r));
 	httpPort = server.address().port;
-	const { chromium } = require(path.join(lib.TOP, 'node_modules', 'playwright-core'));
-	try {
-		browser = await chromium.launch({
-			executablePath: '/usr/bin/chromium',
-			args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
-			    '--no-first-run', '--disable-component-update', '--disable-sync'],
-			timeout: 30000,
-		});
-	} catch (e) {
-		throw new Error('chromium could not be launched: ' + e.message.split('\n')[0]);
-	}
-});
-
-process.on('exit', () => {
-	// playwright's chromium runs in its own process group; make sure it is gone.
-	try { if (browser && browser.process && browser.process()) process.kill(-browser.process().pid, 'SIGKILL'); } catch (e) { /* ignore */ }
-	try { if (browser && browser.process && browser.process()) browser.process().kill('SIGKILL'); } catch (e) { /* ignore */ }
+	browser = await launchChromium();
 });
 
 function pageUrl(tok) {

@@ -112,6 +112,20 @@ s.test('POST /api/publish with Redis configured goes through Redis (a Redis subs
 	sub.destroy();
 });
 
+s.test('POST /api/publish keeps every member of a flat event but the routing "channel" (Redis and local)', async () => {
+	// fonana publishes flat events: {type:'notification', userId, notification}.
+	for (const [wk, uid] of [[w, 'flat1'], [wLocal, 'flat2']]) {
+		const c = await lib.connectUser(wk.url, uid);
+		await lib.subscribe(c, { type: 'notifications', userId: uid });
+		const ev = { type: 'notification', userId: uid, notification: { id: 'n1', text: 'hi', read: false }, n: 7 };
+		const r = await apiPublish(wk.port, Object.assign({ channel: 'notifications_' + uid }, ev));
+		assert.ok(r.status >= 200 && r.status < 300, 'status ' + r.status + ' ' + r.body);
+		const m = await c.expect((j) => j && j.type === 'notification', 'the flat event');
+		assert.deepStrictEqual(m.json, ev, 'members lost on the way: ' + m.text);
+		c.close();
+	}
+});
+
 s.test('without Redis, POST /api/publish delivers locally', async () => {
 	const c = await lib.connectUser(wLocal.url, 'local1');
 	await lib.subscribe(c, { type: 'creator', id: 'cl' });

@@ -1,0 +1,167 @@
+// wsd-client.js: a WebSocket client for wsd that loses nothing.  Browser
+// and Node, no build step (UMD: a <script> tag defines window.WsdClient;
+// require() returns it).  It connects with a token, reconnects with
+// exponential backoff and full jitter, resubscribes every channel with the
+// position it had (`since`), so missed events arrive in order and once,
+// and calls onResync when the history could not cover the gap (reload the
+// channel's state then).  Protocol: docs/protocol.md.
+//
+//   const c = new WsdClient({
+//     url: 'wss://example.com/ws',
+//     token: () => fetch('/api/ws-token').then((r) => r.text()),	// or a string
+//     onEvent: (ev, channelKey) => {…},	// the event as published, plus offset/epoch
+//     onResync: (channelKey, channel) => {…},
+//   });
+//   c.subscribe({ type: 'post', postId: '1' });
+//
+// Under Node, pass the `ws` package: new WsdClient({ …, WebSocket: require('ws') }).
+(function (root, factory) {
+	if (typeof module === 'object' && module.exports)
+		module.exports = factory();
+	else
+		root.WsdClient = factory();
+})(typeof self !== 'undefined' ? self : this, function () {
+	'use strict';
+
+	function noop() {}
+
+	function WsdClient(opts) {
+		if (!(this instanceof WsdClient)) return new WsdClient(opts);
+		this.opts = opts || {};
+		this.WS = this.opts.WebSocket || (typeof WebSocket !== 'undefined' ? WebSocket : null);
+		if (!this.WS) throw new Error('WsdClient: no WebSocket (pass opts.WebSocket)');
+		this.min = this.opts.backoffMin || 500;
+		this.max = this.opts.backoffMax || 30000;
+		this.random = this.opts.random || Math.random;
+		this.onEvent = this.opts.onEvent || noop;
+		this.onResync = this.opts.onResync || noop;
+		this.onMessage = this.opts.onMessage || noop;	// every message, raw
+		this.onState = this.opts.onState || noop;	// 'open' | 'closed'
+		this.channels = new Map();	// JSON(channel) → { channel, key, pos }
+		this.byKey = new Map();		// channelKey → entry
+		this.byEpoch = new Map();	// epoch → entry (events carry no key)
+		this.awaiting = [];		// entries resynced live: next new epoch
+		this.attempt = 0;
+		this.prev = null;		// the entry whose subscribed came last
+		this.ws = null;
+		this.timer = null;
+		this.stopped = false;
+		this.connect();
+	}
+
+	WsdClient.prototype.connect = function () {
+		var self = this;
+		var tok = this.opts.token;
+		Promise.resolve(typeof tok === 'function' ? tok() : tok).then(function (t) {
+			if (self.stopped) return;
+			var sep = self.opts.url.indexOf('?') >= 0 ? '&' : '?';
+			var ws = new self.WS(self.opts.url + sep + 'token=' + encodeURIComponent(t || ''));
+			self.ws = ws;
+			ws.onopen = function () { self.onState('open'); };
+			ws.onmessage = function (e) { self.handle(e.data); };
+			ws.onerror = function () {};
+			ws.onclose = function () {
+				if (self.ws === ws) self.ws = null;
+				self.onState('closed');
+				self.retry();
+			};
+		}, function () { self.retry(); });
+	};
+
+	// Full jitter: a random delay up to min·2^attempt, capped at max.
+	WsdClient.prototype.retry = function () {
+		var self = this;
+		if (this.stopped || this.timer) return;
+		var cap = Math.min(this.max, this.min * Math.pow(2, this.attempt++));
+		this.timer = setTimeout(function () { self.timer = null; self.connect(); },
+		    Math.floor(this.random() * cap));
+	};
+
+	WsdClient.prototype.send = function (m) {
+		if (this.ws && this.ws.readyState === 1) this.ws.send(JSON.stringify(m));
+	};
+
+	WsdClient.prototype.sendSubscribe = function (c) {
+		var m = { type: 'subscribe', channel: c.channel };
+		if (c.pos) m.since = { offset: c.pos.offset, epoch: c.pos.epoch };
+		else m.recover = true;
+		this.send(m);
+	};
+
+	WsdClient.prototype.subscribe = function (channel) {
+		var id = JSON.stringify(channel);
+		if (!this.channels.has(id)) {
+			var c = { channel: channel, key: null, pos: null };
+			this.channels.set(id, c);
+			this.sendSubscribe(c);
+		}
+	};
+
+	WsdClient.prototype.unsubscribe = function (channel) {
+		var id = JSON.stringify(channel), c = this.channels.get(id);
+		if (!c) return;
+		this.channels.delete(id);
+		if (c.key) this.byKey.delete(c.key);
+		if (c.pos) this.byEpoch.delete(c.pos.epoch);
+		this.send({ type: 'unsubscribe', channel: channel });
+	};
+
+	WsdClient.prototype.setPos = function (c, offset, epoch) {
+		if (c.pos && c.pos.epoch !== epoch) this.byEpoch.delete(c.pos.epoch);
+		c.pos = { offset: offset, epoch: epoch };
+		this.byEpoch.set(epoch, c);
+	};
+
+	WsdClient.prototype.handle = function (text) {
+		var m, c, prev = this.prev;
+		try { m = JSON.parse(text); } catch (e) { return; }
+		this.onMessage(m);
+		this.prev = null;
+		if (!m || typeof m !== 'object') return;
+		switch (m.type) {
+		case 'connected':
+			this.attempt = 0;
+			var self = this;
+			this.channels.forEach(function (ch) { self.sendSubscribe(ch); });
+			return;
+		case 'subscribed':
+			c = this.channels.get(JSON.stringify(m.data && m.data.channel));
+			if (!c) return;
+			c.key = m.data.channelKey;
+			this.byKey.set(c.key, c);
+			this.prev = c;
+			// Keep our own position if the epoch holds: missed events follow.
+			if (typeof m.epoch === 'string' && (!c.pos || c.pos.epoch !== m.epoch))
+				this.setPos(c, m.offset, m.epoch);
+			return;
+		case 'resync':
+			c = this.byKey.get(m.data && m.data.channelKey);
+			if (c) {
+				// Right after its subscribed: the position there is the
+				// new one.  Later (history lost under a live socket): the
+				// next event with an epoch we do not know is this channel's.
+				if (prev !== c) this.awaiting.push(c);
+				this.onResync(c.key, c.channel);
+			}
+			return;
+		case 'unsubscribed': case 'pong': case 'error':
+			return;
+		}
+		if (typeof m.offset === 'string' && typeof m.epoch === 'string') {
+			c = this.byEpoch.get(m.epoch);
+			if (!c && this.awaiting.length) c = this.awaiting.shift();
+			if (c) this.setPos(c, m.offset, m.epoch);
+			this.onEvent(m, c ? c.key : null);
+		} else
+			this.onEvent(m, null);
+	};
+
+	WsdClient.prototype.close = function () {
+		this.stopped = true;
+		if (this.timer) clearTimeout(this.timer);
+		this.timer = null;
+		if (this.ws) this.ws.close();
+	};
+
+	return WsdClient;
+});

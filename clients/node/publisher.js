@@ -1,0 +1,100 @@
+// wsd publisher for Node applications: call publish() instead of
+// redis.publish('ws:' + key, json).  Each event is appended to the
+// channel's capped history (a Redis Stream) and published, in one
+// server-side script, so wsd workers can hand clients their missed events
+// after a reconnect, a reload or a failover (docs/protocol.md, positions).
+//
+//   const Redis = require('ioredis');
+//   const { createPublisher } = require('./publisher');
+//   const pub = createPublisher(new Redis(process.env.REDIS_URL));
+//   await pub.publish('post_1', { type: 'post_liked', data: { postId: '1' } });
+//
+// Works with any ioredis client (plain, Sentinel); ioredis runs the
+// script with EVALSHA and loads it again when Redis answers NOSCRIPT.
+// No dependency of its own.
+'use strict';
+
+const crypto = require('crypto');
+
+// Must stay byte-for-byte the text of history_script in worker/history.c:
+// the worker reads the position this appends.
+const SCRIPT =
+    "local m = redis.call('HMGET', KEYS[3], 'epoch', 'last')\n" +
+    "local ep, prev = m[1], m[2]\n" +
+    "if not ep then ep = ARGV[4]; prev = '0-0' end\n" +
+    "if not prev then prev = '0-0' end\n" +
+    "local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[1], 'p', prev)\n" +
+    "redis.call('HSET', KEYS[3], 'epoch', ep, 'last', id)\n" +
+    "local ttl = tonumber(ARGV[3])\n" +
+    "if ttl > 0 then\n" +
+    "  redis.call('EXPIRE', KEYS[2], ttl)\n" +
+    "  redis.call('EXPIRE', KEYS[3], ttl)\n" +
+    "end\n" +
+    "local ev = ARGV[1]\n" +
+    "if string.sub(ev, -1) ~= '}' then\n" +
+    "  return redis.call('PUBLISH', KEYS[1], ev)\n" +
+    "end\n" +
+    "local body = string.sub(ev, 1, -2)\n" +
+    "local sep = ','\n" +
+    "if string.match(body, '^%s*{%s*$') then sep = '' end\n" +
+    "return redis.call('PUBLISH', KEYS[1], body .. sep .. '\"_wsd\":[\"' .. prev .. '\",\"' .. id .. '\",\"' .. ep .. '\"]}')\n";
+
+const KEY_RE = /^[^\s\x00-\x1f\x7f]{1,255}$/;
+
+function envNumber(name, def) {
+	const v = process.env[name];
+	if (v === undefined || v === '') return def;
+	const n = Number(v);
+	if (!Number.isInteger(n) || n < 0) throw new Error(name + ': not a whole number: ' + v);
+	return n;
+}
+
+// A write refused because this node is not (or no longer) a healthy master:
+// during a Sentinel failover, or a demoted master with min-replicas-to-write.
+const RETRY_RE = /^(READONLY|NOREPLICAS|LOADING|MASTERDOWN|TRYAGAIN)|Connection is closed/;
+
+function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+
+// redis: an ioredis client.  opts.historySize (WS_HISTORY_SIZE, 1000) and
+// opts.historyTtl (WS_HISTORY_TTL, 86400 s; 0 = no expiry) must match the
+// workers'.  opts.retryMs (60000): how long a publish refused by a node that
+// is not a writable master is retried (reconnecting, so a Sentinel client
+// finds the new master) before it rejects.
+function createPublisher(redis, opts) {
+	opts = opts || {};
+	const size = opts.historySize !== undefined ? opts.historySize : envNumber('WS_HISTORY_SIZE', 1000);
+	const ttl = opts.historyTtl !== undefined ? opts.historyTtl : envNumber('WS_HISTORY_TTL', 86400);
+	if (typeof redis.wsdPublish !== 'function')
+		redis.defineCommand('wsdPublish', { numberOfKeys: 3, lua: SCRIPT });
+	const retryMs = opts.retryMs !== undefined ? opts.retryMs : 60000;
+	let reconnecting = null;
+	// One reconnect for all publishes refused at once.
+	function reconnect() {
+		if (!reconnecting) {
+			redis.disconnect(true);
+			reconnecting = sleep(100).then(() => { reconnecting = null; });
+		}
+		return reconnecting;
+	}
+	return {
+		// Resolves to PUBLISH's count (worker links that got it).
+		async publish(key, event) {
+			if (typeof key !== 'string' || !KEY_RE.test(key)) throw new Error('wsd publish: bad channel key ' + JSON.stringify(key));
+			const text = typeof event === 'string' ? event : JSON.stringify(event);
+			if (typeof text !== 'string') throw new Error('wsd publish: the event is not JSON');
+			const until = Date.now() + retryMs;
+			for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+				const epoch = crypto.randomBytes(8).toString('hex');
+				try {
+					return await redis.wsdPublish('ws:' + key, 'ws:h:' + key, 'ws:m:' + key, text, String(size), String(ttl), epoch);
+				} catch (e) {
+					if (!RETRY_RE.test(String(e && e.message)) || Date.now() + delay > until) throw e;
+					if (/^(READONLY|NOREPLICAS)/.test(e.message)) await reconnect();
+					await sleep(delay);
+				}
+			}
+		},
+	};
+}
+
+module.exports = { createPublisher, SCRIPT };

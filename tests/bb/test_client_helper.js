@@ -1,0 +1,111 @@
+// clients/js/wsd-client.js under Node (npm ws as its WebSocket), against real
+// workers and Redis, with clients/node/publisher.js numbering its events:
+// nothing lost and nothing doubled across the client's own network cuts and
+// a kill -9 of the worker it was on; a Redis restarted without persistence
+// gives onResync, then the live stream.
+'use strict';
+const path = require('path');
+const lib = require('./lib');
+const { assert } = lib;
+const Redis = require('ioredis');
+const WsdClient = require(path.join(lib.TOP, 'clients/js/wsd-client.js'));
+const { createPublisher } = require(path.join(lib.TOP, 'clients/node/publisher.js'));
+
+const s = lib.suite();
+let redis, rc, pub;
+
+s.setup(async () => {
+	redis = await lib.startRedis();
+	rc = new Redis({ port: redis.port, host: '127.0.0.1', maxRetriesPerRequest: null });
+	pub = createPublisher(rc);
+});
+s.teardown(() => rc.disconnect());
+
+// A helper client that records numbered events per channel key.
+function helper(w, user, channel) {
+	const got = [];
+	const resyncs = [];
+	const c = new WsdClient({
+		url: w.url, token: () => lib.token(lib.SECRET, user), WebSocket: lib.WebSocket,
+		backoffMin: 50, backoffMax: 500,
+		onEvent: (ev, key) => { if (ev.type === 'num') got.push({ n: ev.data.n, key, offset: ev.offset }); },
+		onResync: (key) => resyncs.push(key),
+	});
+	c.subscribe(channel);
+	return { c, got, resyncs };
+}
+
+function checkOnce(got, from, to, what) {
+	const ns = got.map((g) => g.n);
+	const want = []; for (let i = from; i <= to; i++) want.push(i);
+	const dups = ns.filter((n, i) => ns.indexOf(n) !== i);
+	const lost = want.filter((n) => !ns.includes(n));
+	assert.deepStrictEqual({ lost: lost.length, dups: dups.length }, { lost: 0, dups: 0 },
+	    what + ': lost ' + JSON.stringify(lost.slice(0, 20)) + ' dups ' + JSON.stringify(dups.slice(0, 20)));
+	assert.deepStrictEqual(ns, want, what + ': out of order');
+}
+
+async function subscribedOn(h) {
+	await lib.waitFor(() => h.c.byKey.size > 0 && h.c.ws && h.c.ws.readyState === 1, 10000, 'the helper subscribed');
+}
+
+s.test('the client\'s own network cut (socket destroyed) 5 times while events flow: 0 lost, 0 doubled, in order', async () => {
+	const w = await lib.startWorker({ redis });
+	const h = helper(w, 'c1', { type: 'post', postId: 'c1' });
+	await subscribedOn(h);
+	let n = 0, cuts = 0;
+	for (let round = 0; round < 5; round++) {
+		for (let i = 0; i < 20; i++) await pub.publish('post_c1', { type: 'num', data: { n: ++n } });
+		h.c.ws._socket.destroy();	// the network goes, no close frame
+		cuts++;
+		for (let i = 0; i < 20; i++) await pub.publish('post_c1', { type: 'num', data: { n: ++n } });
+		await subscribedOn(h);
+	}
+	await lib.waitFor(() => h.got.length >= n, 15000, n + ' events (got ' + h.got.length + ')');
+	await lib.sleep(100);
+	checkOnce(h.got, 1, n, cuts + ' cuts');
+	assert.deepStrictEqual(h.resyncs, []);
+	h.c.close();
+}, { timeout: 60000 });
+
+s.test('kill -9 of the worker the client is on: it resumes on the other instance, 0 lost, 0 doubled', async () => {
+	const a = await lib.startWorker({ redis });
+	const h = helper(a, 'c2', { type: 'post', postId: 'c2' });
+	await subscribedOn(h);
+	const b = await lib.startWorker({ redis, port: a.port });	// same port, SO_REUSEPORT
+	let n = 0;
+	for (let i = 0; i < 30; i++) await pub.publish('post_c2', { type: 'num', data: { n: ++n } });
+	process.kill(a.pid, 'SIGKILL');
+	for (let i = 0; i < 30; i++) await pub.publish('post_c2', { type: 'num', data: { n: ++n } });
+	await lib.waitFor(() => h.got.length >= n, 20000, n + ' events (got ' + h.got.length + ')');
+	await lib.sleep(100);
+	checkOnce(h.got, 1, n, 'across kill -9');
+	assert.deepStrictEqual(h.resyncs, []);
+	h.c.close();
+	lib.killGroup(b.pid);
+}, { timeout: 60000 });
+
+s.test('Redis restarted without persistence: onResync, then the live stream (0 lost after it)', async () => {
+	const r2 = await lib.startRedis();
+	const rc2 = new Redis({ port: r2.port, host: '127.0.0.1', maxRetriesPerRequest: null });
+	const pub2 = createPublisher(rc2);
+	try {
+		const w = await lib.startWorker({ redis: r2, env: { WS_REDIS_BACKOFF_MAX_MS: '300' } });
+		const h = helper(w, 'c3', { type: 'post', postId: 'c3' });
+		await subscribedOn(h);
+		for (let i = 1; i <= 10; i++) await pub2.publish('post_c3', { type: 'num', data: { n: i } });
+		await lib.waitFor(() => h.got.length >= 10, 10000, 'events 1..10');
+		await r2.kill();
+		await lib.startRedis({ port: r2.port });	// empty: no persistence
+		await lib.waitFor(async () => (await lib.httpGet(w.port, '/health')).status === 200, 20000, 'the worker back on Redis');
+		for (let i = 11; i <= 30; i++) await pub2.publish('post_c3', { type: 'num', data: { n: i } });
+		await lib.waitFor(() => h.got.length >= 30, 15000, 'events 11..30 (got ' + h.got.length + ')');
+		assert.deepStrictEqual(h.resyncs, ['post_c3'], 'one resync');
+		checkOnce(h.got, 1, 30, 'across the Redis restart');
+		h.c.close();
+	} finally {
+		rc2.disconnect();
+	}
+}, { timeout: 60000 });
+
+s.run();

@@ -1,0 +1,33 @@
+/*
+ * The drain schedule: when each client of a draining worker is closed, so
+ * that a reload spreads the reconnects over a window instead of sending
+ * every client to the other instances in the same millisecond.  Pure.
+ */
+#ifndef WSD_DRAIN_H
+#define WSD_DRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct drain_plan {
+	uint64_t	spread_ms;	/* closes happen within [0, spread) */
+	uint64_t	deadline_ms;	/* exit at the latest, from the start */
+};
+
+/*
+ * The plan from WS_DRAIN_SPREAD_MS, WS_DRAIN_TIMEOUT_MS and wsd's
+ * kill_timeout (WSD_KILL_TIMEOUT_MS; 0 = unknown): the spread takes at
+ * most 60 % of kill_timeout and the exit comes 100 ms before it, so wsd
+ * never has to SIGKILL a worker for spreading.
+ */
+void		drain_plan(struct drain_plan *, uint64_t spread_ms,
+		    uint64_t timeout_ms, uint64_t kill_timeout_ms);
+
+/*
+ * When client i of n (0-based) closes, from the start: evenly spaced,
+ * each jittered within its slot by rnd (uniform 32 bits).
+ */
+uint64_t	drain_close_at(uint64_t spread_ms, size_t i, size_t n,
+		    uint32_t rnd);
+
+#endif
