@@ -270,6 +270,7 @@ app_inst_free_cb(uv_handle_t *h)
 	free(in->out_path);
 	free(in->err_path);
 	free(in->reload_why);
+	free(in->hot_why);
 	free(in);
 }
 
@@ -474,6 +475,9 @@ app_ipc_cb(void *arg, const struct ipcmsg *m)
 {
 	struct inst *in = arg;
 
+	in->ipc_heard = 1;
+	if (m->settings_ok || m->settings_error != NULL)
+		reload_settings_ack(in, m->settings_error);
 	if (m->ready) {
 		if (in->ps.state == ST_LAUNCHING)
 			log_json(LOG_INFO, app_fields(in), "ready");
@@ -620,6 +624,7 @@ app_spawn(struct inst *in)
 	    a->cfg.log_retain);
 	outp[0] = errp[0] = -1;
 	in->ipc = ipc_open(wsd_loop, sv[0], app_ipc_cb, in);
+	in->ipc_heard = 0;
 	sv[0] = -1;
 	log_json(LOG_INFO, app_fields(in), "started %s", path);
 	rc = 0;

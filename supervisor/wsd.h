@@ -87,6 +87,14 @@ enum reload_phase {
 	RL_FAILED,	/* the replacement never came online (reload_why says why) */
 };
 
+/* A hot settings push to one instance (reload.c, SPEC §4.11). */
+enum hot_phase {
+	HP_NONE,	/* none asked */
+	HP_WAIT,	/* sent, waiting for settings_ok / settings_error */
+	HP_OK,		/* applied */
+	HP_REFUSED,	/* refused (hot_why says why): replace it instead */
+};
+
 /* An app's listening sockets, one per slot (listen.c). */
 struct listen_group {
 	int		*fds;		/* by slot, -1 = none */
@@ -128,6 +136,9 @@ struct inst {
 	uint64_t		 old_started_epoch;
 	struct policy_state	 old_ps;	/* restored if the replacement fails */
 	char			*reload_why;	/* RL_FAILED: why */
+	int			 ipc_heard;	/* this process spoke over IPC */
+	enum hot_phase		 hot;
+	char			*hot_why;	/* HP_REFUSED: the instance's words */
 	/* The leader exited while its group lives on: its exit waits. */
 	int			 gone_status;	/* as waitpid() gave it */
 	uint64_t		 gone_at;	/* monotonic ms, 0 = not waiting */
@@ -341,6 +352,14 @@ void	 reload_start(struct inst **v, size_t n, struct reply *reply,
 int	 reload_busy(const struct app *);	/* a job still has its instances */
 int	 reload_idle(void);			/* no job at all */
 void	 reload_check(void);			/* after state changes */
+/* The instance answered a settings push: error NULL = applied. */
+void	 reload_settings_ack(struct inst *, const char *error);
+/*
+ * Whether re-reading the env of v's apps changes only hot settings (for
+ * `restart --update-env`, which then reloads to push them); the apps keep
+ * the env they had.
+ */
+int	 reload_hot_only(struct inst **v, size_t n);
 
 /* daemon.c: home folder, pid file lock, socket file, daemonizing. */
 int	 daemon_home(const char *home, char **err);

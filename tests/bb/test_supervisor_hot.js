@@ -1,0 +1,126 @@
+// Hot settings (SPEC §4.11): a secret rotated in the env file reaches the
+// running instances over IPC — `wsctl reload` and `restart --update-env`
+// close no connection and keep the pids; tokens signed with the new secret
+// are accepted at once, old ones while NEXTAUTH_SECRET_PREVIOUS holds the
+// old secret and refused once it does not.  Any other change still
+// replaces the instances.
+'use strict';
+const crypto = require('crypto');
+const fs = require('fs');
+const path = require('path');
+const lib = require('./lib');
+const { assert } = lib;
+
+const CLIENTS = 200;
+const OLD = 'old-secret-' + crypto.randomBytes(16).toString('hex');
+const NEW = 'new-secret-' + crypto.randomBytes(16).toString('hex');
+const NEWER = 'newer-secret-' + crypto.randomBytes(16).toString('hex');
+
+const s = lib.suite();
+let d, envFile;
+const held = [];	// clients connected with OLD before the rotation
+
+function writeEnv(vars) {
+	fs.writeFileSync(envFile, Object.entries(vars).map(([k, v]) => k + '=' + v + '\n').join(''));
+}
+
+// 'ok' when a connect with `tok` gets its welcome, else why not.
+async function tryToken(tok) {
+	const c = new lib.Client(lib.url(d.url, tok));
+	try {
+		await c.waitOpen();
+		await c.expect((j) => j && j.type === 'connected', 'the welcome');
+		return 'ok';
+	} catch (e) {
+		// The worker refuses a bad token with close 1008 (SPEC §4.2).
+		if (c.closed && c.closed.code === 1008) return 'refused';
+		return c.httpStatus ? 'HTTP ' + c.httpStatus : e.message;
+	} finally {
+		c.close();
+	}
+}
+
+function closedCount() { return held.filter((c) => c.closed || !c.isOpen()).length; }
+
+async function pids() { return lib.instancesOf(await d.status()).map((i) => i.pid); }
+
+async function wsctlOk(args) {
+	const r = await lib.wsctlAsync(args, { timeout: 60000 });
+	assert.strictEqual(r.status, 0, 'wsctl ' + args.join(' ') + ': status ' + r.status + ' ' + r.stderr + r.stdout);
+	return r.stdout;
+}
+
+s.setup(async () => {
+	envFile = path.join(lib.T, 'hot.env');
+	writeEnv({ NEXTAUTH_SECRET: OLD });
+	// The secret comes from the env file alone ("env" would override it).
+	d = await lib.startWsd({ instances: 2, env: { NEXTAUTH_SECRET: undefined }, app: { env_file: envFile } });
+	for (let i = 0; i < CLIENTS; i += 20) {
+		const batch = [];
+		for (let k = i; k < i + 20; k++) {
+			const c = new lib.Client(lib.url(d.url, lib.token(OLD, 'u' + k)));
+			held.push(c);
+			batch.push(c.waitOpen().then(() => c.expect((j) => j && j.type === 'connected', 'the welcome')));
+		}
+		await Promise.all(batch);
+	}
+});
+
+s.test('rotation by wsctl reload: settings pushed to 2 instances, same pids, 0 of ' + CLIENTS + ' clients closed', async () => {
+	const before = await pids();
+	writeEnv({ NEXTAUTH_SECRET: NEW, NEXTAUTH_SECRET_PREVIOUS: OLD });
+	const out = await wsctlOk(['reload', 'fonana-ws']);
+	assert.match(out, /fonana-ws: settings pushed to 2 instances \(NEXTAUTH_SECRET, NEXTAUTH_SECRET_PREVIOUS\)/, out);
+	assert.ok(!out.includes(NEW) && !out.includes(OLD), 'a secret value printed: ' + out);
+	assert.deepStrictEqual(await pids(), before, 'the instances were replaced');
+	assert.strictEqual(closedCount(), 0, closedCount() + ' of ' + CLIENTS + ' clients closed');
+	assert.match(d.logs(), /hot settings pushed/);
+	assert.ok(!d.logs().includes(NEW), 'the new secret is in wsd\'s log');
+}, { timeout: 120000 });
+
+s.test('after the rotation: a new-secret token and an old-secret token (previous set) are accepted', async () => {
+	assert.strictEqual(await tryToken(lib.token(NEW, 'fresh')), 'ok');
+	assert.strictEqual(await tryToken(lib.token(OLD, 'cached')), 'ok');
+	assert.strictEqual(await tryToken(lib.token('some-other-secret-' + 'x'.repeat(20), 'forged')), 'refused');
+});
+
+s.test('wsctl env shows the pushed environment (masked)', async () => {
+	const out = await wsctlOk(['env', 'fonana-ws', '--json']);
+	const j = JSON.parse(out);
+	const env = j.env || j;
+	assert.ok('NEXTAUTH_SECRET_PREVIOUS' in env, 'no NEXTAUTH_SECRET_PREVIOUS in ' + out);
+	assert.ok(!out.includes(NEW) && !out.includes(OLD), 'a secret value shown');
+});
+
+s.test('the previous secret removed by a second reload: old tokens refused for new connects, connected clients kept', async () => {
+	const before = await pids();
+	writeEnv({ NEXTAUTH_SECRET: NEW });
+	const out = await wsctlOk(['reload', 'fonana-ws']);
+	assert.match(out, /settings pushed to 2 instances \(NEXTAUTH_SECRET_PREVIOUS\)/, out);
+	assert.deepStrictEqual(await pids(), before, 'the instances were replaced');
+	assert.strictEqual(await tryToken(lib.token(OLD, 'cached')), 'refused');
+	assert.strictEqual(await tryToken(lib.token(NEW, 'fresh')), 'ok');
+	assert.strictEqual(closedCount(), 0, closedCount() + ' clients closed');
+});
+
+s.test('restart --update-env with only the secret changed pushes it too', async () => {
+	const before = await pids();
+	writeEnv({ NEXTAUTH_SECRET: NEWER, NEXTAUTH_SECRET_PREVIOUS: NEW });
+	const out = await wsctlOk(['restart', 'fonana-ws', '--update-env']);
+	assert.match(out, /settings pushed to 2 instances \(NEXTAUTH_SECRET, NEXTAUTH_SECRET_PREVIOUS\)/, out);
+	assert.deepStrictEqual(await pids(), before, 'the instances were replaced');
+	assert.strictEqual(await tryToken(lib.token(NEWER, 'fresh')), 'ok');
+	assert.strictEqual(closedCount(), 0, closedCount() + ' clients closed');
+}, { timeout: 120000 });
+
+s.test('a non-hot change (WS_PING_INTERVAL_MS) replaces the instances as before', async () => {
+	const before = await pids();
+	writeEnv({ NEXTAUTH_SECRET: NEWER, WS_PING_INTERVAL_MS: '20000' });
+	const out = await wsctlOk(['reload', 'fonana-ws']);
+	assert.match(out, /fonana-ws: 2 instances replaced/, out);
+	const after = await pids();
+	for (let i = 0; i < 2; i++) assert.notStrictEqual(after[i], before[i], 'instance ' + i + ' kept pid ' + before[i]);
+	await lib.waitFor(() => closedCount() === CLIENTS, 20000, () => 'every held client closed by the replacement (' + closedCount() + ')');
+}, { timeout: 120000 });
+
+s.run();
