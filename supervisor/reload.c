@@ -444,9 +444,8 @@ reload_apps(struct reload_job *j)
 		log_json(LOG_INFO, json_pack("{sssIsI}", "app", re->name,
 		    "pushed", (json_int_t)re->npushed, "replaced",
 		    (json_int_t)re->nreplaced), "reload of %s: hot settings "
-		    "pushed to %zu instance%s %s, %zu replaced", re->name,
-		    re->npushed, re->npushed == 1 ? "" : "s",
-		    re->npushed > 0 && keys != NULL ? keys : "", re->nreplaced);
+		    "%s pushed to %zu, %zu replaced", re->name,
+		    keys != NULL ? keys : "", re->npushed, re->nreplaced);
 		free(keys);
 	}
 	return apps;

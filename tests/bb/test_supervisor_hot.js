@@ -54,7 +54,11 @@ s.setup(async () => {
 	envFile = path.join(lib.T, 'hot.env');
 	writeEnv({ NEXTAUTH_SECRET: OLD });
 	// The secret comes from the env file alone ("env" would override it).
-	d = await lib.startWsd({ instances: 2, env: { NEXTAUTH_SECRET: undefined }, app: { env_file: envFile } });
+	// "plain" never speaks IPC: a push cannot reach it.
+	d = await lib.startWsd({
+		instances: 2, env: { NEXTAUTH_SECRET: undefined }, app: { env_file: envFile },
+		extraApps: [{ name: 'plain', script: '/bin/sleep', args: ['100000'], exec_mode: 'fork', env_file: envFile }],
+	});
 	for (let i = 0; i < CLIENTS; i += 20) {
 		const batch = [];
 		for (let k = i; k < i + 20; k++) {
@@ -111,6 +115,28 @@ s.test('restart --update-env with only the secret changed pushes it too', async 
 	assert.deepStrictEqual(await pids(), before, 'the instances were replaced');
 	assert.strictEqual(await tryToken(lib.token(NEWER, 'fresh')), 'ok');
 	assert.strictEqual(closedCount(), 0, closedCount() + ' clients closed');
+}, { timeout: 120000 });
+
+s.test('an app that does not speak IPC is replaced on a hot change', async () => {
+	const list = await d.status();
+	const before = list.find((i) => i.name === 'plain');
+	assert.ok(before && before.pid > 0, 'plain: ' + JSON.stringify(before));
+	const out = await wsctlOk(['reload', 'plain']);
+	assert.match(out, /plain: 1 instance replaced/, out);
+	const after = (await d.status()).find((i) => i.name === 'plain');
+	assert.notStrictEqual(after.pid, before.pid, 'plain kept its pid');
+}, { timeout: 60000 });
+
+s.test('an empty NEXTAUTH_SECRET is refused by the instances: the reload falls back to replacing, which fails; the old processes keep serving', async () => {
+	const before = await pids();
+	writeEnv({ NEXTAUTH_SECRET: '', NEXTAUTH_SECRET_PREVIOUS: NEW });
+	const r = await lib.wsctlAsync(['reload', 'fonana-ws'], { timeout: 60000 });
+	assert.notStrictEqual(r.status, 0, 'the reload succeeded: ' + r.stdout);
+	assert.match(d.logs(), /hot settings not applied \(NEXTAUTH_SECRET is missing or empty\)/);
+	assert.deepStrictEqual(await pids(), before, 'the serving processes changed');
+	assert.strictEqual(closedCount(), 0, closedCount() + ' clients closed');
+	assert.strictEqual(await tryToken(lib.token(NEWER, 'fresh')), 'ok');
+	writeEnv({ NEXTAUTH_SECRET: NEWER, NEXTAUTH_SECRET_PREVIOUS: NEW });
 }, { timeout: 120000 });
 
 s.test('a non-hot change (WS_PING_INTERVAL_MS) replaces the instances as before', async () => {
