@@ -54,10 +54,16 @@ s.setup(async () => {
 	envFile = path.join(lib.T, 'hot.env');
 	writeEnv({ NEXTAUTH_SECRET: OLD });
 	// The secret comes from the env file alone ("env" would override it).
-	// "plain" never speaks IPC: a push cannot reach it.
+	// "plain" never speaks IPC: a push cannot reach it.  "mute" says
+	// ready on IPC, then never reads it: a push gets no answer.
+	const mute = path.join(lib.T, 'mute.sh');
+	fs.writeFileSync(mute, '#!/bin/bash\nprintf \'{"ready":true}\\n\' >&"$WSD_IPC_FD"\nexec sleep 100000\n', { mode: 0o755 });
 	d = await lib.startWsd({
 		instances: 2, env: { NEXTAUTH_SECRET: undefined }, app: { env_file: envFile },
-		extraApps: [{ name: 'plain', script: '/bin/sleep', args: ['100000'], exec_mode: 'fork', env_file: envFile }],
+		extraApps: [
+			{ name: 'plain', script: '/bin/sleep', args: ['100000'], exec_mode: 'fork', env_file: envFile },
+			{ name: 'mute', script: mute, exec_mode: 'fork', env_file: envFile },
+		],
 	});
 	for (let i = 0; i < CLIENTS; i += 20) {
 		const batch = [];
@@ -125,6 +131,16 @@ s.test('an app that does not speak IPC is replaced on a hot change', async () =>
 	assert.match(out, /plain: 1 instance replaced/, out);
 	const after = (await d.status()).find((i) => i.name === 'plain');
 	assert.notStrictEqual(after.pid, before.pid, 'plain kept its pid');
+}, { timeout: 60000 });
+
+s.test('an instance that does not answer the push is replaced', async () => {
+	const before = (await d.status()).find((i) => i.name === 'mute');
+	assert.ok(before && before.pid > 0, 'mute: ' + JSON.stringify(before));
+	const out = await wsctlOk(['reload', 'mute']);
+	assert.match(out, /mute: 1 instance replaced/, out);
+	assert.match(d.logs(), /hot settings not applied \(no answer\)/);
+	const after = (await d.status()).find((i) => i.name === 'mute');
+	assert.notStrictEqual(after.pid, before.pid, 'mute kept its pid');
 }, { timeout: 60000 });
 
 s.test('an empty NEXTAUTH_SECRET is refused by the instances: the reload falls back to replacing, which fails; the old processes keep serving', async () => {
