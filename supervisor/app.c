@@ -236,6 +236,20 @@ app_set_env(struct app *a, struct env *env)
 	app_update_port(a);
 }
 
+const struct env *
+app_ran_env(const struct app *a)
+{
+	return a->ran_env_set ? &a->ran_env : &a->env;
+}
+
+void
+app_ran_env_drop(struct app *a)
+{
+	if (a->ran_env_set)
+		env_free(&a->ran_env);
+	a->ran_env_set = 0;
+}
+
 static struct inst *
 app_inst_new(struct app *a, int slot)
 {
@@ -349,6 +363,7 @@ app_free(struct app *a)
 		uv_close((uv_handle_t *)a->cron_timer, app_cron_free_cb);
 	listen_close_all(&a->socks);
 	env_free(&a->env);
+	app_ran_env_drop(a);
 	eco_app_free(&a->cfg);
 	free(a->insts);
 	free(a->config_file);
@@ -625,6 +640,7 @@ app_spawn(struct inst *in)
 	outp[0] = errp[0] = -1;
 	in->ipc = ipc_open(wsd_loop, sv[0], app_ipc_cb, in);
 	in->ipc_heard = 0;
+	app_ran_env_drop(a);	/* its env is a->env */
 	sv[0] = -1;
 	log_json(LOG_INFO, app_fields(in), "started %s", path);
 	rc = 0;
@@ -1347,7 +1363,11 @@ app_add(struct app_config *cfg, const char *config_file, const char *mode,
 		 * running processes keep running until restarted. */
 		eco_app_free(&old->cfg);
 		old->cfg = a->cfg;
-		env_free(&old->env);
+		if (!old->ran_env_set && old->env_resolved) {
+			old->ran_env = old->env;	/* hot settings: reload.c */
+			old->ran_env_set = 1;
+		} else
+			env_free(&old->env);
 		old->env = a->env;
 		old->env_resolved = 1;
 		free(old->config_file);

@@ -196,7 +196,8 @@ reload_env(struct reload_job *j, struct inst *in)
 	re->changed = json_array();
 	re->verdict = HOT_REPLACE;
 	env_init(&re->env);
-	env_copy(&re->env, &in->app->env);
+	env_copy(&re->env, app_ran_env(in->app));
+	app_ran_env_drop(in->app);
 	diag_init(&errors);
 	if (app_update_env(in->app, &errors) < 0) {
 		reload_error(j, in, "%s", errors.n > 0 ? errors.msgs[0] :
@@ -314,7 +315,7 @@ int
 reload_hot_only(struct inst **v, size_t n)
 {
 	struct diag errors;
-	struct env old;
+	struct env old, ran;
 	struct app *a;
 	size_t i, k;
 	int hot = n > 0;
@@ -328,11 +329,14 @@ reload_hot_only(struct inst **v, size_t n)
 		if (!a->env_resolved)
 			return 0;	/* nothing runs with an env to compare */
 		env_init(&old);
+		env_init(&ran);
 		env_copy(&old, &a->env);
+		env_copy(&ran, app_ran_env(a));
 		diag_init(&errors);
 		hot = app_update_env(a, &errors) == 0 &&
-		    hot_compare(&old, &a->env, NULL) == HOT_PUSH;
+		    hot_compare(&ran, &a->env, NULL) == HOT_PUSH;
 		diag_free(&errors);
+		env_free(&ran);
 		app_set_env(a, &old);	/* the reload re-reads it */
 	}
 	return hot;

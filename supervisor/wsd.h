@@ -151,6 +151,11 @@ struct app {
 	char			*env_mode;	/* --env MODE or NULL */
 	struct env		 env;		/* resolved at the last (re)start */
 	int			 env_resolved;
+	/* What the running processes were given, kept when a new definition
+	 * (start FILE, SIGHUP) replaced `env` under them: the next reload
+	 * compares with it for hot settings.  Dropped at any spawn. */
+	struct env		 ran_env;
+	int			 ran_env_set;
 	struct policy_conf	 pc;
 	struct inst		**insts;	/* by slot */
 	size_t			 ninsts;
@@ -195,6 +200,9 @@ void	 app_restart_inst(struct inst *);
 int	 app_update_env(struct app *, struct diag *errors);
 /* Put `env` (moved) back as the app's env; the replaced one is freed. */
 void	 app_set_env(struct app *, struct env *env);
+/* The env the running processes run (ran_env, else env); forget ran_env. */
+const struct env *app_ran_env(const struct app *);
+void	 app_ran_env_drop(struct app *);
 void	 app_delete_inst(struct inst *);
 /*
  * Zero-downtime replacement of one online instance: spawn the replacement

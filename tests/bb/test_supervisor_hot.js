@@ -25,8 +25,8 @@ function writeEnv(vars) {
 }
 
 // 'ok' when a connect with `tok` gets its welcome, else why not.
-async function tryToken(tok) {
-	const c = new lib.Client(lib.url(d.url, tok));
+async function tryToken(tok, opts) {
+	const c = new lib.Client(lib.url(d.url, tok), opts);
 	try {
 		await c.waitOpen();
 		await c.expect((j) => j && j.type === 'connected', 'the welcome');
@@ -34,6 +34,7 @@ async function tryToken(tok) {
 	} catch (e) {
 		// The worker refuses a bad token with close 1008 (SPEC §4.2).
 		if (c.closed && c.closed.code === 1008) return 'refused';
+		if (c.httpStatus === 403) return 'forbidden';
 		return c.httpStatus ? 'HTTP ' + c.httpStatus : e.message;
 	} finally {
 		c.close();
@@ -141,6 +142,21 @@ s.test('an instance that does not answer the push is replaced', async () => {
 	assert.match(d.logs(), /hot settings not applied \(no answer\)/);
 	const after = (await d.status()).find((i) => i.name === 'mute');
 	assert.notStrictEqual(after.pid, before.pid, 'mute kept its pid');
+}, { timeout: 60000 });
+
+s.test('ALLOWED_ORIGINS changed in the ecosystem file (wsctl start FILE, then reload): pushed, enforced at once', async () => {
+	const before = await pids();
+	const eco = JSON.parse(fs.readFileSync(d.eco, 'utf8'));
+	eco.apps[0].env.ALLOWED_ORIGINS = 'https://fonana.example';
+	fs.writeFileSync(d.eco, JSON.stringify(eco, null, 2));
+	await wsctlOk(['start', d.eco]);
+	assert.deepStrictEqual(await pids(), before, 'start FILE replaced the running instances');
+	const out = await wsctlOk(['reload', 'fonana-ws']);
+	assert.match(out, /fonana-ws: settings pushed to 2 instances \(ALLOWED_ORIGINS\)/, out);
+	assert.deepStrictEqual(await pids(), before, 'the instances were replaced');
+	assert.strictEqual(await tryToken(lib.token(NEWER, 'b1'), { origin: 'https://evil.example' }), 'forbidden');
+	assert.strictEqual(await tryToken(lib.token(NEWER, 'b2'), { origin: 'https://fonana.example' }), 'ok');
+	assert.strictEqual(closedCount(), 0, closedCount() + ' clients closed');
 }, { timeout: 60000 });
 
 s.test('an empty NEXTAUTH_SECRET is refused by the instances: the reload falls back to replacing, which fails; the old processes keep serving', async () => {
