@@ -490,7 +490,6 @@ app_ipc_cb(void *arg, const struct ipcmsg *m)
 {
 	struct inst *in = arg;
 
-	in->ipc_heard = 1;
 	if (m->settings_ok || m->settings_error != NULL)
 		reload_settings_ack(in, m->settings_error);
 	if (m->ready) {
@@ -639,7 +638,6 @@ app_spawn(struct inst *in)
 	    a->cfg.log_retain);
 	outp[0] = errp[0] = -1;
 	in->ipc = ipc_open(wsd_loop, sv[0], app_ipc_cb, in);
-	in->ipc_heard = 0;
 	app_ran_env_drop(a);	/* its env is a->env */
 	sv[0] = -1;
 	log_json(LOG_INFO, app_fields(in), "started %s", path);

@@ -258,7 +258,7 @@ reload_push(struct reload_job *j, struct inst *in)
 	/* Not online: its next process starts with the new env anyway. */
 	if (re == NULL || re->verdict != HOT_PUSH || in->ps.state != ST_ONLINE)
 		return -1;
-	if (!in->ipc_heard ||
+	if (!ipc_heard(in->ipc) ||
 	    ipc_send(in->ipc, ipcmsg_settings(hot_settings(&in->app->env))) < 0) {
 		log_json(LOG_INFO, reload_fields(in), "hot settings: the instance "
 		    "does not speak IPC; replacing it");

@@ -136,7 +136,6 @@ struct inst {
 	uint64_t		 old_started_epoch;
 	struct policy_state	 old_ps;	/* restored if the replacement fails */
 	char			*reload_why;	/* RL_FAILED: why */
-	int			 ipc_heard;	/* this process spoke over IPC */
 	enum hot_phase		 hot;
 	char			*hot_why;	/* HP_REFUSED: the instance's words */
 	/* The leader exited while its group lives on: its exit waits. */
@@ -261,6 +260,8 @@ typedef void	(*ipc_msg_cb)(void *arg, const struct ipcmsg *);
 struct ipc	*ipc_open(uv_loop_t *, int fd, ipc_msg_cb, void *arg);
 void	 ipc_set_cb(struct ipc *, ipc_msg_cb, void *arg);
 int	 ipc_send(struct ipc *, json_t *msg /* stolen */);
+/* Whether the process ever sent a message on it (it speaks IPC). */
+int	 ipc_heard(const struct ipc *);
 void	 ipc_close(struct ipc *);	/* frees itself; no more callbacks */
 
 /* listen.c: SO_REUSEPORT listening sockets for cluster slots. */

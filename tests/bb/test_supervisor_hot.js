@@ -171,6 +171,25 @@ s.test('an empty NEXTAUTH_SECRET is refused by the instances: the reload falls b
 	writeEnv({ NEXTAUTH_SECRET: NEWER, NEXTAUTH_SECRET_PREVIOUS: NEW });
 }, { timeout: 120000 });
 
+s.test('a secret read from a _FILE: a new file content is pushed', async () => {
+	const before = await pids();
+	const file = path.join(lib.T, 'nextauth_secret');
+	const a = 'file-secret-a-' + crypto.randomBytes(16).toString('hex');
+	const b = 'file-secret-b-' + crypto.randomBytes(16).toString('hex');
+	fs.writeFileSync(file, a);
+	writeEnv({ NEXTAUTH_SECRET_FILE: file, NEXTAUTH_SECRET_PREVIOUS: NEW });
+	let out = await wsctlOk(['reload', 'fonana-ws']);
+	assert.match(out, /fonana-ws: settings pushed to 2 instances \(NEXTAUTH_SECRET\)/, out);
+	fs.writeFileSync(file, b);
+	out = await wsctlOk(['reload', 'fonana-ws']);
+	assert.match(out, /fonana-ws: settings pushed to 2 instances \(NEXTAUTH_SECRET\)/, out);
+	assert.deepStrictEqual(await pids(), before, 'the instances were replaced');
+	assert.strictEqual(await tryToken(lib.token(b, 'f1')), 'ok');
+	assert.strictEqual(await tryToken(lib.token(a, 'f2')), 'refused');
+	assert.strictEqual(await tryToken(lib.token(NEW, 'f3')), 'ok');
+	assert.strictEqual(closedCount(), 0, closedCount() + ' clients closed');
+}, { timeout: 60000 });
+
 s.test('a non-hot change (WS_PING_INTERVAL_MS) replaces the instances as before', async () => {
 	const before = await pids();
 	writeEnv({ NEXTAUTH_SECRET: NEWER, WS_PING_INTERVAL_MS: '20000' });
