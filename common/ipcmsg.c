@@ -6,6 +6,9 @@
 #define IPCMSG_READY	"ready"
 #define IPCMSG_STATS	"stats"
 #define IPCMSG_CMD	"cmd"
+#define IPCMSG_SETTINGS	"settings"
+#define IPCMSG_SET_OK	"settings_ok"
+#define IPCMSG_SET_ERR	"settings_error"
 
 /* The "cmd" values, by command; the others have no name. */
 static const char *ipcmsg_cmd_names[] = {
@@ -32,6 +35,20 @@ ipcmsg_drain(void)
 }
 
 json_t *
+ipcmsg_settings(json_t *settings)
+{
+	return json_pack("{s:o}", IPCMSG_SETTINGS, settings);
+}
+
+json_t *
+ipcmsg_settings_ack(const char *error)
+{
+	if (error != NULL)
+		return json_pack("{s:s}", IPCMSG_SET_ERR, error);
+	return json_pack("{s:b}", IPCMSG_SET_OK, 1);
+}
+
+json_t *
 ipcmsg_parse(const char *line, size_t len, struct ipcmsg *m)
 {
 	json_t *v, *st;
@@ -47,6 +64,11 @@ ipcmsg_parse(const char *line, size_t len, struct ipcmsg *m)
 	m->ready = json_is_true(json_object_get(v, IPCMSG_READY));
 	if (json_is_object(st = json_object_get(v, IPCMSG_STATS)))
 		m->stats = st;
+	if (json_is_object(st = json_object_get(v, IPCMSG_SETTINGS)))
+		m->settings = st;
+	m->settings_ok = json_is_true(json_object_get(v, IPCMSG_SET_OK));
+	m->settings_error = json_string_value(json_object_get(v,
+	    IPCMSG_SET_ERR));
 	m->cmd_name = json_string_value(json_object_get(v, IPCMSG_CMD));
 	if (m->cmd_name != NULL) {
 		m->cmd = IPCMSG_CMD_UNKNOWN;

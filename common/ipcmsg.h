@@ -4,7 +4,11 @@
  *
  *   instance → wsd   {"ready":true}           serving (once)
  *                    {"stats":{…}}            counters, every interval
+ *                    {"settings_ok":true}     hot settings applied
+ *                    {"settings_error":"…"}   hot settings refused (none applied)
  *   wsd → instance   {"cmd":"drain"}          stop accepting, close, exit
+ *                    {"settings":{K:V|null}}  hot settings (SPEC §4.11): every
+ *                                             hot key, null = unset
  *
  * Both sides build and read them here (supervisor/ipc.c + app.c,
  * worker/parent.c), so neither spells a message name of its own.  Pure:
@@ -30,12 +34,18 @@ struct ipcmsg {
 	json_t			*stats;	/* "stats" when it is an object */
 	enum ipcmsg_cmd		 cmd;
 	const char		*cmd_name;	/* "cmd" when a string */
+	json_t			*settings;	/* "settings" when an object */
+	int			 settings_ok;	/* "settings_ok" is true */
+	const char		*settings_error; /* "settings_error" string */
 };
 
 /* The messages, as new objects (NULL on ENOMEM); `stats` is stolen. */
 json_t	*ipcmsg_ready(void);
 json_t	*ipcmsg_stats(json_t *stats);
 json_t	*ipcmsg_drain(void);
+/* `settings` is stolen; the answer is ok when `error` is NULL. */
+json_t	*ipcmsg_settings(json_t *settings);
+json_t	*ipcmsg_settings_ack(const char *error);
 
 /*
  * Parse one line (without its '\n').  Returns the object, a new reference

@@ -158,6 +158,37 @@ cmd_apps_ensure_daemon(struct ctl *ctl)
 	return EXIT_NODAEMON;
 }
 
+/*
+ * Which way a reload went per app (SPEC §4.11): hot settings pushed to
+ * the running instances (key names only), and/or instances replaced.
+ */
+static void
+cmd_apps_hot(json_t *apps)
+{
+	json_t *app, *key;
+	json_int_t pushed, replaced;
+	size_t i, k;
+
+	json_array_foreach(apps, i, app) {
+		pushed = json_integer_value(json_object_get(app, "pushed"));
+		replaced = json_integer_value(json_object_get(app, "replaced"));
+		printf("[wsd] %s:", json_string_value(json_object_get(app,
+		    "app")));
+		if (pushed > 0) {
+			printf(" settings pushed to %lld instance%s (",
+			    (long long)pushed, pushed == 1 ? "" : "s");
+			json_array_foreach(json_object_get(app, "keys"), k, key)
+				printf("%s%s", k > 0 ? ", " : "",
+				    json_string_value(key));
+			printf(")%s", replaced > 0 ? ";" : "");
+		}
+		if (replaced > 0 || pushed == 0)
+			printf(" %lld instance%s replaced", (long long)replaced,
+			    replaced == 1 ? "" : "s");
+		printf("\n");
+	}
+}
+
 static void
 cmd_apps_done(struct ctl *ctl, const char *verb, const char *what,
     json_t *data)
@@ -184,6 +215,7 @@ cmd_apps_done(struct ctl *ctl, const char *verb, const char *what,
 		printf(")");
 	}
 	printf(" ✓\n");
+	cmd_apps_hot(json_object_get(data, "apps"));
 }
 
 /*

@@ -234,6 +234,20 @@ app_set_env(struct app *a, struct env *env)
 	app_update_port(a);
 }
 
+const struct env *
+app_ran_env(const struct app *a)
+{
+	return a->ran_env_set ? &a->ran_env : &a->env;
+}
+
+void
+app_ran_env_drop(struct app *a)
+{
+	if (a->ran_env_set)
+		env_free(&a->ran_env);
+	a->ran_env_set = 0;
+}
+
 static struct inst *
 app_inst_new(struct app *a, int slot)
 {
@@ -268,6 +282,7 @@ app_inst_free_cb(uv_handle_t *h)
 	free(in->out_path);
 	free(in->err_path);
 	free(in->reload_why);
+	free(in->hot_why);
 	free(in);
 }
 
@@ -279,6 +294,7 @@ app_free(struct app *a)
 		app_freed_cb(a);
 	listen_close_all(&a->socks);
 	env_free(&a->env);
+	app_ran_env_drop(a);
 	eco_app_free(&a->cfg);
 	free(a->insts);
 	free(a->config_file);
@@ -490,9 +506,13 @@ app_add(struct config_app *ca, const char *config_file, int start,
 		 * running processes keep running until restarted. */
 		eco_app_free(&old->cfg);
 		old->cfg = a->cfg;
-		env_free(&old->env);
+		if (!old->ran_env_set) {
+			old->ran_env = old->env;	/* hot settings: reload.c */
+			old->ran_env_set = 1;
+		} else
+			env_free(&old->env);
 		old->env = a->env;
-			free(old->config_file);
+		free(old->config_file);
 		old->config_file = a->config_file;
 		free(old->env_mode);
 		old->env_mode = a->env_mode;

@@ -447,6 +447,13 @@ command_restart(struct cmd_ctx *ctx, int update_env)
 
 	if ((r = command_idle_target(ctx, &v, &n)) != NULL)
 		return r;
+	/* Hot settings hook (SPEC §4.11): only those changed → push them. */
+	if (update_env && reload_hot_only(v, n)) {
+		reload_start(v, n, control_reply_defer(ctx->client), ctx->id,
+		    "wsctl restart --update-env");
+		free(v);
+		return NULL;
+	}
 	if (update_env) {
 		diag_init(&errors);
 		for (i = 0; i < n; i++) {

@@ -84,6 +84,8 @@ inst_ipc_cb(void *arg, const struct ipcmsg *m)
 {
 	struct inst *in = arg;
 
+	if (m->settings_ok || m->settings_error != NULL)
+		reload_settings_ack(in, m->settings_error);
 	if (m->ready) {
 		if (in->ps.state == ST_LAUNCHING)
 			log_json(LOG_INFO, app_fields(in), "ready");

@@ -22,6 +22,7 @@ struct ipc {
 	ipc_msg_cb	 cb;
 	void		*arg;
 	int		 closed;
+	int		 heard;		/* a message came: the process speaks IPC */
 };
 
 static void
@@ -53,8 +54,10 @@ ipc_line_cb(void *arg, char *line, size_t len)
 
 	if (line == NULL || ipc->closed)
 		return ipc->closed;
-	if ((msg = ipcmsg_parse(line, len, &m)) != NULL)
+	if ((msg = ipcmsg_parse(line, len, &m)) != NULL) {
+		ipc->heard = 1;
 		ipc->cb(ipc->arg, &m);
+	}
 	json_decref(msg);
 	return ipc->closed;
 }
@@ -129,6 +132,12 @@ ipc_send(struct ipc *ipc, json_t *msg)
 		return -1;
 	}
 	return 0;
+}
+
+int
+ipc_heard(const struct ipc *ipc)
+{
+	return ipc != NULL && !ipc->closed && ipc->heard;
 }
 
 void

@@ -17,6 +17,12 @@
  * had been replaced yet, the app gets back the env its processes run with,
  * so that a later crash restart does not bring up what just failed.
  *
+ * Hot settings (SPEC §4.11, hot.c): when re-reading an app's env changed
+ * only hot keys, each online instance that has spoken over IPC is sent
+ * them instead and the job waits for its answer (HOT_ACK_MS at most).  An
+ * instance that refuses them, does not answer, or never spoke IPC is
+ * replaced as above.  Pushed instances keep every connection.
+ *
  * Jobs queue per app: one asked by wsd itself (SIGHUP) waits while an
  * earlier job still has instances of the same app to do.  The control
  * commands refuse a busy app instead (command.c: `busy`), so a person
@@ -28,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hot.h"
 #include "ipcmsg.h"
 #include "log.h"
 #include "proto.h"
@@ -240,13 +247,21 @@ enum reload_step {
 	STEP_NEXT,	/* ids[cur] not started */
 	STEP_RELOAD,	/* ids[cur] is being replaced */
 	STEP_RESTART,	/* ids[cur] was not online: restarted, wait for online */
+	STEP_PUSH,	/* ids[cur] was sent hot settings: wait for its answer */
 };
+
+/* How long an instance has to answer a settings push before it is replaced. */
+#define HOT_ACK_MS	5000
 
 /* An app's env before the job re-read it. */
 struct reload_env {
 	char			*name;
 	struct env		 env;
 	int			 replaced;	/* an instance runs the new env */
+	enum hot_verdict	 verdict;	/* old env → new env */
+	json_t			*changed;	/* HOT_PUSH: the key names */
+	size_t			 npushed;	/* instances that took them */
+	size_t			 nreplaced;	/* instances replaced/restarted */
 };
 
 struct reload_job {
@@ -262,11 +277,15 @@ struct reload_job {
 	json_t			*errors;	/* strings */
 	struct reload_env	*envs;		/* apps whose env was re-read */
 	size_t			 nenvs;
+	uv_timer_t		*push_timer;	/* STEP_PUSH: HOT_ACK_MS */
+	int			 push_expired;
 	TAILQ_ENTRY(reload_job)	 entry;
 };
 
 static TAILQ_HEAD(, reload_job) reload_jobs =
     TAILQ_HEAD_INITIALIZER(reload_jobs);
+
+static void	reload_check(void);
 
 /* Whether job `j` still has instances of app `a` to do. */
 static int
@@ -379,8 +398,11 @@ reload_env(struct reload_job *j, struct inst *in)
 	re = &j->envs[j->nenvs++];
 	memset(re, 0, sizeof *re);
 	re->name = xstrdup(in->app->cfg.name);
+	re->changed = json_array();
+	re->verdict = HOT_REPLACE;
 	env_init(&re->env);
-	env_copy(&re->env, &in->app->env);
+	env_copy(&re->env, app_ran_env(in->app));
+	app_ran_env_drop(in->app);
 	diag_init(&errors);
 	if (app_update_env(in->app, &errors) < 0) {
 		reload_error(j, in, "%s", errors.n > 0 ? errors.msgs[0] :
@@ -389,20 +411,20 @@ reload_env(struct reload_job *j, struct inst *in)
 			json_array_append_new(j->errors,
 			    json_string(errors.msgs[i]));
 		rc = -1;
-	}
+	} else if (re->env.n > 0)	/* it ran with a resolved env */
+		re->verdict = hot_compare(&re->env, &in->app->env, re->changed);
 	diag_free(&errors);
 	return rc;
 }
 
-/* Start ids[cur]; afterwards the step says what to wait for. */
+/* Replace ids[cur]; afterwards the step says what to wait for. */
 static void
-reload_begin(struct reload_job *j, struct inst *in)
+reload_replace(struct reload_job *j, struct inst *in)
 {
-	if (reload_env(j, in) < 0) {
-		j->step = STEP_NEXT;
-		j->cur++;
-		return;
-	}
+	struct reload_env *re = reload_env_of(j, in->app);
+
+	if (re != NULL)
+		re->nreplaced++;
 	if (in->ps.state == ST_ONLINE &&
 	    in->app->cfg.exec_mode == EXEC_CLUSTER &&
 	    reload_inst(in) == 0) {
@@ -414,6 +436,137 @@ reload_begin(struct reload_job *j, struct inst *in)
 	j->spawns = in->spawns;
 	j->step = STEP_RESTART;
 	inst_restart(in);
+}
+
+static json_t *
+reload_fields(const struct inst *in)
+{
+	return json_pack("{sssisi}", "app", in->app->cfg.name, "instance",
+	    in->slot, "id", in->id);
+}
+
+static void
+reload_push_timer_cb(uv_timer_t *t)
+{
+	struct reload_job *j = t->data;
+
+	j->push_expired = 1;
+	reload_check();
+}
+
+/* Send in's app's hot settings to `in`; 0 when the job now waits for it. */
+static int
+reload_push(struct reload_job *j, struct inst *in)
+{
+	struct reload_env *re = reload_env_of(j, in->app);
+
+	/* Not online: its next process starts with the new env anyway. */
+	if (re == NULL || re->verdict != HOT_PUSH || in->ps.state != ST_ONLINE)
+		return -1;
+	if (!ipc_heard(in->ipc) ||
+	    ipc_send(in->ipc, ipcmsg_settings(hot_settings(&in->app->env))) < 0) {
+		log_json(LOG_INFO, reload_fields(in), "hot settings: the instance "
+		    "does not speak IPC; replacing it");
+		return -1;
+	}
+	in->hot = HP_WAIT;
+	free(in->hot_why);
+	in->hot_why = NULL;
+	if (j->push_timer == NULL) {
+		j->push_timer = xmalloc(sizeof *j->push_timer);
+		uv_timer_init(wsd_loop, j->push_timer);
+		j->push_timer->data = j;
+	}
+	j->push_expired = 0;
+	uv_timer_start(j->push_timer, reload_push_timer_cb, HOT_ACK_MS, 0);
+	j->step = STEP_PUSH;
+	return 0;
+}
+
+/* STEP_PUSH: 0 while waiting; else the push is over (replaced if refused). */
+static int
+reload_push_result(struct reload_job *j, struct inst *in)
+{
+	struct reload_env *re = reload_env_of(j, in->app);
+	char *keys;
+
+	if (in->hot == HP_WAIT && !j->push_expired &&
+	    in->ps.state == ST_ONLINE)
+		return 0;
+	uv_timer_stop(j->push_timer);
+	if (in->hot == HP_OK) {
+		re->npushed++;
+		re->replaced = 1;	/* it runs the new env */
+		keys = json_dumps(re->changed, JSON_COMPACT);
+		log_json(LOG_INFO, reload_fields(in), "hot settings pushed: %s",
+		    keys != NULL ? keys : "");
+		free(keys);
+		in->hot = HP_NONE;
+		j->step = STEP_NEXT;
+		j->cur++;
+		return 1;
+	}
+	log_json(LOG_WARN, reload_fields(in), "hot settings not applied (%s); "
+	    "replacing the instance", in->hot == HP_REFUSED ?
+	    (in->hot_why != NULL ? in->hot_why : "refused") :
+	    in->hot == HP_WAIT && in->ps.state == ST_ONLINE ? "no answer" :
+	    "the instance is no longer online");
+	in->hot = HP_NONE;
+	reload_replace(j, in);
+	return 1;
+}
+
+int
+reload_hot_only(struct inst **v, size_t n)
+{
+	struct diag errors;
+	struct env old, ran;
+	struct app *a;
+	size_t i, k;
+	int hot = n > 0;
+
+	for (i = 0; i < n && hot; i++) {
+		a = v[i]->app;
+		for (k = 0; k < i && v[k]->app != a; k++)
+			;
+		if (k < i)
+			continue;	/* seen */
+		env_init(&old);
+		env_init(&ran);
+		env_copy(&old, &a->env);
+		env_copy(&ran, app_ran_env(a));
+		diag_init(&errors);
+		hot = app_update_env(a, &errors) == 0 &&
+		    hot_compare(&ran, &a->env, NULL) == HOT_PUSH;
+		diag_free(&errors);
+		env_free(&ran);
+		app_set_env(a, &old);	/* the reload re-reads it */
+	}
+	return hot;
+}
+
+void
+reload_settings_ack(struct inst *in, const char *error)
+{
+	if (in->hot != HP_WAIT)
+		return;		/* not asked: ignored */
+	in->hot = error == NULL ? HP_OK : HP_REFUSED;
+	free(in->hot_why);
+	in->hot_why = error != NULL ? xstrdup(error) : NULL;
+	reload_check();
+}
+
+/* Start ids[cur]; afterwards the step says what to wait for. */
+static void
+reload_begin(struct reload_job *j, struct inst *in)
+{
+	if (reload_env(j, in) < 0) {
+		j->step = STEP_NEXT;
+		j->cur++;
+		return;
+	}
+	if (reload_push(j, in) < 0)
+		reload_replace(j, in);
 }
 
 /* Move job `j` as far as it can go now; 1 when it has finished. */
@@ -448,6 +601,10 @@ reload_job_step(struct reload_job *j)
 			j->step = STEP_NEXT;
 			j->cur++;
 			break;
+		case STEP_PUSH:
+			if (!reload_push_result(j, in))
+				return 0;
+			break;
 		case STEP_RESTART:
 			if (in->spawns <= j->spawns &&
 			    in->ps.state != ST_ERRORED &&
@@ -466,15 +623,46 @@ reload_job_step(struct reload_job *j)
 	return 1;
 }
 
+/*
+ * What happened to each app: how many instances took the hot settings
+ * (and which keys changed: names, never values), how many were replaced.
+ * Logged, and the reply's "apps".
+ */
+static json_t *
+reload_apps(struct reload_job *j)
+{
+	json_t *apps = json_array();
+	struct reload_env *re;
+	char *keys;
+	size_t i;
+
+	for (i = 0; i < j->nenvs; i++) {
+		re = &j->envs[i];
+		json_array_append_new(apps, json_pack("{sssIsIso}", "app",
+		    re->name, "pushed", (json_int_t)re->npushed, "replaced",
+		    (json_int_t)re->nreplaced, "keys", re->npushed > 0 ?
+		    json_incref(re->changed) : json_array()));
+		keys = json_dumps(re->changed, JSON_COMPACT);
+		log_json(LOG_INFO, json_pack("{sssIsI}", "app", re->name,
+		    "pushed", (json_int_t)re->npushed, "replaced",
+		    (json_int_t)re->nreplaced), "reload of %s: hot settings "
+		    "%s pushed to %zu, %zu replaced", re->name,
+		    keys != NULL ? keys : "", re->npushed, re->nreplaced);
+		free(keys);
+	}
+	return apps;
+}
+
 static void
 reload_finish(struct reload_job *j)
 {
-	json_t *insts = json_array();
+	json_t *insts = json_array(), *apps;
 	struct inst *in;
 	size_t i;
 	char *line;
 
 	TAILQ_REMOVE(&reload_jobs, j, entry);
+	apps = reload_apps(j);
 	for (i = 0; i < j->n; i++)
 		if ((in = app_inst_by_id(j->orig[i])) != NULL)
 			json_array_append_new(insts, view_inst_json(in, 0));
@@ -483,23 +671,28 @@ reload_finish(struct reload_job *j)
 		    "reload done: %zu instance%s", j->n, j->n == 1 ? "" : "s");
 	if (j->reply != NULL) {
 		if (json_array_size(j->errors) == 0)
-			line = proto_reply_ok(j->id, json_pack("{so}",
-			    "instances", insts));
+			line = proto_reply_ok(j->id, json_pack("{soso}",
+			    "instances", insts, "apps", apps));
 		else
 			line = proto_reply_error_ex(j->id, "reload_failed",
-			    json_pack("{sOso}", "errors", j->errors,
-			    "instances", insts), "%s%s",
+			    json_pack("{sOsoso}", "errors", j->errors,
+			    "instances", insts, "apps", apps), "%s%s",
 			    json_string_value(json_array_get(j->errors, 0)),
 			    json_array_size(j->errors) > 1 ?
 			    " (and more: see errors)" : "");
 		control_reply_done(j->reply, line);
-	} else
+	} else {
 		json_decref(insts);
+		json_decref(apps);
+	}
+	if (j->push_timer != NULL)
+		uv_close((uv_handle_t *)j->push_timer, reload_handle_free_cb);
 	json_decref(j->id);
 	json_decref(j->errors);
 	for (i = 0; i < j->nenvs; i++) {
 		free(j->envs[i].name);
 		env_free(&j->envs[i].env);
+		json_decref(j->envs[i].changed);
 	}
 	free(j->envs);
 	free(j->why);

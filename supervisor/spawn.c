@@ -225,6 +225,7 @@ spawn_inst(struct inst *in, ipc_msg_cb ipc_cb)
 	spawn_started(in, pid, outp[0], errp[0]);
 	outp[0] = errp[0] = -1;
 	in->ipc = ipc_open(wsd_loop, sv[0], ipc_cb, in);
+	app_ran_env_drop(a);	/* its env is a->env */
 	sv[0] = -1;
 	log_json(LOG_INFO, app_fields(in), "started %s", path);
 	rc = 0;

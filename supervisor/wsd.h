@@ -88,6 +88,14 @@ enum reload_phase {
 	RL_FAILED,	/* the replacement never came online (reload_why says why) */
 };
 
+/* A hot settings push to one instance (reload.c, SPEC §4.11). */
+enum hot_phase {
+	HP_NONE,	/* none asked */
+	HP_WAIT,	/* sent, waiting for settings_ok / settings_error */
+	HP_OK,		/* applied */
+	HP_REFUSED,	/* refused (hot_why says why): replace it instead */
+};
+
 /* An app's listening sockets, one per slot (listen.c). */
 struct listen_group {
 	int		*fds;		/* by slot, -1 = none */
@@ -129,6 +137,8 @@ struct inst {
 	uint64_t		 old_started_epoch;
 	struct policy_state	 old_ps;	/* restored if the replacement fails */
 	char			*reload_why;	/* RL_FAILED: why */
+	enum hot_phase		 hot;
+	char			*hot_why;	/* HP_REFUSED: the instance's words */
 	/* The leader exited while its group lives on: its exit waits. */
 	int			 gone_status;	/* as waitpid() gave it */
 	uint64_t		 gone_at;	/* monotonic ms, 0 = not waiting */
@@ -140,6 +150,11 @@ struct app {
 	char			*config_file;	/* absolute, or NULL */
 	char			*env_mode;	/* --env MODE or NULL */
 	struct env		 env;		/* resolved at the last (re)start */
+	/* What the running processes were given, kept when a new definition
+	 * (start FILE, SIGHUP) replaced `env` under them: the next reload
+	 * compares with it for hot settings.  Dropped at any spawn. */
+	struct env		 ran_env;
+	int			 ran_env_set;
 	struct policy_conf	 pc;
 	struct inst		**insts;	/* by slot */
 	size_t			 ninsts;
@@ -221,6 +236,9 @@ int	 app_update_env(struct app *, struct diag *errors);
 void	 app_set_env(struct app *, struct env *env);
 /* pm2 reset: the restart counters (↺, unstable) back to 0. */
 void	 app_reset_counters(struct inst *);
+/* The env the running processes run (ran_env, else env); forget ran_env. */
+const struct env *app_ran_env(const struct app *);
+void	 app_ran_env_drop(struct app *);
 /*
  * Set the app's instance count to n (≥ 1).  When a reload, stop or earlier
  * scale of it is under way the count is recorded, *pending says why, and
@@ -320,6 +338,8 @@ typedef void	(*ipc_msg_cb)(void *arg, const struct ipcmsg *);
 struct ipc	*ipc_open(uv_loop_t *, int fd, ipc_msg_cb, void *arg);
 void	 ipc_set_cb(struct ipc *, ipc_msg_cb, void *arg);
 int	 ipc_send(struct ipc *, json_t *msg /* stolen */);
+/* Whether the process ever sent a message on it (it speaks IPC). */
+int	 ipc_heard(const struct ipc *);
 void	 ipc_close(struct ipc *);	/* frees itself; no more callbacks */
 
 /* listen.c: SO_REUSEPORT listening sockets for cluster slots. */
@@ -443,6 +463,14 @@ void	 reload_old_retire(struct inst *);
 void	 reload_old_gone(struct inst *);
 json_t	*reload_old_fields(const struct inst *);
 void	 reload_restore(struct inst *, const char *what);
+/* The instance answered a settings push: error NULL = applied. */
+void	 reload_settings_ack(struct inst *, const char *error);
+/*
+ * Whether re-reading the env of v's apps changes only hot settings (for
+ * `restart --update-env`, which then reloads to push them); the apps keep
+ * the env they had.
+ */
+int	 reload_hot_only(struct inst **v, size_t n);
 
 /* daemon.c: home folder, pid file lock, socket file, daemonizing. */
 int	 daemon_home(const char *home, char **err);

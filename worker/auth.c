@@ -169,6 +169,39 @@ auth_json_segment(const struct auth_seg *seg)
 	return j;
 }
 
+static struct auth_keys	 auth_keys_now;
+
+int
+auth_keys_set(const char *secret, const char *previous, const char **err)
+{
+	unsigned char *s, *p = NULL;
+
+	if (secret == NULL || *secret == '\0') {
+		*err = "NEXTAUTH_SECRET is missing or empty";
+		return -1;
+	}
+	if ((s = (unsigned char *)strdup(secret)) == NULL ||
+	    (previous != NULL && *previous != '\0' &&
+	    (p = (unsigned char *)strdup(previous)) == NULL)) {
+		free(s);
+		*err = "out of memory";
+		return -1;
+	}
+	free((void *)auth_keys_now.secret);
+	free((void *)auth_keys_now.previous);
+	auth_keys_now.secret = s;
+	auth_keys_now.secret_len = strlen(secret);
+	auth_keys_now.previous = p;
+	auth_keys_now.previous_len = p != NULL ? strlen(previous) : 0;
+	return 0;
+}
+
+const struct auth_keys *
+auth_keys_current(void)
+{
+	return &auth_keys_now;
+}
+
 /* The i'th usable key; an empty key is never one (see SPEC §4.1). */
 static int
 auth_key(const struct auth_keys *keys, int i, const unsigned char **key,

@@ -38,6 +38,18 @@ struct auth_result {
 
 const char	*auth_strerror(enum auth_status);
 
+/*
+ * The keys in force, owned copies: set at start and swapped by a hot
+ * settings push (SPEC §4.11).  A swap only decides new upgrades; a socket
+ * already authenticated keeps its session until its token's exp.  An
+ * empty `previous` is none.  Returns 0, or -1 with *err (static) and the
+ * keys unchanged: an empty secret is refused (libjwt 1.10 would verify
+ * alg none and empty-key signatures with it).
+ */
+int	auth_keys_set(const char *secret, const char *previous,
+	    const char **err);
+const struct auth_keys *auth_keys_current(void);
+
 /* A compact JWS (the ?token= / Bearer value). */
 enum auth_status auth_verify_jwt(const struct auth_keys *, const char *token,
 	    int64_t now, struct auth_result *);

@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "auth.h"
 #include "bus.h"
 #include "diag.h"
 #include "drain.h"
@@ -305,6 +306,54 @@ worker_drain_cb(void *arg)
 	worker_drain();
 }
 
+/* A hot setting's value: a string, null (unset) or absent (unset). */
+static int
+worker_setting(json_t *settings, const char *key, const char **value)
+{
+	json_t *v = json_object_get(settings, key);
+
+	*value = json_string_value(v);
+	return v == NULL || json_is_null(v) || *value != NULL ? 0 : -1;
+}
+
+/*
+ * A hot settings push from wsd (SPEC §4.11): checked whole, then applied.
+ * The keys are supervisor/hot.c's list; each decides what comes next (a
+ * new upgrade, the next API request, the next log line), nothing open is
+ * closed.
+ */
+static int
+worker_settings_cb(void *arg, json_t *settings, const char **err)
+{
+	const char	*secret, *previous, *origins, *api_key, *level;
+	enum log_level	 lvl = LOG_INFO;
+
+	(void)arg;
+	if (worker_setting(settings, "NEXTAUTH_SECRET", &secret) < 0 ||
+	    worker_setting(settings, "NEXTAUTH_SECRET_PREVIOUS", &previous) < 0 ||
+	    worker_setting(settings, "ALLOWED_ORIGINS", &origins) < 0 ||
+	    worker_setting(settings, "WS_API_KEY", &api_key) < 0 ||
+	    worker_setting(settings, "LOG_LEVEL", &level) < 0) {
+		*err = "a setting is neither a string nor null";
+		return -1;
+	}
+	if (level != NULL && *level != '\0' &&
+	    log_level_parse(level, &lvl) != 0) {
+		*err = "LOG_LEVEL: unknown level";
+		return -1;
+	}
+	if (auth_keys_set(secret, previous, err) != 0)
+		return -1;
+	if (ws_set_access(origins, api_key) != 0) {
+		*err = "out of memory";
+		return -1;
+	}
+	log_set_level(lvl);
+	if (strlen(secret) < 32)
+		log_warn("NEXTAUTH_SECRET is shorter than 32 bytes");
+	return 0;
+}
+
 static void
 worker_signal_cb(uv_signal_t *h, int signo)
 {
@@ -321,7 +370,7 @@ main(int argc, char **argv)
 	struct pg_config	 pconf;
 	struct edge_config	 econf;
 	enum log_level		 lvl;
-	const char		*s, *host, *secret, *previous;
+	const char		*s, *host, *secret, *kerr;
 	char			*err = NULL;
 	uint64_t		 port, stats_ms;
 	int			 r;
@@ -347,16 +396,14 @@ main(int argc, char **argv)
 	 * empty key: an empty secret would let anyone in.
 	 */
 	secret = getenv("NEXTAUTH_SECRET");
-	if (secret == NULL || *secret == '\0') {
-		log_error("NEXTAUTH_SECRET is missing or empty: refusing to "
-		    "start (tokens could not be verified)");
+	if (auth_keys_set(secret, getenv("NEXTAUTH_SECRET_PREVIOUS"),
+	    &kerr) != 0) {
+		log_error("%s: refusing to start (tokens could not be verified)",
+		    kerr);
 		return EXIT_CONFIG;
 	}
 	if (strlen(secret) < 32)
 		log_warn("NEXTAUTH_SECRET is shorter than 32 bytes");
-	previous = getenv("NEXTAUTH_SECRET_PREVIOUS");
-	if (previous != NULL && *previous == '\0')
-		previous = NULL;
 
 	host = getenv("WS_HOST");
 	if (host == NULL || *host == '\0')
@@ -369,10 +416,6 @@ main(int argc, char **argv)
 	    65535);
 	sconf.ping_interval_ms = worker_env_number("WS_PING_INTERVAL_MS", 30000, 0,
 	    86400000);
-	sconf.secret = (const unsigned char *)secret;
-	sconf.secret_len = strlen(secret);
-	sconf.previous = (const unsigned char *)previous;
-	sconf.previous_len = previous ? strlen(previous) : 0;
 	memset(&wconf, 0, sizeof wconf);
 	wconf.allowed_origins = getenv("ALLOWED_ORIGINS");
 	wconf.api_key = getenv("WS_API_KEY");
@@ -445,7 +488,7 @@ main(int argc, char **argv)
 		return EXIT_TEMPFAIL;
 	}
 	if (parent_open(worker.loop, stats_ms, worker_stats_cb, worker_drain_cb,
-	    NULL, &err) != 0) {
+	    worker_settings_cb, NULL, &err) != 0) {
 		log_error("%s", err ? err : "bad WSD_IPC_FD");
 		return EXIT_CONFIG;
 	}

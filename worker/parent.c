@@ -1,4 +1,4 @@
-/* The link to wsd, our parent: ready, periodic stats, the drain command. */
+/* The link to wsd, our parent: ready, periodic stats, drain, hot settings. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +23,7 @@ static struct linebuf	 parent_lb;
 static int		 parent_on;
 static parent_stats_cb	 parent_stats;
 static parent_drain_cb	 parent_drain;
+static parent_settings_cb parent_settings;
 static void		*parent_arg;
 
 static void
@@ -80,6 +81,17 @@ parent_line_cb(void *arg, char *line, size_t len)
 		parent_drain(parent_arg);
 		return 0;
 	}
+	if (m.settings != NULL) {
+		const char *err = NULL;
+
+		if (parent_settings(parent_arg, m.settings, &err) == 0) {
+			log_info("hot settings applied");
+			parent_send(ipcmsg_settings_ack(NULL));
+		} else {
+			log_warn("hot settings refused: %s", err);
+			parent_send(ipcmsg_settings_ack(err));
+		}
+	}
 	if (m.cmd == IPCMSG_CMD_UNKNOWN)
 		log_warn("ipc: unknown command \"%s\"", m.cmd_name);
 	json_decref(v);
@@ -131,7 +143,7 @@ parent_timer_cb(uv_timer_t *t)
 
 int
 parent_open(uv_loop_t *loop, uint64_t interval_ms, parent_stats_cb stats,
-    parent_drain_cb drain, void *arg, char **err)
+    parent_drain_cb drain, parent_settings_cb settings, void *arg, char **err)
 {
 	const char	*s;
 	char		*end;
@@ -142,6 +154,7 @@ parent_open(uv_loop_t *loop, uint64_t interval_ms, parent_stats_cb stats,
 	parent_loop = loop;
 	parent_stats = stats;
 	parent_drain = drain;
+	parent_settings = settings;
 	parent_arg = arg;
 	if ((s = getenv("WSD_IPC_FD")) == NULL || *s == '\0')
 		return 0;

@@ -15,10 +15,17 @@
 typedef void (*parent_drain_cb)(void *arg);
 /* The stats object to send (a new reference), built by the caller. */
 typedef json_t *(*parent_stats_cb)(void *arg);
+/*
+ * Apply hot settings (every hot key: a string, or null = unset): all of
+ * them, or none and -1 with *err (static; never a value).  wsd is told
+ * either way, and replaces the instance on a refusal.
+ */
+typedef int (*parent_settings_cb)(void *arg, json_t *settings,
+    const char **err);
 
 /* 0 when set up or when there is no parent link; -1 with *err when invalid. */
 int	parent_open(uv_loop_t *, uint64_t interval_ms, parent_stats_cb,
-	    parent_drain_cb, void *arg, char **err);
+	    parent_drain_cb, parent_settings_cb, void *arg, char **err);
 void	parent_ready(void);
 /* Send one stats line now (also done every interval). */
 void	parent_send_stats(void);

@@ -500,10 +500,7 @@ session_authenticate(const struct session_creds *c, struct auth_result *res)
 	char			*tok = NULL;
 	int			 cookie = 0;
 
-	keys.secret = session_conf.secret;
-	keys.secret_len = session_conf.secret_len;
-	keys.previous = session_conf.previous;
-	keys.previous_len = session_conf.previous_len;
+	keys = *auth_keys_current();	/* hot: a settings push swaps them */
 
 	if (c->query != NULL)
 		tok = auth_token_from_query(c->query);

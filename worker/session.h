@@ -65,11 +65,7 @@ struct session_config {
 	size_t		send_queue_max;		/* WS_SEND_QUEUE_MAX */
 	unsigned	max_subscriptions;	/* WS_MAX_SUBSCRIPTIONS */
 	uint64_t	ping_interval_ms;	/* WS_PING_INTERVAL_MS, 0 = off */
-	const unsigned char *secret;		/* NEXTAUTH_SECRET */
-	size_t		secret_len;
-	const unsigned char *previous;		/* NEXTAUTH_SECRET_PREVIOUS */
-	size_t		previous_len;
-};
+};	/* the verification keys are auth.c's (auth_keys_current) */
 
 /* The credentials a request carried (any may be NULL). */
 struct session_creds {

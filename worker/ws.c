@@ -154,6 +154,28 @@ ws_idle_cb(void *conn)
 	return !lws_partial_buffered(conn);
 }
 
+static char *ws_origins_owned, *ws_api_key_owned;
+
+int
+ws_set_access(const char *allowed_origins, const char *api_key)
+{
+	char *o = NULL, *k = NULL;
+
+	if ((allowed_origins != NULL && (o = strdup(allowed_origins)) == NULL) ||
+	    (api_key != NULL && *api_key != '\0' &&
+	    (k = strdup(api_key)) == NULL)) {
+		free(o);
+		return -1;
+	}
+	if (ws_api_key_owned != NULL)
+		explicit_bzero(ws_api_key_owned, strlen(ws_api_key_owned));
+	free(ws_origins_owned);
+	free(ws_api_key_owned);
+	ws_conf.allowed_origins = ws_origins_owned = o;
+	ws_conf.api_key = ws_api_key_owned = k;
+	return 0;
+}
+
 int
 ws_init(uv_loop_t *loop, const struct ws_config *conf, char **err)
 {
@@ -161,6 +183,10 @@ ws_init(uv_loop_t *loop, const struct ws_config *conf, char **err)
 	struct lws_context_creation_info	 info;
 
 	ws_conf = *conf;
+	if (ws_set_access(conf->allowed_origins, conf->api_key) != 0) {
+		*err = strdup("out of memory");
+		return -1;
+	}
 	ws_started = time(NULL);
 	/* never LLL_PARSER and above: they print request bytes, tokens too */
 	ws_log_level = conf->lws_log_level >= 0 ? conf->lws_log_level &

@@ -26,6 +26,13 @@ struct ws_config {
 #define WS_MAX_HEAD	16384
 
 int	ws_init(uv_loop_t *, const struct ws_config *, char **err);
+/*
+ * Swap ALLOWED_ORIGINS and WS_API_KEY at run time (a hot settings push):
+ * owned copies, NULL/empty as in ws_config.  They decide the next
+ * upgrade or request; nothing open is closed.  0, or -1 on ENOMEM with
+ * the old values kept.
+ */
+int	ws_set_access(const char *allowed_origins, const char *api_key);
 /* The bus /health and /metrics report on, or NULL (publishes: hub.h). */
 void	ws_set_bus(struct bus *);
 /*

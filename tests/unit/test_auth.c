@@ -498,6 +498,40 @@ test_previous_secret(void **state)
 	    AUTH_BAD_SIGNATURE);
 }
 
+/* The keys in force, swapped at run time (a hot settings push). */
+static void
+test_keys_swap(void **state)
+{
+	struct auth_result	 res;
+	const char		*err = NULL;
+
+	(void)state;
+	assert_int_equal(auth_keys_set(V_PREVIOUS, "", &err), 0);
+	assert_null(auth_keys_current()->previous);
+	assert_int_equal(auth_verify_jwt(auth_keys_current(), V_JWS_PREVIOUS,
+	    NOW, &res), AUTH_OK);
+	assert_int_equal(auth_verify_jwt(auth_keys_current(), V_JWS_HS256,
+	    NOW, &res), AUTH_BAD_SIGNATURE);
+	/* Rotated: the new secret, the old one as previous. */
+	assert_int_equal(auth_keys_set(V_SECRET, V_PREVIOUS, &err), 0);
+	assert_int_equal(auth_verify_jwt(auth_keys_current(), V_JWS_HS256,
+	    NOW, &res), AUTH_OK);
+	assert_int_equal(auth_verify_jwt(auth_keys_current(), V_JWS_PREVIOUS,
+	    NOW, &res), AUTH_OK);
+	/* An empty or missing secret is refused; the keys stay. */
+	assert_int_equal(auth_keys_set("", NULL, &err), -1);
+	assert_non_null(err);
+	assert_int_equal(auth_keys_set(NULL, NULL, &err), -1);
+	assert_int_equal(auth_verify_jwt(auth_keys_current(), V_JWS_PREVIOUS,
+	    NOW, &res), AUTH_OK);
+	/* The previous one removed: its tokens are refused. */
+	assert_int_equal(auth_keys_set(V_SECRET, NULL, &err), 0);
+	assert_int_equal(auth_verify_jwt(auth_keys_current(), V_JWS_PREVIOUS,
+	    NOW, &res), AUTH_BAD_SIGNATURE);
+	assert_int_equal(auth_verify_jwt(auth_keys_current(), V_JWS_HS256,
+	    NOW, &res), AUTH_OK);
+}
+
 static void
 test_empty_secret(void **state)
 {
@@ -1037,6 +1071,7 @@ main(void)
 		cmocka_unit_test(test_user),
 		cmocka_unit_test(test_user_length),
 		cmocka_unit_test(test_previous_secret),
+		cmocka_unit_test(test_keys_swap),
 		cmocka_unit_test(test_empty_secret),
 		cmocka_unit_test(test_shape),
 		cmocka_unit_test(test_base64),

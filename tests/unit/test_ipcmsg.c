@@ -127,6 +127,53 @@ test_parse_odd(void **state)
 	json_decref(v);
 }
 
+/* Hot settings: wsd pushes every hot key (null = unset), the instance acks. */
+static void
+test_settings(void **state)
+{
+	struct ipcmsg m;
+	json_t *v;
+	char *l;
+
+	(void)state;
+	l = line_of(ipcmsg_settings(json_pack("{s:s,s:n}", "NEXTAUTH_SECRET",
+	    "s3cret", "WS_API_KEY")));
+	assert_string_equal(l, "{\"settings\":{\"NEXTAUTH_SECRET\":\"s3cret\","
+	    "\"WS_API_KEY\":null}}\n");
+	assert_non_null(v = parse(l, &m));
+	assert_non_null(m.settings);
+	assert_string_equal(json_string_value(json_object_get(m.settings,
+	    "NEXTAUTH_SECRET")), "s3cret");
+	assert_true(json_is_null(json_object_get(m.settings, "WS_API_KEY")));
+	assert_false(m.settings_ok);
+	assert_null(m.settings_error);
+	assert_int_equal(m.cmd, IPCMSG_CMD_NONE);
+	json_decref(v);
+	free(l);
+
+	l = line_of(ipcmsg_settings_ack(NULL));
+	assert_string_equal(l, "{\"settings_ok\":true}\n");
+	assert_non_null(v = parse(l, &m));
+	assert_true(m.settings_ok);
+	assert_null(m.settings_error);
+	json_decref(v);
+	free(l);
+
+	l = line_of(ipcmsg_settings_ack("NEXTAUTH_SECRET: empty"));
+	assert_non_null(v = parse(l, &m));
+	assert_false(m.settings_ok);
+	assert_string_equal(m.settings_error, "NEXTAUTH_SECRET: empty");
+	json_decref(v);
+	free(l);
+
+	/* Not an object, not a string: not settings, not an error. */
+	assert_non_null(v = parse("{\"settings\":[1],\"settings_error\":7}",
+	    &m));
+	assert_null(m.settings);
+	assert_null(m.settings_error);
+	json_decref(v);
+}
+
 int
 main(void)
 {
@@ -134,6 +181,7 @@ main(void)
 		cmocka_unit_test(test_builders),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_parse_odd),
+		cmocka_unit_test(test_settings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
