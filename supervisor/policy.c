@@ -163,152 +163,223 @@ policy_spawn(struct policy_state *ps, struct policy_out *out, int count)
 	}
 }
 
+/*
+ * One handler per event: the transitions an event makes from each state.
+ * They share policy_step's signature so that the table below is the
+ * whole state machine's index.
+ */
+typedef void (*policy_on_fn)(const struct policy_conf *, struct policy_state *,
+    const struct policy_event *, uint64_t, struct policy_out *);
+
+static void
+policy_on_start(const struct policy_conf *pc, struct policy_state *ps,
+    const struct policy_event *ev, uint64_t now, struct policy_out *out)
+{
+	(void)pc;
+	(void)ev;
+	(void)now;
+	switch (ps->state) {
+	case ST_STOPPED:
+	case ST_ERRORED:
+		policy_reset(ps);
+		policy_spawn(ps, out, 0);
+		break;
+	case ST_WAITING:
+		out->act |= PACT_TIMER_STOP;
+		policy_spawn(ps, out, 1);
+		break;
+	case ST_STOPPING:
+		ps->restart_pending = 1;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Launching or online: SIGINT (kill_signal) now, SIGKILL at kill_timeout. */
+static void
+policy_begin_stop(const struct policy_conf *pc, struct policy_state *ps,
+    struct policy_out *out, int restart)
+{
+	ps->state = ST_STOPPING;
+	ps->restart_pending = restart;
+	ps->killed = 0;
+	out->act |= PACT_TIMER_STOP | PACT_KILL | PACT_TIMER;
+	out->timer_ms = pc->kill_timeout_ms;
+}
+
+static void
+policy_on_restart(const struct policy_conf *pc, struct policy_state *ps,
+    const struct policy_event *ev, uint64_t now, struct policy_out *out)
+{
+	(void)ev;
+	(void)now;
+	policy_reset(ps);
+	switch (ps->state) {
+	case ST_LAUNCHING:
+	case ST_ONLINE:
+		policy_begin_stop(pc, ps, out, 1);
+		break;
+	case ST_STOPPING:
+		ps->restart_pending = 1;
+		break;
+	default:
+		out->act |= PACT_TIMER_STOP;
+		policy_spawn(ps, out, ps->started_at != 0);
+		break;
+	}
+}
+
+/*
+ * Only an online process is reloaded; the old one is no longer the
+ * instance's (reload.c drains it once the replacement is online), so this
+ * is a spawn counted as a restart, as PM2's reload counts it.
+ */
+static void
+policy_on_reload(const struct policy_conf *pc, struct policy_state *ps,
+    const struct policy_event *ev, uint64_t now, struct policy_out *out)
+{
+	(void)pc;
+	(void)ev;
+	(void)now;
+	if (ps->state == ST_ONLINE) {
+		out->act |= PACT_TIMER_STOP;
+		policy_spawn(ps, out, 1);
+	}
+}
+
+static void
+policy_on_stop(const struct policy_conf *pc, struct policy_state *ps,
+    const struct policy_event *ev, uint64_t now, struct policy_out *out)
+{
+	(void)ev;
+	(void)now;
+	switch (ps->state) {
+	case ST_LAUNCHING:
+	case ST_ONLINE:
+		policy_begin_stop(pc, ps, out, 0);
+		break;
+	case ST_STOPPING:
+		ps->restart_pending = 0;
+		break;
+	case ST_WAITING:
+	case ST_ERRORED:
+		out->act |= PACT_TIMER_STOP;
+		ps->state = ST_STOPPED;
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+policy_on_spawned(const struct policy_conf *pc, struct policy_state *ps,
+    const struct policy_event *ev, uint64_t now, struct policy_out *out)
+{
+	(void)ev;
+	ps->started_at = now;
+	if (pc->wait_ready) {
+		ps->state = ST_LAUNCHING;
+		out->act |= PACT_TIMER;
+		out->timer_ms = pc->listen_timeout_ms;
+	} else
+		ps->state = ST_ONLINE;
+}
+
+static void
+policy_on_spawn_failed(const struct policy_conf *pc, struct policy_state *ps,
+    const struct policy_event *ev, uint64_t now, struct policy_out *out)
+{
+	(void)pc;
+	(void)ev;
+	(void)now;
+	ps->state = ST_ERRORED;
+	out->why = "spawn failed";
+}
+
+static void
+policy_on_ready(const struct policy_conf *pc, struct policy_state *ps,
+    const struct policy_event *ev, uint64_t now, struct policy_out *out)
+{
+	(void)pc;
+	(void)ev;
+	(void)now;
+	if (ps->state == ST_LAUNCHING) {
+		ps->state = ST_ONLINE;
+		out->act |= PACT_TIMER_STOP;
+	}
+}
+
+static void
+policy_on_timer(const struct policy_conf *pc, struct policy_state *ps,
+    const struct policy_event *ev, uint64_t now, struct policy_out *out)
+{
+	(void)pc;
+	(void)ev;
+	(void)now;
+	switch (ps->state) {
+	case ST_LAUNCHING:
+		ps->state = ST_ONLINE;
+		out->why = "listen_timeout passed without a ready message";
+		break;
+	case ST_STOPPING:
+		if (!ps->killed) {
+			ps->killed = 1;
+			out->act |= PACT_SIGKILL;
+			out->why = "kill_timeout passed: SIGKILL";
+		}
+		break;
+	case ST_WAITING:
+		policy_spawn(ps, out, 1);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+policy_on_exit(const struct policy_conf *pc, struct policy_state *ps,
+    const struct policy_event *ev, uint64_t now, struct policy_out *out)
+{
+	ps->last_code = ev->code;
+	ps->last_signal = ev->signal;
+	switch (ps->state) {
+	case ST_STOPPING:
+		out->act |= PACT_TIMER_STOP;
+		ps->killed = 0;
+		if (ps->restart_pending)
+			policy_spawn(ps, out, 1);
+		else
+			ps->state = ST_STOPPED;
+		break;
+	case ST_LAUNCHING:
+	case ST_ONLINE:
+		out->act |= PACT_TIMER_STOP;
+		policy_crash(pc, ps, ev, now, out);
+		break;
+	default:
+		break;
+	}
+}
+
+static const policy_on_fn policy_on[] = {
+	[PEV_START] = policy_on_start,
+	[PEV_RESTART] = policy_on_restart,
+	[PEV_RELOAD] = policy_on_reload,
+	[PEV_STOP] = policy_on_stop,
+	[PEV_SPAWNED] = policy_on_spawned,
+	[PEV_SPAWN_FAILED] = policy_on_spawn_failed,
+	[PEV_READY] = policy_on_ready,
+	[PEV_TIMER] = policy_on_timer,
+	[PEV_EXIT] = policy_on_exit,
+};
+
 void
 policy_step(const struct policy_conf *pc, struct policy_state *ps,
     const struct policy_event *ev, uint64_t now, struct policy_out *out)
 {
 	memset(out, 0, sizeof *out);
-
-	switch (ev->type) {
-	case PEV_START:
-		switch (ps->state) {
-		case ST_STOPPED:
-		case ST_ERRORED:
-			policy_reset(ps);
-			policy_spawn(ps, out, 0);
-			break;
-		case ST_WAITING:
-			out->act |= PACT_TIMER_STOP;
-			policy_spawn(ps, out, 1);
-			break;
-		case ST_STOPPING:
-			ps->restart_pending = 1;
-			break;
-		default:
-			break;
-		}
-		break;
-
-	case PEV_RESTART:
-		policy_reset(ps);
-		switch (ps->state) {
-		case ST_LAUNCHING:
-		case ST_ONLINE:
-			ps->state = ST_STOPPING;
-			ps->restart_pending = 1;
-			ps->killed = 0;
-			out->act |= PACT_TIMER_STOP | PACT_KILL | PACT_TIMER;
-			out->timer_ms = pc->kill_timeout_ms;
-			break;
-		case ST_STOPPING:
-			ps->restart_pending = 1;
-			break;
-		default:
-			out->act |= PACT_TIMER_STOP;
-			policy_spawn(ps, out, ps->started_at != 0);
-			break;
-		}
-		break;
-
-	case PEV_RELOAD:
-		/*
-		 * Only an online process is reloaded; the old one is no longer
-		 * the instance's (app.c drains it once the replacement is
-		 * online), so this is a spawn counted as a restart, as PM2's
-		 * reload counts it.
-		 */
-		if (ps->state == ST_ONLINE) {
-			out->act |= PACT_TIMER_STOP;
-			policy_spawn(ps, out, 1);
-		}
-		break;
-
-	case PEV_STOP:
-		switch (ps->state) {
-		case ST_LAUNCHING:
-		case ST_ONLINE:
-			ps->state = ST_STOPPING;
-			ps->restart_pending = 0;
-			ps->killed = 0;
-			out->act |= PACT_TIMER_STOP | PACT_KILL | PACT_TIMER;
-			out->timer_ms = pc->kill_timeout_ms;
-			break;
-		case ST_STOPPING:
-			ps->restart_pending = 0;
-			break;
-		case ST_WAITING:
-		case ST_ERRORED:
-			out->act |= PACT_TIMER_STOP;
-			ps->state = ST_STOPPED;
-			break;
-		default:
-			break;
-		}
-		break;
-
-	case PEV_SPAWNED:
-		ps->started_at = now;
-		if (pc->wait_ready) {
-			ps->state = ST_LAUNCHING;
-			out->act |= PACT_TIMER;
-			out->timer_ms = pc->listen_timeout_ms;
-		} else
-			ps->state = ST_ONLINE;
-		break;
-
-	case PEV_SPAWN_FAILED:
-		ps->state = ST_ERRORED;
-		out->why = "spawn failed";
-		break;
-
-	case PEV_READY:
-		if (ps->state == ST_LAUNCHING) {
-			ps->state = ST_ONLINE;
-			out->act |= PACT_TIMER_STOP;
-		}
-		break;
-
-	case PEV_TIMER:
-		switch (ps->state) {
-		case ST_LAUNCHING:
-			ps->state = ST_ONLINE;
-			out->why = "listen_timeout passed without a ready message";
-			break;
-		case ST_STOPPING:
-			if (!ps->killed) {
-				ps->killed = 1;
-				out->act |= PACT_SIGKILL;
-				out->why = "kill_timeout passed: SIGKILL";
-			}
-			break;
-		case ST_WAITING:
-			policy_spawn(ps, out, 1);
-			break;
-		default:
-			break;
-		}
-		break;
-
-	case PEV_EXIT:
-		ps->last_code = ev->code;
-		ps->last_signal = ev->signal;
-		switch (ps->state) {
-		case ST_STOPPING:
-			out->act |= PACT_TIMER_STOP;
-			ps->killed = 0;
-			if (ps->restart_pending) {
-				policy_spawn(ps, out, 1);
-			} else
-				ps->state = ST_STOPPED;
-			break;
-		case ST_LAUNCHING:
-		case ST_ONLINE:
-			out->act |= PACT_TIMER_STOP;
-			policy_crash(pc, ps, ev, now, out);
-			break;
-		default:
-			break;
-		}
-		break;
-	}
+	if ((size_t)ev->type < sizeof policy_on / sizeof policy_on[0] &&
+	    policy_on[ev->type] != NULL)
+		policy_on[ev->type](pc, ps, ev, now, out);
 }
