@@ -374,6 +374,45 @@ main_args(int argc, char **argv, char **file, const char **check,
 	}
 }
 
+/* -f FILE (none: an empty config), its warnings and errors said; 0 or -1. */
+static int
+main_load(const char *file, struct config *cfg)
+{
+	struct config_opts o = { main_mode, &wsd_base_env, NULL };
+
+	memset(cfg, 0, sizeof *cfg);
+	diag_init(&cfg->errors);
+	diag_init(&cfg->warnings);
+	if (file == NULL)
+		return 0;
+	if ((main_config = realpath(file, NULL)) == NULL)
+		main_config = strdup(file);
+	config_load(cfg, main_config, &o);
+	main_print_diag(&cfg->warnings, "warning: ");
+	if (cfg->errors.n == 0)
+		return 0;
+	main_print_diag(&cfg->errors, "");
+	return -1;
+}
+
+/* --metrics / WSD_METRICS_ADDR: the bound fd, -1 for none, -2 (said). */
+static int
+main_metrics_listen(const char *addr)
+{
+	char	*err = NULL;
+	int	 fd;
+
+	if (addr == NULL || *addr == '\0')
+		return -1;
+	if ((fd = httpd_listen(addr, &err)) < 0) {
+		fprintf(stderr, "wsd: %s\n", err != NULL ? err :
+		    "cannot listen for metrics");
+		free(err);
+		return -2;
+	}
+	return fd;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -396,21 +435,9 @@ main(int argc, char **argv)
 	main_base_env();
 
 	/* Configuration errors go to the terminal, before anything starts. */
-	memset(&cfg, 0, sizeof cfg);
-	diag_init(&cfg.errors);
-	diag_init(&cfg.warnings);
-	if (file != NULL) {
-		struct config_opts o = { main_mode, &wsd_base_env, NULL };
-
-		if ((main_config = realpath(file, NULL)) == NULL)
-			main_config = strdup(file);
-		config_load(&cfg, main_config, &o);
-		main_print_diag(&cfg.warnings, "warning: ");
-		if (cfg.errors.n > 0) {
-			main_print_diag(&cfg.errors, "");
-			rc = EXIT_CONFIG;
-			goto fail;
-		}
+	if (main_load(file, &cfg) < 0) {
+		rc = EXIT_CONFIG;
+		goto fail;
 	}
 	if (daemon_home(home, &err) < 0 || daemon_lock(home, &err) < 0 ||
 	    (sockfd = daemon_socket(home, &err)) < 0) {
@@ -420,11 +447,7 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	/* Bound before detaching, so a taken port is said on the terminal. */
-	if (metrics != NULL && *metrics != '\0' &&
-	    (metricsfd = httpd_listen(metrics, &err)) < 0) {
-		fprintf(stderr, "wsd: %s\n", err != NULL ? err :
-		    "cannot listen for metrics");
-		free(err);
+	if ((metricsfd = main_metrics_listen(metrics)) == -2) {
 		daemon_cleanup();
 		rc = EXIT_CONFIG;
 		goto fail;

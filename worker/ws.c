@@ -835,36 +835,69 @@ ws_close_check(const unsigned char *in, size_t len)
 	return 0;
 }
 
+/* An upgrade from an Origin not in ALLOWED_ORIGINS gets 403. */
+static int
+ws_confirm_upgrade(struct lws *wsi)
+{
+	char	*origin = ws_header(wsi, WSI_TOKEN_ORIGIN);
+	int	 ok = ws_origin_allowed(origin);
+
+	if (!ok) {
+		log_json(LOG_INFO, json_pack("{s:s}", "origin", origin),
+		    "origin not allowed");
+		metrics.errors++;
+	}
+	free(origin);
+	if (ok)
+		return 0;
+	/*
+	 * lws completes the transaction when we return 1 and would wait for
+	 * a next request: end the connection instead, like every plain
+	 * answer (see ws_http_reply).
+	 */
+	ws_http_write(wsi, 403, "text/plain", "Forbidden", 9);
+	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	return 1;
+}
+
+/* The peer's close frame: echoed by lws when valid, else 1002 / 1007. */
+static int
+ws_peer_close(struct lws *wsi, struct ws_pss *pss, const void *in, size_t len)
+{
+	int	code;
+
+	/* answering our close: don't echo another one */
+	if (pss->kind == WS_KIND_WS && pss->ws.s.state == SESSION_CLOSING)
+		return 1;
+	if ((code = ws_close_check(in, len)) == 0)
+		return 0;	/* lws echoes it */
+	metrics.errors++;
+	ws_conn_close(wsi, code, code == LWS_CLOSE_STATUS_PROTOCOL_ERR ?
+	    "Bad close frame" : "Invalid UTF-8", WS_CLOSE_ACK_SECS);
+	return 1;
+}
+
+/* A POST /api/publish that waited for Redis: its answer. */
+static int
+ws_publish_reply(struct lws *wsi, struct ws_http *h)
+{
+	h->route = WS_ROUTE_NONE;
+	if (!h->ok)
+		return ws_error(wsi, 503, "redis unavailable");
+	return ws_http_json(wsi, 200, json_pack("{s:b,s:I}", "ok", 1,
+	    "receivers", (json_int_t)h->receivers));
+}
+
 static int
 ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     void *in, size_t len)
 {
 	struct ws_pss	*pss = user;
-	char		*origin, remote[64];
-	int		 ok;
+	char		 remote[64];
 
 	switch (reason) {
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-		origin = ws_header(wsi, WSI_TOKEN_ORIGIN);
-		ok = ws_origin_allowed(origin);
-		if (!ok) {
-			log_json(LOG_INFO, json_pack("{s:s}", "origin", origin),
-			    "origin not allowed");
-			metrics.errors++;
-		}
-		free(origin);
-		if (!ok) {
-			/*
-			 * lws completes the transaction when we return 1 and
-			 * would wait for a next request: end the connection
-			 * instead, like every plain answer (see ws_http_reply).
-			 */
-			ws_http_write(wsi, 403, "text/plain", "Forbidden", 9);
-			lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK,
-			    LWS_TO_KILL_ASYNC);
-			return 1;
-		}
-		return 0;
+		return ws_confirm_upgrade(wsi);
 	case LWS_CALLBACK_ESTABLISHED:
 		pss->kind = WS_KIND_WS;
 		rxguard_watch(lws_get_socket_fd(wsi), wsi);
@@ -877,16 +910,7 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			return 0;
 		return ws_receive(wsi, &pss->ws, in, len);
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-		/* answering our close: don't echo another one */
-		if (pss->kind == WS_KIND_WS &&
-		    pss->ws.s.state == SESSION_CLOSING)
-			return 1;
-		if ((ok = ws_close_check(in, len)) == 0)
-			return 0;	/* lws echoes it */
-		metrics.errors++;
-		ws_conn_close(wsi, ok, ok == LWS_CLOSE_STATUS_PROTOCOL_ERR ?
-		    "Bad close frame" : "Invalid UTF-8", WS_CLOSE_ACK_SECS);
-		return 1;
+		return ws_peer_close(wsi, pss, in, len);
 	case LWS_CALLBACK_RECEIVE_PONG:
 		if (pss->kind != WS_KIND_WS)
 			return 0;
@@ -924,14 +948,7 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (pss == NULL || pss->kind != WS_KIND_HTTP ||
 		    pss->http.route != WS_ROUTE_PUBLISH_DONE)
 			return 0;
-		pss->http.route = WS_ROUTE_NONE;
-		if (!pss->http.ok)
-			ok = ws_error(wsi, 503, "redis unavailable");
-		else
-			ok = ws_http_json(wsi, 200, json_pack("{s:b,s:I}",
-			    "ok", 1, "receivers",
-			    (json_int_t)pss->http.receivers));
-		return ok;
+		return ws_publish_reply(wsi, &pss->http);
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (pss != NULL && pss->kind == WS_KIND_HTTP) {
 			if (pss->http.pending != NULL)
