@@ -4,6 +4,11 @@
  * only, within [min, max]; anything else is an error naming the variable
  * and the range.  What a bad value does is the program's: wsd and wsctl
  * warn and use the default, wsworker refuses to start (exit 78).
+ *
+ * Not knobs, so not here: descriptors and protocols wsd or systemd hand
+ * over (WSD_LISTEN_FD, WSD_IPC_FD, LISTEN_FDS, WATCHDOG_USEC …), whose
+ * absence means "none" rather than a default, and WSD_SOCKET_MODE, an
+ * octal mode.
  */
 #ifndef WSD_KNOB_H
 #define WSD_KNOB_H
