@@ -189,16 +189,20 @@ knob_get(enum knob_id id, uint64_t *value, char **err)
 	return s != NULL && *s != '\0';
 }
 
+/* Knobs read again and again (per app, per retiring slot) warn once. */
+static unsigned char knob_warned[KNOB_COUNT];
+
 uint64_t
 knob_or_default(enum knob_id id)
 {
 	uint64_t v;
 	char *err = NULL;
 
-	if (knob_get(id, &v, &err) < 0) {
+	if (knob_get(id, &v, &err) < 0 && !knob_warned[id]) {
+		knob_warned[id] = 1;
 		log_warn("%s: using %" PRIu64, err != NULL ? err :
 		    knob_table[id].name, v);
-		free(err);
 	}
+	free(err);
 	return v;
 }

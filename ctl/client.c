@@ -22,7 +22,6 @@
  * long as the daemon takes (stop waits out each app's kill_timeout).
  * Tests shorten it with WSCTL_TIMEOUT_MS.
  */
-
 static int
 client_timeout(const char *cmd)
 {

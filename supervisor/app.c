@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 #include "fsutil.h"
-#include "knob.h"
 #include "ipcmsg.h"
+#include "knob.h"
 #include "log.h"
 #include "wsd.h"
 #include "xmalloc.h"
