@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "eco_js.h"
+#include "knob.h"
 
 #define ECO_JS_MAX_OUT		(16 * 1024 * 1024)	/* the JSON */
 #define ECO_JS_MAX_ERR		(64 * 1024)		/* what we keep of stderr */
@@ -92,17 +93,7 @@ eco_js_find_node(void)
 static uint64_t
 eco_js_timeout_ms(void)
 {
-	const char *s = getenv("WSD_CONFIG_JS_TIMEOUT_MS");
-	char *end;
-	unsigned long long v;
-
-	if (s == NULL || *s == '\0')
-		return ECO_JS_TIMEOUT_MS;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v == 0 || v > 3600000)
-		return ECO_JS_TIMEOUT_MS;
-	return v;
+	return knob_or_default(KNOB_WSD_CONFIG_JS_TIMEOUT_MS);
 }
 
 static uint64_t

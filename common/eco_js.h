@@ -6,9 +6,6 @@
 
 #include "diag.h"
 
-/* How long node may take, unless WSD_CONFIG_JS_TIMEOUT_MS says otherwise. */
-#define ECO_JS_TIMEOUT_MS	10000
-
 /*
  * Evaluate `abs` (an absolute path) as PM2 does, with require() or
  * import(), and return JSON.stringify of its export (functions dropped, as

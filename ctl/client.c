@@ -12,6 +12,7 @@
 #include "ctl.h"
 #include "ctlcmd.h"
 #include "exitcodes.h"
+#include "knob.h"
 #include "proto.h"
 
 /*
@@ -21,21 +22,14 @@
  * long as the daemon takes (stop waits out each app's kill_timeout).
  * Tests shorten it with WSCTL_TIMEOUT_MS.
  */
-#define CLIENT_READ_TIMEOUT_MS	10000
-
 static int
 client_timeout(const char *cmd)
 {
 	const struct ctlcmd *cc = ctlcmd_find(cmd);
-	const char *env;
-	long v;
 
 	if (cc == NULL || !cc->quick)
 		return -1;
-	env = getenv("WSCTL_TIMEOUT_MS");
-	if (env != NULL && (v = strtol(env, NULL, 10)) > 0 && v < 3600000)
-		return (int)v;
-	return CLIENT_READ_TIMEOUT_MS;
+	return (int)knob_or_default(KNOB_WSCTL_TIMEOUT_MS);
 }
 
 int

@@ -19,6 +19,7 @@
 
 #include "fsutil.h"
 #include "ipcmsg.h"
+#include "knob.h"
 #include "log.h"
 #include "wsd.h"
 #include "xmalloc.h"
@@ -29,19 +30,6 @@ static int		 app_next_id;
 /* The triggers above the table (watch.c) follow its apps through these. */
 static void		(*app_added_cb)(struct app *);
 static void		(*app_freed_cb)(struct app *);
-
-uint64_t
-app_env_ms(const char *name, uint64_t dflt)
-{
-	const char *s = getenv(name);
-	char *end;
-	unsigned long long v;
-
-	if (s == NULL || *s == '\0')
-		return dflt;
-	v = strtoull(s, &end, 10);
-	return *end == '\0' ? (uint64_t)v : dflt;
-}
 
 void
 app_init(void)
@@ -160,9 +148,9 @@ app_fill_policy(struct app *a)
 	pc->nstop_exit_codes = c->nstop_exit_codes;
 	pc->kill_timeout_ms = c->kill_timeout_ms;
 	pc->listen_timeout_ms = c->listen_timeout_ms;
-	pc->crash_window_ms = app_env_ms("WSD_CRASH_WINDOW_MS", 120000);
-	pc->backoff_reset_ms = app_env_ms("WSD_BACKOFF_RESET_MS", 30000);
-	pc->backoff_max_ms = app_env_ms("WSD_BACKOFF_MAX_MS", 15000);
+	pc->crash_window_ms = knob_or_default(KNOB_WSD_CRASH_WINDOW_MS);
+	pc->backoff_reset_ms = knob_or_default(KNOB_WSD_BACKOFF_RESET_MS);
+	pc->backoff_max_ms = knob_or_default(KNOB_WSD_BACKOFF_MAX_MS);
 	/*
 	 * Readiness: an app that says wait_ready, or a cluster app that is
 	 * handed a listening socket (it serves a port: wsworker says ready

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "knob.h"
 #include "log.h"
 #include "proto.h"
 #include "wsd.h"
@@ -31,7 +32,6 @@
 #define CONTROL_RESERVED	16	/* more, for the daemon's uid and root */
 #define CONTROL_PER_PID		32
 #define CONTROL_PER_UID		64	/* a uid other than the daemon's or root */
-#define CONTROL_IDLE_MS		60000	/* default of WSD_CTL_IDLE_MS */
 
 struct reply {
 	char			*line;
@@ -433,25 +433,6 @@ control_idle_cb(uv_timer_t *t)
 	}
 }
 
-static uint64_t
-control_env_ms(const char *name, uint64_t dflt)
-{
-	const char *s = getenv(name);
-	char *end;
-	unsigned long long v;
-
-	if (s == NULL || *s == '\0')
-		return dflt;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*end != '\0' || errno != 0 || v == 0) {
-		log_warn("%s=%s: expected a positive number of ms, using %llu",
-		    name, s, (unsigned long long)dflt);
-		return dflt;
-	}
-	return (uint64_t)v;
-}
-
 int
 control_open(uv_loop_t *loop, int fd)
 {
@@ -465,7 +446,7 @@ control_open(uv_loop_t *loop, int fd)
 		return -1;
 	}
 	control_open_ok = 1;
-	control_idle_ms = control_env_ms("WSD_CTL_IDLE_MS", CONTROL_IDLE_MS);
+	control_idle_ms = knob_or_default(KNOB_WSD_CTL_IDLE_MS);
 	/* A sweep four times per period: a connection goes within 1.25×. */
 	uv_timer_init(loop, &control_idle_timer);
 	uv_timer_start(&control_idle_timer, control_idle_cb,

@@ -15,13 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "knob.h"
 #include "log.h"
 #include "wsd.h"
 #include "xmalloc.h"
 
 #define HTTPD_REQ_MAX		4096
 #define HTTPD_CONNS_MAX		64
-#define HTTPD_DEADLINE_MS	5000
 
 struct httpd_conn {
 	uv_tcp_t	 tcp;
@@ -60,7 +60,7 @@ static const struct {
 static uv_tcp_t		 httpd_server;
 static int		 httpd_on;
 static unsigned		 httpd_nconns;
-static uint64_t		 httpd_deadline_ms = HTTPD_DEADLINE_MS;
+static uint64_t		 httpd_deadline_ms;	/* WSD_METRICS_TIMEOUT_MS */
 
 int
 httpd_listen(const char *addr, char **err)
@@ -262,18 +262,7 @@ httpd_accept_cb(uv_stream_t *server, int status)
 int
 httpd_open(uv_loop_t *loop, int fd)
 {
-	const char *s = getenv("WSD_METRICS_TIMEOUT_MS");
-	char *end;
-	unsigned long v;
-
-	if (s != NULL && *s != '\0') {
-		v = strtoul(s, &end, 10);
-		if (*end == '\0' && v > 0 && v <= 600000)
-			httpd_deadline_ms = v;
-		else
-			log_warn("WSD_METRICS_TIMEOUT_MS: expected 1 to 600000 "
-			    "ms, got \"%s\": using %d", s, HTTPD_DEADLINE_MS);
-	}
+	httpd_deadline_ms = knob_or_default(KNOB_WSD_METRICS_TIMEOUT_MS);
 	uv_tcp_init(loop, &httpd_server);
 	if (uv_tcp_open(&httpd_server, fd) != 0 ||
 	    uv_listen((uv_stream_t *)&httpd_server, 64, httpd_accept_cb) != 0) {

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "ipcmsg.h"
+#include "knob.h"
 #include "log.h"
 #include "wsd.h"
 
@@ -366,7 +367,7 @@ static int
 inst_retire_waits(const struct inst *in, uint64_t now)
 {
 	const struct app *a = in->app;
-	uint64_t settle = app_env_ms("WSD_SCALE_SETTLE_MS", 300);
+	uint64_t settle = knob_or_default(KNOB_WSD_SCALE_SETTLE_MS);
 	size_t i;
 	int queued, stays = 0;
 

@@ -14,6 +14,7 @@
 #include "dump.h"
 #include "exitcodes.h"
 #include "fsutil.h"
+#include "knob.h"
 #include "log.h"
 #include "notify.h"
 #include "wsd.h"
@@ -252,19 +253,6 @@ main_stats_cb(uv_timer_t *t)
 	watch_memory();
 }
 
-static uint64_t
-main_env_ms(const char *name, uint64_t dflt)
-{
-	const char *s = getenv(name);
-	char *end;
-	unsigned long long v;
-
-	if (s == NULL || *s == '\0')
-		return dflt;
-	v = strtoull(s, &end, 10);
-	return *end == '\0' && v > 0 ? (uint64_t)v : dflt;
-}
-
 /* The home folder, made absolute (*defhome: what to free), or NULL. */
 static const char *
 main_home(char *buf, size_t len, char **defhome)
@@ -480,7 +468,7 @@ main(int argc, char **argv)
 	main_start_apps(&cfg, resurrect);
 
 	uv_timer_init(wsd_loop, &main_stats);
-	k = main_env_ms("WSD_STATS_INTERVAL_MS", 1000);
+	k = knob_or_default(KNOB_WSD_STATS_INTERVAL_MS);
 	uv_timer_start(&main_stats, main_stats_cb, k, k);
 
 	daemon_ready(0);

@@ -257,7 +257,6 @@ void	 app_set_hooks(void (*added_cb)(struct app *),
 json_t	*app_fields(const struct inst *);	/* log fields naming it */
 /* A removed instance that no longer runs leaves the table (may free it). */
 void	 app_inst_reap(struct inst *);
-uint64_t app_env_ms(const char *name, uint64_t dflt);	/* a WSD_* knob */
 
 /* inst.c: each instance's lifecycle (events, actions, child exits). */
 int	 inst_start(struct inst *);

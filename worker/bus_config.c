@@ -14,6 +14,7 @@
 
 #include "bus_int.h"
 #include "env.h"
+#include "knob.h"
 
 #define BUS_PORT		6379
 #define BUS_SENTINEL_PORT	26379
@@ -399,22 +400,16 @@ bus_config_getenv(const char *name)
 	return v != NULL && *v != '\0' ? v : NULL;
 }
 
-/* A milliseconds knob: unset keeps *out. */
+/* A knob (common/knob.c): unset keeps *out. */
 static int
-bus_config_env_ms(const char *name, uint64_t *out, char **err)
+bus_config_knob(enum knob_id id, uint64_t *out, char **err)
 {
-	const char	*v = bus_config_getenv(name);
-	long long	 n;
+	uint64_t	 v;
+	int		 r;
 
-	if (v == NULL)
-		return 0;
-	if (bus_config_number(v, strlen(v), 1, 86400000, &n) == -1) {
-		*err = bus_config_errorf("%s: '%s' is not a number of "
-		    "milliseconds (1-86400000)", name, v);
-		return -1;
-	}
-	*out = (uint64_t)n;
-	return 0;
+	if ((r = knob_get(id, &v, err)) == 1)
+		*out = v;
+	return r < 0 ? -1 : 0;
 }
 
 /*
@@ -461,12 +456,12 @@ bus_config_from_env(struct bus_config *cfg, char **err)
 		    "both set; use one");
 		return -1;
 	}
-	if (bus_config_env_ms("WS_REDIS_BACKOFF_MIN_MS", &cfg->backoff_min_ms,
+	if (bus_config_knob(KNOB_WS_REDIS_BACKOFF_MIN_MS, &cfg->backoff_min_ms,
 	    err) == -1 ||
-	    bus_config_env_ms("WS_REDIS_BACKOFF_MAX_MS", &cfg->backoff_max_ms,
+	    bus_config_knob(KNOB_WS_REDIS_BACKOFF_MAX_MS, &cfg->backoff_max_ms,
 	    err) == -1 ||
-	    bus_config_env_ms("WS_REDIS_PING_MS", &cfg->ping_ms, err) == -1 ||
-	    bus_config_env_ms("WS_REDIS_CONNECT_TIMEOUT_MS",
+	    bus_config_knob(KNOB_WS_REDIS_PING_MS, &cfg->ping_ms, err) == -1 ||
+	    bus_config_knob(KNOB_WS_REDIS_CONNECT_TIMEOUT_MS,
 	    &cfg->connect_timeout_ms, err) == -1)
 		goto fail;
 	if (cfg->backoff_max_ms < cfg->backoff_min_ms) {

@@ -20,6 +20,7 @@
 #include "env.h"
 #include "exitcodes.h"
 #include "hub.h"
+#include "knob.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
@@ -54,23 +55,17 @@ struct worker {
 
 static struct worker	worker;
 
-/* A number from the environment, or `def`; a bad one is a config error. */
+/* A knob (common/knob.c): a bad value is a config error (exit 78). */
 static uint64_t
-worker_env_number(const char *name, uint64_t def, uint64_t min, uint64_t max)
+worker_knob(enum knob_id id)
 {
-	const char		*s = getenv(name);
-	char			*end;
-	unsigned long long	 v;
+	uint64_t	 v;
+	char		*err = NULL;
 
-	if (s == NULL || *s == '\0')
-		return def;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || *s == '-' || v < min || v > max) {
-		log_error("%s: expected a number from %llu to %llu, got \"%s\"",
-		    name, (unsigned long long)min, (unsigned long long)max, s);
+	if (knob_get(id, &v, &err) < 0) {
+		log_error("%s", err != NULL ? err : "out of memory");
+		free(err);
 		worker.errors++;
-		return def;
 	}
 	return v;
 }
@@ -167,21 +162,14 @@ worker_database_config(struct pg_config *pconf)
 	}
 	memset(pconf, 0, sizeof *pconf);
 	pconf->url = worker.database_url;
-	pconf->pool = worker_env_number("WS_DB_POOL", 2, 1, 64);
-	pconf->timeout_ms = worker_env_number("WS_DB_TIMEOUT_MS", 2000, 10,
-	    600000);
-	pconf->connect_timeout_ms = worker_env_number(
-	    "WS_DB_CONNECT_TIMEOUT_MS", 5000, 10, 600000);
-	pconf->backoff_ms = worker_env_number("WS_DB_BACKOFF_MS", 100, 1,
-	    600000);
-	pconf->backoff_max_ms = worker_env_number("WS_DB_BACKOFF_MAX_MS",
-	    5000, 1, 600000);
-	pconf->queue_max = worker_env_number("WS_DB_QUEUE_MAX", 10000, 1,
-	    10000000);
-	rconf.cache_ms = worker_env_number("WS_RULES_CACHE_MS", 5000, 0,
-	    3600000);
-	rconf.cache_max = worker_env_number("WS_RULES_CACHE_MAX", 100000, 1,
-	    10000000);
+	pconf->pool = worker_knob(KNOB_WS_DB_POOL);
+	pconf->timeout_ms = worker_knob(KNOB_WS_DB_TIMEOUT_MS);
+	pconf->connect_timeout_ms = worker_knob(KNOB_WS_DB_CONNECT_TIMEOUT_MS);
+	pconf->backoff_ms = worker_knob(KNOB_WS_DB_BACKOFF_MS);
+	pconf->backoff_max_ms = worker_knob(KNOB_WS_DB_BACKOFF_MAX_MS);
+	pconf->queue_max = worker_knob(KNOB_WS_DB_QUEUE_MAX);
+	rconf.cache_ms = worker_knob(KNOB_WS_RULES_CACHE_MS);
+	rconf.cache_max = worker_knob(KNOB_WS_RULES_CACHE_MAX);
 	if (rules_configure(&rconf, worker.database_url != NULL, &err) != 0 ||
 	    unread_configure(worker.database_url != NULL) != 0) {
 		log_error("%s", err != NULL ? err : "out of memory");
@@ -408,39 +396,28 @@ main(int argc, char **argv)
 	host = getenv("WS_HOST");
 	if (host == NULL || *host == '\0')
 		host = "0.0.0.0";
-	port = worker_env_number("WS_PORT", 3002, 1, 65535);
+	port = worker_knob(KNOB_WS_PORT);
 	memset(&sconf, 0, sizeof sconf);
-	sconf.send_queue_max = worker_env_number("WS_SEND_QUEUE_MAX", 1 << 20,
-	    1024, UINT32_MAX / 2);
-	sconf.max_subscriptions = worker_env_number("WS_MAX_SUBSCRIPTIONS", 256, 1,
-	    65535);
-	sconf.ping_interval_ms = worker_env_number("WS_PING_INTERVAL_MS", 30000, 0,
-	    86400000);
+	sconf.send_queue_max = worker_knob(KNOB_WS_SEND_QUEUE_MAX);
+	sconf.max_subscriptions = worker_knob(KNOB_WS_MAX_SUBSCRIPTIONS);
+	sconf.ping_interval_ms = worker_knob(KNOB_WS_PING_INTERVAL_MS);
 	memset(&wconf, 0, sizeof wconf);
 	wconf.allowed_origins = getenv("ALLOWED_ORIGINS");
 	wconf.api_key = getenv("WS_API_KEY");
 	if (wconf.api_key != NULL && *wconf.api_key == '\0')
 		wconf.api_key = NULL;
-	wconf.max_message = worker_env_number("WS_MAX_MESSAGE", 64 * 1024, 16,
-	    64 * 1024 * 1024);
-	wconf.max_publish = worker_env_number("WS_MAX_PUBLISH", 1024 * 1024, 1024,
-	    64 * 1024 * 1024);
-	wconf.lws_log_level = getenv("WS_LWS_LOG_LEVEL") != NULL ?
-	    (int)worker_env_number("WS_LWS_LOG_LEVEL", 0, 0, 0xffff) : -1;
+	wconf.max_message = worker_knob(KNOB_WS_MAX_MESSAGE);
+	wconf.max_publish = worker_knob(KNOB_WS_MAX_PUBLISH);
+	wconf.lws_log_level = (int)worker_knob(KNOB_WS_LWS_LOG_LEVEL);
 	memset(&econf, 0, sizeof econf);
-	econf.timeout_ms = worker_env_number("WS_HANDSHAKE_TIMEOUT_MS", 5000, 100,
-	    600000);
-	econf.per_ip = (unsigned)worker_env_number("WS_HANDSHAKE_PER_IP", 64, 0,
-	    1000000);
+	econf.timeout_ms = worker_knob(KNOB_WS_HANDSHAKE_TIMEOUT_MS);
+	econf.per_ip = (unsigned)worker_knob(KNOB_WS_HANDSHAKE_PER_IP);
 	econf.max_head = WS_MAX_HEAD;
 	econf.max_body = wconf.max_publish;
-	worker.drain_timeout_ms = worker_env_number("WS_DRAIN_TIMEOUT_MS", 1000, 0,
-	    600000);
-	worker.drain_spread_ms = worker_env_number("WS_DRAIN_SPREAD_MS", 1000, 0,
-	    600000);
-	worker.kill_timeout_ms = worker_env_number("WSD_KILL_TIMEOUT_MS", 0, 0,
-	    86400000);
-	stats_ms = worker_env_number("WS_STATS_INTERVAL_MS", 1000, 0, 3600000);
+	worker.drain_timeout_ms = worker_knob(KNOB_WS_DRAIN_TIMEOUT_MS);
+	worker.drain_spread_ms = worker_knob(KNOB_WS_DRAIN_SPREAD_MS);
+	worker.kill_timeout_ms = worker_knob(KNOB_WSD_KILL_TIMEOUT_MS);
+	stats_ms = worker_knob(KNOB_WS_STATS_INTERVAL_MS);
 
 	r = bus_config_from_env(&worker.bus_conf, &err);
 	if (r < 0) {
@@ -449,10 +426,8 @@ main(int argc, char **argv)
 		worker.errors++;
 	}
 	worker.have_bus = r == 1;
-	worker.bus_conf.history_size = worker_env_number("WS_HISTORY_SIZE",
-	    1000, 1, 10000000);
-	worker.bus_conf.history_ttl = worker_env_number("WS_HISTORY_TTL",
-	    86400, 0, 365ULL * 86400);
+	worker.bus_conf.history_size = worker_knob(KNOB_WS_HISTORY_SIZE);
+	worker.bus_conf.history_ttl = worker_knob(KNOB_WS_HISTORY_TTL);
 	worker_database_config(&pconf);
 	if (worker.errors > 0)
 		return EXIT_CONFIG;

@@ -58,6 +58,8 @@ wait_for 30 "wsd control socket" wsctl ping || { not_ok "wsd starts"; finish; }
 
 wait_for 30 "READY=1" has_msg READY=1
 check "READY=1 was sent" has_msg READY=1
+# The listener writes its CHECK once wsctl has answered, after READY=1.
+wait_for 30 "the check at READY=1" grep -q ' CHECK ' "$MSGS"
 first_check=$(grep -m1 ' CHECK ' "$MSGS" | cut -d' ' -f3)
 if [ "$first_check" = online ]; then
 	ok "READY=1 arrived only once every instance was online"

@@ -168,6 +168,21 @@ s.test('missing or empty NEXTAUTH_SECRET → the worker exits 78 with a message'
 	}
 });
 
+// One knob reader (common/knob.c): every bad number, whichever part of the
+// worker reads it, is refused the same way, naming the variable and range.
+s.test('a bad numeric knob → exit 78 naming the variable and its range', async () => {
+	for (const [name, value, range] of [['WS_PORT', '0', '1 to 65535'], ['WS_PING_INTERVAL_MS', '-1', '0 to 86400000'],
+	    ['WS_MAX_MESSAGE', '99999999999999999999999', '16 to 67108864'], ['WS_REDIS_PING_MS', '0', '1 to 86400000'],
+	    ['WS_REDIS_CONNECT_TIMEOUT_MS', '5s', '1 to 86400000'], ['WS_HISTORY_TTL', ' 5', '0 to 31536000']]) {
+		const x = await lib.startWorker({ env: { [name]: value }, noWait: true });
+		const ex = await lib.withTimeout(x.proc.exited, 10000, 'wsworker to exit');
+		const out = x.proc.logOut() + x.proc.logErr();
+		assert.strictEqual(ex.code, 78, name + '=' + JSON.stringify(value) + ': exit ' + JSON.stringify(ex));
+		assert.ok(out.includes(name + ': expected a number') && out.includes('from ' + range + ', got'),
+		    name + '=' + JSON.stringify(value) + ': the message does not name the variable and its range: ' + out.slice(0, 400));
+	}
+});
+
 s.final('a socket is closed with 1008 when its token expires', async () => {
 	assert.ok(expiring, 'the expiring socket was not set up');
 	const cl = await expiring.waitClose(45000);	// exp + the 30 s leeway at most
