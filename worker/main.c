@@ -350,21 +350,23 @@ worker_signal_cb(uv_signal_t *h, int signo)
 	worker_drain();
 }
 
-int
-main(int argc, char **argv)
-{
+/* Everything main() reads from the environment before it starts. */
+struct worker_conf {
 	struct session_config	 sconf;
 	struct ws_config	 wconf;
 	struct pg_config	 pconf;
 	struct edge_config	 econf;
-	enum log_level		 lvl;
-	const char		*s, *host, *secret, *kerr;
-	char			*err = NULL;
+	const char		*host;
 	uint64_t		 port, stats_ms;
-	int			 r;
+};
 
-	(void)argc;
-	(void)argv;
+/* The log's name and level, from WSD_APP_NAME, the instance and LOG_LEVEL. */
+static void
+worker_log_setup(void)
+{
+	enum log_level	 lvl;
+	const char	*s;
+
 	s = getenv("WSD_INSTANCE");
 	if (s == NULL)
 		s = getenv("NODE_APP_INSTANCE");
@@ -377,6 +379,106 @@ main(int argc, char **argv)
 			log_warn("LOG_LEVEL: unknown level \"%s\"; using info",
 			    s);
 	}
+}
+
+/* The environment into c; errors are logged and counted in worker.errors. */
+static void
+worker_config(struct worker_conf *c)
+{
+	char	*err = NULL;
+	int	 r;
+
+	memset(c, 0, sizeof *c);
+	c->host = getenv("WS_HOST");
+	if (c->host == NULL || *c->host == '\0')
+		c->host = "0.0.0.0";
+	c->port = worker_knob(KNOB_WS_PORT);
+	c->sconf.send_queue_max = worker_knob(KNOB_WS_SEND_QUEUE_MAX);
+	c->sconf.max_subscriptions = worker_knob(KNOB_WS_MAX_SUBSCRIPTIONS);
+	c->sconf.ping_interval_ms = worker_knob(KNOB_WS_PING_INTERVAL_MS);
+	c->wconf.allowed_origins = getenv("ALLOWED_ORIGINS");
+	c->wconf.api_key = getenv("WS_API_KEY");
+	if (c->wconf.api_key != NULL && *c->wconf.api_key == '\0')
+		c->wconf.api_key = NULL;
+	c->wconf.max_message = worker_knob(KNOB_WS_MAX_MESSAGE);
+	c->wconf.max_publish = worker_knob(KNOB_WS_MAX_PUBLISH);
+	c->wconf.lws_log_level = (int)worker_knob(KNOB_WS_LWS_LOG_LEVEL);
+	c->econf.timeout_ms = worker_knob(KNOB_WS_HANDSHAKE_TIMEOUT_MS);
+	c->econf.per_ip = (unsigned)worker_knob(KNOB_WS_HANDSHAKE_PER_IP);
+	c->econf.max_head = WS_MAX_HEAD;
+	c->econf.max_body = c->wconf.max_publish;
+	worker.drain_timeout_ms = worker_knob(KNOB_WS_DRAIN_TIMEOUT_MS);
+	worker.drain_spread_ms = worker_knob(KNOB_WS_DRAIN_SPREAD_MS);
+	worker.kill_timeout_ms = worker_knob(KNOB_WSD_KILL_TIMEOUT_MS);
+	c->stats_ms = worker_knob(KNOB_WS_STATS_INTERVAL_MS);
+
+	r = bus_config_from_env(&worker.bus_conf, &err);
+	if (r < 0) {
+		log_error("%s", err ? err : "invalid Redis configuration");
+		free(err);
+		worker.errors++;
+	}
+	worker.have_bus = r == 1;
+	worker.bus_conf.history_size = worker_knob(KNOB_WS_HISTORY_SIZE);
+	worker.bus_conf.history_ttl = worker_knob(KNOB_WS_HISTORY_TTL);
+	worker_database_config(&c->pconf);
+}
+
+/* The loop and every part on it, up to the link to wsd; an exit status. */
+static int
+worker_start(struct worker_conf *c)
+{
+	char	*err = NULL;
+
+	worker.loop = uv_default_loop();
+	if (listener_open(&worker.listener, worker.loop, c->host,
+	    (int)c->port, &err) != 0) {
+		log_error("%s", err ? err : "cannot listen");
+		return EXIT_TEMPFAIL;
+	}
+	if (ws_init(worker.loop, &c->wconf, &err) != 0) {
+		log_error("%s", err ? err : "libwebsockets failed");
+		return EXIT_TEMPFAIL;
+	}
+	if (edge_init(worker.loop, &c->econf, worker_request_cb) != 0 ||
+	    session_init(worker.loop, &c->sconf) != 0) {
+		log_error("out of memory");
+		return EXIT_TEMPFAIL;
+	}
+	if (worker.have_bus) {
+		worker.bus = bus_new(worker.loop, &worker.bus_conf,
+		    worker_bus_message_cb, worker_bus_state_cb, hub_each_key,
+		    NULL);
+		if (worker.bus == NULL) {
+			log_error("cannot set up the Redis bus");
+			return EXIT_TEMPFAIL;
+		}
+	}
+	hub_set_bus(worker.bus);
+	ws_set_bus(worker.bus);
+	if (worker.database_url != NULL &&
+	    pg_init(worker.loop, &c->pconf) != 0) {
+		log_error("cannot set up the database pool");
+		return EXIT_TEMPFAIL;
+	}
+	if (parent_open(worker.loop, c->stats_ms, worker_stats_cb,
+	    worker_drain_cb, worker_settings_cb, NULL, &err) != 0) {
+		log_error("%s", err ? err : "bad WSD_IPC_FD");
+		return EXIT_CONFIG;
+	}
+	return EXIT_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct worker_conf	 c;
+	const char		*secret, *kerr;
+	int			 rc;
+
+	(void)argc;
+	(void)argv;
+	worker_log_setup();
 	signal(SIGPIPE, SIG_IGN);
 
 	/*
@@ -393,80 +495,11 @@ main(int argc, char **argv)
 	if (strlen(secret) < 32)
 		log_warn("NEXTAUTH_SECRET is shorter than 32 bytes");
 
-	host = getenv("WS_HOST");
-	if (host == NULL || *host == '\0')
-		host = "0.0.0.0";
-	port = worker_knob(KNOB_WS_PORT);
-	memset(&sconf, 0, sizeof sconf);
-	sconf.send_queue_max = worker_knob(KNOB_WS_SEND_QUEUE_MAX);
-	sconf.max_subscriptions = worker_knob(KNOB_WS_MAX_SUBSCRIPTIONS);
-	sconf.ping_interval_ms = worker_knob(KNOB_WS_PING_INTERVAL_MS);
-	memset(&wconf, 0, sizeof wconf);
-	wconf.allowed_origins = getenv("ALLOWED_ORIGINS");
-	wconf.api_key = getenv("WS_API_KEY");
-	if (wconf.api_key != NULL && *wconf.api_key == '\0')
-		wconf.api_key = NULL;
-	wconf.max_message = worker_knob(KNOB_WS_MAX_MESSAGE);
-	wconf.max_publish = worker_knob(KNOB_WS_MAX_PUBLISH);
-	wconf.lws_log_level = (int)worker_knob(KNOB_WS_LWS_LOG_LEVEL);
-	memset(&econf, 0, sizeof econf);
-	econf.timeout_ms = worker_knob(KNOB_WS_HANDSHAKE_TIMEOUT_MS);
-	econf.per_ip = (unsigned)worker_knob(KNOB_WS_HANDSHAKE_PER_IP);
-	econf.max_head = WS_MAX_HEAD;
-	econf.max_body = wconf.max_publish;
-	worker.drain_timeout_ms = worker_knob(KNOB_WS_DRAIN_TIMEOUT_MS);
-	worker.drain_spread_ms = worker_knob(KNOB_WS_DRAIN_SPREAD_MS);
-	worker.kill_timeout_ms = worker_knob(KNOB_WSD_KILL_TIMEOUT_MS);
-	stats_ms = worker_knob(KNOB_WS_STATS_INTERVAL_MS);
-
-	r = bus_config_from_env(&worker.bus_conf, &err);
-	if (r < 0) {
-		log_error("%s", err ? err : "invalid Redis configuration");
-		free(err);
-		worker.errors++;
-	}
-	worker.have_bus = r == 1;
-	worker.bus_conf.history_size = worker_knob(KNOB_WS_HISTORY_SIZE);
-	worker.bus_conf.history_ttl = worker_knob(KNOB_WS_HISTORY_TTL);
-	worker_database_config(&pconf);
+	worker_config(&c);
 	if (worker.errors > 0)
 		return EXIT_CONFIG;
-
-	worker.loop = uv_default_loop();
-	if (listener_open(&worker.listener, worker.loop, host, (int)port,
-	    &err) != 0) {
-		log_error("%s", err ? err : "cannot listen");
-		return EXIT_TEMPFAIL;
-	}
-	if (ws_init(worker.loop, &wconf, &err) != 0) {
-		log_error("%s", err ? err : "libwebsockets failed");
-		return EXIT_TEMPFAIL;
-	}
-	if (edge_init(worker.loop, &econf, worker_request_cb) != 0 ||
-	    session_init(worker.loop, &sconf) != 0) {
-		log_error("out of memory");
-		return EXIT_TEMPFAIL;
-	}
-	if (worker.have_bus) {
-		worker.bus = bus_new(worker.loop, &worker.bus_conf,
-		    worker_bus_message_cb, worker_bus_state_cb, hub_each_key,
-		    NULL);
-		if (worker.bus == NULL) {
-			log_error("cannot set up the Redis bus");
-			return EXIT_TEMPFAIL;
-		}
-	}
-	hub_set_bus(worker.bus);
-	ws_set_bus(worker.bus);
-	if (worker.database_url != NULL && pg_init(worker.loop, &pconf) != 0) {
-		log_error("cannot set up the database pool");
-		return EXIT_TEMPFAIL;
-	}
-	if (parent_open(worker.loop, stats_ms, worker_stats_cb, worker_drain_cb,
-	    worker_settings_cb, NULL, &err) != 0) {
-		log_error("%s", err ? err : "bad WSD_IPC_FD");
-		return EXIT_CONFIG;
-	}
+	if ((rc = worker_start(&c)) != EXIT_OK)
+		return rc;
 
 	uv_signal_init(worker.loop, &worker.sigint);
 	uv_signal_init(worker.loop, &worker.sigterm);
@@ -477,8 +510,8 @@ main(int argc, char **argv)
 		log_error("cannot poll the listening socket");
 		return EXIT_TEMPFAIL;
 	}
-	log_json(LOG_INFO, json_pack("{s:s,s:I,s:b,s:s,s:s}", "host", host,
-	    "port", (json_int_t)port, "inherited",
+	log_json(LOG_INFO, json_pack("{s:s,s:I,s:b,s:s,s:s}", "host", c.host,
+	    "port", (json_int_t)c.port, "inherited",
 	    worker.listener.inherited, "redis",
 	    worker.have_bus ? "configured" : "none", "database",
 	    worker.database_url != NULL ? "configured" : "none"),
