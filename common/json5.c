@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hexdigit.h"
 #include "json5.h"
 
 /* Deeper than any ecosystem file; keeps hostile input off the C stack. */
@@ -201,18 +202,6 @@ json5_skip(struct json5 *j)
 	return 0;
 }
 
-static int
-json5_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* n hex digits at p, or -1. */
 static long
 json5_hexn(const struct json5 *j, const char *p, int n)
@@ -223,7 +212,7 @@ json5_hexn(const struct json5 *j, const char *p, int n)
 	if (j->end - p < n)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if ((d = json5_hex((unsigned char)p[i])) < 0)
+		if ((d = hexdigit((unsigned char)p[i])) < 0)
 			return -1;
 		v = v * 16 + d;
 	}
@@ -429,7 +418,7 @@ json5_number(struct json5 *j)
 	}
 	if (p + 1 < j->end && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
 		p += 2;
-		while (p < j->end && json5_hex((unsigned char)*p) >= 0)
+		while (p < j->end && hexdigit((unsigned char)*p) >= 0)
 			p++, digits++;
 		if (digits == 0 || json5_ident_char(j, p, 0)) {
 			j->p = p;

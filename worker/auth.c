@@ -16,6 +16,7 @@
 #include <openssl/params.h>
 
 #include "auth.h"
+#include "hexdigit.h"
 
 #define AUTH_TOKEN_MAX		8192	/* a ?token= or Bearer JWS */
 #define AUTH_SESSION_MAX	32768	/* a session JWE, chunks joined */
@@ -511,18 +512,6 @@ out:
 	return st;
 }
 
-static int
-auth_hex(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * The first token= parameter, %XX decoded ('+' is left alone: no JWS
  * contains one).  A bad escape, an encoded NUL or an empty value gives
@@ -555,8 +544,8 @@ auth_token_from_query(const char *query)
 			*o++ = *p;
 			continue;
 		}
-		if (end - p < 3 || (hi = auth_hex(p[1])) < 0 ||
-		    (lo = auth_hex(p[2])) < 0 || (hi | lo) == 0) {
+		if (end - p < 3 || (hi = hexdigit(p[1])) < 0 ||
+		    (lo = hexdigit(p[2])) < 0 || (hi | lo) == 0) {
 			free(out);
 			return NULL;
 		}

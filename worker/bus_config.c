@@ -14,6 +14,7 @@
 
 #include "bus_int.h"
 #include "env.h"
+#include "hexdigit.h"
 #include "knob.h"
 
 #define BUS_PORT		6379
@@ -36,18 +37,6 @@ bus_config_errorf(const char *fmt, ...)
 	return s;
 }
 
-static int
-bus_config_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode s[0..len) into a new string; NULL on a bad escape. */
 static char *
 bus_config_unescape(const char *s, size_t len)
@@ -67,8 +56,8 @@ bus_config_unescape(const char *s, size_t len)
 			free(out);
 			return NULL;
 		}
-		if ((hi = bus_config_hexval((unsigned char)s[i + 1])) == -1 ||
-		    (lo = bus_config_hexval((unsigned char)s[i + 2])) == -1) {
+		if ((hi = hexdigit((unsigned char)s[i + 1])) == -1 ||
+		    (lo = hexdigit((unsigned char)s[i + 2])) == -1) {
 			free(out);
 			return NULL;
 		}
