@@ -265,16 +265,13 @@ static const struct option cmd_logs_options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+/* The options of `logs`; 0, or the usage exit status (said). */
 static int
-cmd_logs_logs(struct ctl *ctl, int argc, char **argv)
+cmd_logs_parse(struct ctl *ctl, int argc, char **argv, long *lines,
+    int *follow, const char **want)
 {
-	struct cmd_logs_file *files;
-	const char *type, *want = NULL;
-	json_t *args, *data, *list, *f;
-	long lines = 15;
 	char *end;
-	size_t i, n = 0;
-	int ch, rc, follow = 0, nostream = 0;
+	int ch, nostream = 0;
 
 	optind = 0;
 	opterr = 0;
@@ -283,22 +280,22 @@ cmd_logs_logs(struct ctl *ctl, int argc, char **argv)
 		switch (ch) {
 		case OPT_LINES:
 			errno = 0;
-			lines = strtol(optarg, &end, 10);
+			*lines = strtol(optarg, &end, 10);
 			if (errno != 0 || *end != '\0' || end == optarg ||
-			    lines < 0) {
+			    *lines < 0) {
 				ctl_warn("--lines: not a number: %s", optarg);
 				return ctl_usage(ctl);
 			}
 			break;
 		case 'f':
 		case OPT_FOLLOW:
-			follow = 1;
+			*follow = 1;
 			break;
 		case OPT_ERR:
-			want = "err";
+			*want = "err";
 			break;
 		case OPT_OUT:
-			want = "out";
+			*want = "out";
 			break;
 		case OPT_NOSTREAM:
 			/* PM2 follows by default; we print and exit already. */
@@ -324,8 +321,50 @@ cmd_logs_logs(struct ctl *ctl, int argc, char **argv)
 	if (argc - optind > 1)
 		return ctl_usage(ctl);
 	if (nostream)
-		follow = 0;
+		*follow = 0;
+	return 0;
+}
 
+/* The daemon's file list, kept to `want` ("out", "err" or NULL: both). */
+static struct cmd_logs_file *
+cmd_logs_files(json_t *list, const char *want, size_t *n)
+{
+	struct cmd_logs_file *files;
+	const char *type;
+	json_t *f;
+	size_t i;
+
+	*n = 0;
+	files = xcalloc(json_array_size(list) + 1, sizeof *files);
+	json_array_foreach(list, i, f) {
+		type = json_string_value(json_object_get(f, "type"));
+		if (json_string_value(json_object_get(f, "path")) == NULL ||
+		    (want != NULL && (type == NULL || strcmp(type, want) != 0)))
+			continue;
+		files[*n].path = xstrdup(json_string_value(json_object_get(f,
+		    "path")));
+		xasprintf(&files[*n].prefix, "%lld|%s | ",
+		    json_integer_value(json_object_get(f, "id")),
+		    json_string_value(json_object_get(f, "name")) ?: "?");
+		files[*n].err = type != NULL && strcmp(type, "err") == 0;
+		files[*n].fd = -1;
+		(*n)++;
+	}
+	return files;
+}
+
+static int
+cmd_logs_logs(struct ctl *ctl, int argc, char **argv)
+{
+	struct cmd_logs_file *files;
+	const char *want = NULL;
+	json_t *args, *data;
+	long lines = 15;
+	size_t i, n;
+	int rc, follow = 0;
+
+	if ((rc = cmd_logs_parse(ctl, argc, argv, &lines, &follow, &want)) != 0)
+		return rc;
 	args = json_object();
 	if (optind < argc)
 		json_object_set_new(args, "target", json_string(argv[optind]));
@@ -338,23 +377,7 @@ cmd_logs_logs(struct ctl *ctl, int argc, char **argv)
 		json_decref(data);
 		return EXIT_OK;
 	}
-
-	list = json_object_get(data, "files");
-	files = xcalloc(json_array_size(list) + 1, sizeof *files);
-	json_array_foreach(list, i, f) {
-		type = json_string_value(json_object_get(f, "type"));
-		if (json_string_value(json_object_get(f, "path")) == NULL ||
-		    (want != NULL && (type == NULL || strcmp(type, want) != 0)))
-			continue;
-		files[n].path = xstrdup(json_string_value(json_object_get(f,
-		    "path")));
-		xasprintf(&files[n].prefix, "%lld|%s | ",
-		    json_integer_value(json_object_get(f, "id")),
-		    json_string_value(json_object_get(f, "name")) ?: "?");
-		files[n].err = type != NULL && strcmp(type, "err") == 0;
-		files[n].fd = -1;
-		n++;
-	}
+	files = cmd_logs_files(json_object_get(data, "files"), want, &n);
 	json_decref(data);
 
 	for (i = 0; i < n; i++)
