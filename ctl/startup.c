@@ -383,12 +383,58 @@ startup_bindir(struct startup *su)
 }
 
 /* Parse the shared arguments; `install` allows --home and --bindir. */
+/* --root and --home as given: absolute, existing, safe; 0 or -1 (said). */
+static int
+startup_check_paths(const struct startup *su)
+{
+	struct stat st;
+
+	if (su->root != NULL && (su->root[0] != '/' ||
+	    stat(su->root, &st) == -1 || !S_ISDIR(st.st_mode))) {
+		ctl_warn("--root %s: not an existing absolute folder",
+		    su->root);
+		return -1;
+	}
+	if (su->home[0] != '\0' && (su->home[0] != '/' ||
+	    !startup_safe(su->home))) {
+		ctl_warn("--home %s: must be an absolute path of letters, "
+		    "digits and / . _ + - @", su->home);
+		return -1;
+	}
+	return 0;
+}
+
+/* The init system (detected when not given), the service's name and files. */
+static void
+startup_paths(struct startup *su)
+{
+	const char *root = su->root ? su->root : "";
+
+	/* systemd runs here, and we are to act on this host. */
+	su->systemd_runs = su->root == NULL &&
+	    access("/run/systemd/system", F_OK) == 0;
+	if (su->init == STARTUP_DETECT)
+		su->init = access("/run/systemd/system", F_OK) == 0 ?
+		    STARTUP_SYSTEMD : STARTUP_SYSV;
+	if (su->uid == 0)
+		snprintf(su->name, sizeof su->name, "wsd");
+	else
+		snprintf(su->name, sizeof su->name, "wsd-%s", su->user);
+	if (su->init == STARTUP_SYSTEMD) {
+		snprintf(su->path, sizeof su->path, "%s" STARTUP_SYSTEMD_DIR
+		    "/%s.service", root, su->name);
+		snprintf(su->wants, sizeof su->wants, "%s" STARTUP_WANTS_DIR
+		    "/%s.service", root, su->name);
+	} else
+		snprintf(su->path, sizeof su->path, "%s" STARTUP_SYSV_DIR
+		    "/%s", root, su->name);
+}
+
 static int
 startup_parse(struct ctl *ctl, struct startup *su, int argc, char **argv,
     int install)
 {
 	const char *user = NULL;
-	struct stat st;
 	int c;
 
 	memset(su, 0, sizeof *su);
@@ -442,18 +488,8 @@ startup_parse(struct ctl *ctl, struct startup *su, int argc, char **argv,
 	if (optind < argc)
 		return ctl_usage(ctl);
 
-	if (su->root != NULL && (su->root[0] != '/' ||
-	    stat(su->root, &st) == -1 || !S_ISDIR(st.st_mode))) {
-		ctl_warn("--root %s: not an existing absolute folder",
-		    su->root);
+	if (startup_check_paths(su) != 0)
 		return EXIT_USAGE;
-	}
-	if (su->home[0] != '\0' && (su->home[0] != '/' ||
-	    !startup_safe(su->home))) {
-		ctl_warn("--home %s: must be an absolute path of letters, "
-		    "digits and / . _ + - @", su->home);
-		return EXIT_USAGE;
-	}
 	if (su->bindir[0] == '\0' && install && startup_bindir(su) == -1)
 		return EXIT_CMDFAIL;
 	if (install && (su->bindir[0] != '/' || !startup_safe(su->bindir))) {
@@ -465,25 +501,7 @@ startup_parse(struct ctl *ctl, struct startup *su, int argc, char **argv,
 	if (startup_user(su, user) == -1)
 		return EXIT_CMDFAIL;
 
-	/* systemd runs here, and we are to act on this host. */
-	su->systemd_runs = su->root == NULL &&
-	    access("/run/systemd/system", F_OK) == 0;
-	if (su->init == STARTUP_DETECT)
-		su->init = access("/run/systemd/system", F_OK) == 0 ?
-		    STARTUP_SYSTEMD : STARTUP_SYSV;
-
-	if (su->uid == 0)
-		snprintf(su->name, sizeof su->name, "wsd");
-	else
-		snprintf(su->name, sizeof su->name, "wsd-%s", su->user);
-	if (su->init == STARTUP_SYSTEMD) {
-		snprintf(su->path, sizeof su->path, "%s" STARTUP_SYSTEMD_DIR
-		    "/%s.service", su->root ? su->root : "", su->name);
-		snprintf(su->wants, sizeof su->wants, "%s" STARTUP_WANTS_DIR
-		    "/%s.service", su->root ? su->root : "", su->name);
-	} else
-		snprintf(su->path, sizeof su->path, "%s" STARTUP_SYSV_DIR
-		    "/%s", su->root ? su->root : "", su->name);
+	startup_paths(su);
 	return EXIT_OK;
 }
 
