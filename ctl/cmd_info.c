@@ -345,6 +345,33 @@ cmd_info_kv(struct table *t, const char *key, json_t *v)
 	}
 }
 
+/*
+ * As pm2 describe: only the env that differs from our own environment,
+ * since the rest is wsd's inherited environment; `wsctl env ID` shows all.
+ */
+static void
+cmd_info_describe_env(struct ctl *ctl, json_t *in)
+{
+	struct table *t = table_create(2, NULL);
+	const char *key, *mine;
+	json_t *v;
+
+	json_object_foreach(json_object_get(in, "env"), key, v) {
+		mine = getenv(key);
+		if (mine != NULL && json_is_string(v) &&
+		    strcmp(mine, json_string_value(v)) == 0)
+			continue;
+		cmd_info_kv(t, key, v);
+	}
+	if (table_rows(t) > 0) {
+		printf(" Env differing from this shell's (secrets masked; "
+		    "all of it: wsctl env %lld)\n",
+		    json_integer_value(json_object_get(in, "id")));
+		table_write(t, stdout, ctl->colour);
+	}
+	table_free(t);
+}
+
 static void
 cmd_info_describe_one(struct ctl *ctl, json_t *in)
 {
@@ -356,8 +383,8 @@ cmd_info_describe_one(struct ctl *ctl, json_t *in)
 		"port", NULL
 	};
 	struct table *t;
-	json_t *cfg, *env, *v;
-	const char *st, *key;
+	json_t *cfg;
+	const char *st;
 	char buf[128];
 	size_t i;
 
@@ -418,28 +445,7 @@ cmd_info_describe_one(struct ctl *ctl, json_t *in)
 	cmd_info_kv(t, "connections", json_object_get(in, "connections"));
 	table_write(t, stdout, ctl->colour);
 	table_free(t);
-
-	/*
-	 * As pm2 describe: only what differs from our own environment, since
-	 * the rest is wsd's inherited environment; `wsctl env ID` shows all.
-	 */
-	env = json_object_get(in, "env");
-	t = table_create(2, NULL);
-	json_object_foreach(env, key, v) {
-		const char *mine = getenv(key);
-
-		if (mine != NULL && json_is_string(v) &&
-		    strcmp(mine, json_string_value(v)) == 0)
-			continue;
-		cmd_info_kv(t, key, v);
-	}
-	if (table_rows(t) > 0) {
-		printf(" Env differing from this shell's (secrets masked; "
-		    "all of it: wsctl env %lld)\n",
-		    json_integer_value(json_object_get(in, "id")));
-		table_write(t, stdout, ctl->colour);
-	}
-	table_free(t);
+	cmd_info_describe_env(ctl, in);
 }
 
 static int
