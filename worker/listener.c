@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #define LISTENER_BACKLOG	1024
 #define LISTENER_BATCH		64	/* accepts per wakeup */
 #define LISTENER_PAUSE_MS	100
+#define LISTENER_FLUSH_MAX	4096	/* accepts a drain takes at most */
 
 static int
 listener_error(char **err, const char *fmt, ...)
@@ -133,6 +135,16 @@ listener_open(struct listener *l, uv_loop_t *loop, const char *host, int port,
 
 static void listener_poll_cb(uv_poll_t *, int, int);
 
+/* Nothing to accept right now (a listening socket polls readable when its
+ * accept queue holds a connection). */
+static int
+listener_queue_empty(const struct listener *l)
+{
+	struct pollfd	p = { .fd = l->fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN);
+}
+
 static void
 listener_resume_cb(uv_timer_t *t)
 {
@@ -190,6 +202,26 @@ listener_start(struct listener *l, listener_accept_cb cb, void *arg)
 	l->pause.data = l;
 	l->open = 1;
 	return uv_poll_start(&l->poll, UV_READABLE, listener_poll_cb);
+}
+
+/*
+ * Take what is queued now, then stop (a drain): with wsd steering new
+ * connects away from this slot, nothing else arrives, and a connection
+ * accepted here is served (welcome, then 1001 going away) instead of being
+ * reset when the slot's socket closes — even when this process was too
+ * starved of CPU to empty its queue before wsd asked it to drain.
+ */
+void
+listener_flush_close(struct listener *l)
+{
+	int	i;
+
+	for (i = 0; l->open && i < LISTENER_FLUSH_MAX / LISTENER_BATCH; i++) {
+		if (listener_queue_empty(l))
+			break;
+		listener_poll_cb(&l->poll, 0, UV_READABLE);
+	}
+	listener_close(l);
 }
 
 void

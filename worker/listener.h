@@ -32,5 +32,7 @@ int	listener_open(struct listener *, uv_loop_t *, const char *host,
 int	listener_start(struct listener *, listener_accept_cb, void *arg);
 /* Stop accepting and close our copy of the socket. */
 void	listener_close(struct listener *);
+/* Accept what is queued right now (handed to the callback), then close. */
+void	listener_flush_close(struct listener *);
 
 #endif

@@ -272,7 +272,7 @@ worker_drain(void)
 	log_json(LOG_INFO, json_pack("{s:I,s:I}", "sessions",
 	    (json_int_t)session_count(), "connections",
 	    (json_int_t)ws_connection_count()), "draining");
-	listener_close(&worker.listener);
+	listener_flush_close(&worker.listener);
 	drain_plan(&worker.drain, worker.drain_spread_ms,
 	    worker.drain_timeout_ms, worker.kill_timeout_ms);
 	worker.drain_start = uv_now(worker.loop);
