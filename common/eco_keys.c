@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cron.h"
+#include "eco_format.h"
 #include "eco_keys.h"
 #include "strv.h"
 #include "units.h"
@@ -774,14 +775,6 @@ eco_default_name(const char *script)
 	return strndup(b, len);
 }
 
-static int
-eco_ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-
-	return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
 /* Present and not null: null stands for "unset" in PM2 files. */
 static int
 eco_given(json_t *obj, const char *key)
@@ -828,9 +821,7 @@ eco_keys_read(struct eco_ctx *ctx, json_t *obj, struct app_config *a)
 	} else if (a->interpreter == NULL && a->script != NULL &&
 	    !eco_given(obj, "interpreter") &&
 	    !eco_given(obj, "exec_interpreter") &&
-	    (eco_ends_with(a->script, ".js") ||
-	    eco_ends_with(a->script, ".mjs") ||
-	    eco_ends_with(a->script, ".cjs")))
+	    eco_is_node_script(a->script))
 		a->interpreter = strdup("node");
 
 	if (!eco_given(obj, "exec_mode") && a->instances > 1)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eco_format.h"
 #include "eco_pm2.h"
 
 struct eco_pm2_buf {
@@ -147,25 +148,15 @@ eco_pm2_env(json_t *env)
 static int
 eco_pm2_is_node(json_t *app)
 {
-	static const char *const ext[] = { ".js", ".cjs", ".mjs" };
 	const char *s = json_string_value(json_object_get(app, "script"));
 	const char *in = json_string_value(json_object_get(app, "interpreter"));
-	size_t i, n, k;
 
 	if (in == NULL)
 		in = json_string_value(json_object_get(app,
 		    "exec_interpreter"));
 	if (in != NULL)
 		return strcmp(in, "node") == 0 || strstr(in, "/node") != NULL;
-	if (s == NULL)
-		return 0;
-	n = strlen(s);
-	for (i = 0; i < sizeof ext / sizeof ext[0]; i++) {
-		k = strlen(ext[i]);
-		if (n > k && strcmp(s + n - k, ext[i]) == 0)
-			return 1;
-	}
-	return 0;
+	return s != NULL && eco_is_node_script(s);
 }
 
 static int

@@ -325,31 +325,35 @@ env_secret_value(const char *key, const char *value)
 	    env_param_password(value, 0, &start, &end)));
 }
 
+/* out with [start, end) replaced by ****; out is freed (NULL on ENOMEM). */
+static char *
+env_mask(char *out, size_t start, size_t end)
+{
+	char *next;
+
+	if (asprintf(&next, "%.*s****%s", (int)start, out, out + end) < 0)
+		next = NULL;
+	free(out);
+	return next;
+}
+
 char *
 env_display(const struct env_var *v)
 {
 	size_t start, end, from = 0;
-	char *out, *next;
+	char *out;
 
 	if (env_is_secret(v))
 		return strdup("****");
 	if ((out = strdup(v->value)) == NULL)
 		return NULL;
 	if (env_url_password(out, &start, &end)) {
-		if (asprintf(&next, "%.*s****%s", (int)start, out,
-		    out + end) < 0)
-			next = NULL;
-		free(out);
-		if ((out = next) == NULL)
+		if ((out = env_mask(out, start, end)) == NULL)
 			return NULL;
 		from = start + 4;
 	}
 	while (env_param_password(out, from, &start, &end)) {
-		if (asprintf(&next, "%.*s****%s", (int)start, out,
-		    out + end) < 0)
-			next = NULL;
-		free(out);
-		if ((out = next) == NULL)
+		if ((out = env_mask(out, start, end)) == NULL)
 			return NULL;
 		from = start + 4;
 	}

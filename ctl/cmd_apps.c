@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "eco_format.h"
 #include "exitcodes.h"
 #include "fsutil.h"
 
@@ -322,7 +323,7 @@ cmd_apps_is_ecosystem(const char *path, const struct cmd_apps_opts *o)
 	static const char *suffixes[] = {
 		".json", ".json5", ".yml", ".yaml", ".config.js",
 		".config.cjs", ".config.mjs", NULL
-	}, *js[] = { ".js", ".cjs", ".mjs", NULL };
+	};
 	size_t i, n = strlen(path), k;
 
 	for (i = 0; suffixes[i] != NULL; i++) {
@@ -332,12 +333,7 @@ cmd_apps_is_ecosystem(const char *path, const struct cmd_apps_opts *o)
 	}
 	if (o->name != NULL || o->instances != NULL || o->script_args != NULL)
 		return 0;
-	for (i = 0; js[i] != NULL; i++) {
-		k = strlen(js[i]);
-		if (n > k && strcmp(path + n - k, js[i]) == 0)
-			return cmd_apps_defines_apps(path);
-	}
-	return 0;
+	return eco_is_node_script(path) && cmd_apps_defines_apps(path);
 }
 
 /* "a,b" → ["a","b"]; NULL (after saying why) when a name is empty. */

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "eco_format.h"
 #include "exitcodes.h"
 #include "table.h"
 
@@ -165,15 +166,6 @@ cmd_info_copy(json_t *o, const char *to, json_t *in, const char *from)
 	json_object_set(o, to, v != NULL ? v : json_null());
 }
 
-static int
-cmd_info_is_js(const char *script)
-{
-	const char *dot = strrchr(script, '.');
-
-	return dot != NULL && (strcmp(dot, ".js") == 0 ||
-	    strcmp(dot, ".mjs") == 0 || strcmp(dot, ".cjs") == 0);
-}
-
 /*
  * The fields tools written against PM2's list read without checking
  * (pm2-prometheus-exporter reads pm2_env.axm_monitor): `in` is a
@@ -195,7 +187,7 @@ cmd_info_pm2_extra(json_t *o, json_t *env, json_t *in)
 	script = json_string_value(json_object_get(cfg, "script"));
 	interp = json_string_value(json_object_get(cfg, "interpreter"));
 	if (interp == NULL)
-		interp = script != NULL && cmd_info_is_js(script) ? "node" :
+		interp = script != NULL && eco_is_node_script(script) ? "node" :
 		    "none";
 	json_object_set_new(env, "pm_exec_path", script != NULL ?
 	    json_string(script) : json_null());
