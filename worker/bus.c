@@ -32,11 +32,11 @@
 
 #include "bus_int.h"
 #include "history.h"
+#include "knob.h"
 #include "log.h"
 
 #define BUS_CHUNK		1000	/* channels per resubscribing SUBSCRIBE */
 #define BUS_HB_MISSES		2	/* heartbeat ticks without an answer */
-#define BUS_HISTORY_SIZE	1000	/* WS_HISTORY_SIZE default */
 
 static void	bus_sub_cb(redisAsyncContext *, void *, void *);
 static void	bus_pub_cb(redisAsyncContext *, void *, void *);
@@ -786,7 +786,7 @@ bus_pub_send(struct bus *b, struct bus_pub *p)
 	if (history_new_epoch(epoch) != 0)
 		return REDIS_ERR;
 	snprintf(size, sizeof(size), "%" PRIu64, b->cfg.history_size ?
-	    b->cfg.history_size : BUS_HISTORY_SIZE);
+	    b->cfg.history_size : knob_at(KNOB_WS_HISTORY_SIZE)->dflt);
 	snprintf(ttl, sizeof(ttl), "%" PRIu64, b->cfg.history_ttl);
 	argv[n++] = p->retried ? "EVAL" : "EVALSHA";
 	argv[n++] = p->retried ?

@@ -19,10 +19,13 @@
 
 #define BUS_PORT		6379
 #define BUS_SENTINEL_PORT	26379
-#define BUS_BACKOFF_MIN_MS	100
-#define BUS_BACKOFF_MAX_MS	5000
-#define BUS_PING_MS		5000
-#define BUS_CONNECT_TIMEOUT_MS	3000
+
+/* A timer's default: the knob table's, the one truth (common/knob.c). */
+static uint64_t
+bus_config_dflt(enum knob_id id)
+{
+	return knob_at(id)->dflt;
+}
 
 static char *
 bus_config_errorf(const char *fmt, ...)
@@ -433,10 +436,11 @@ bus_config_from_env(struct bus_config *cfg, char **err)
 
 	memset(cfg, 0, sizeof(*cfg));
 	*err = NULL;
-	cfg->backoff_min_ms = BUS_BACKOFF_MIN_MS;
-	cfg->backoff_max_ms = BUS_BACKOFF_MAX_MS;
-	cfg->ping_ms = BUS_PING_MS;
-	cfg->connect_timeout_ms = BUS_CONNECT_TIMEOUT_MS;
+	cfg->backoff_min_ms = bus_config_dflt(KNOB_WS_REDIS_BACKOFF_MIN_MS);
+	cfg->backoff_max_ms = bus_config_dflt(KNOB_WS_REDIS_BACKOFF_MAX_MS);
+	cfg->ping_ms = bus_config_dflt(KNOB_WS_REDIS_PING_MS);
+	cfg->connect_timeout_ms =
+	    bus_config_dflt(KNOB_WS_REDIS_CONNECT_TIMEOUT_MS);
 
 	url = bus_config_getenv("REDIS_URL");
 	sentinels = bus_config_getenv("REDIS_SENTINELS");
@@ -539,15 +543,18 @@ bus_config_copy(struct bus_config *dst, const struct bus_config *src)
 	if (dst->port == 0)
 		dst->port = BUS_PORT;
 	if (dst->backoff_min_ms == 0)
-		dst->backoff_min_ms = BUS_BACKOFF_MIN_MS;
+		dst->backoff_min_ms =
+		    bus_config_dflt(KNOB_WS_REDIS_BACKOFF_MIN_MS);
 	if (dst->backoff_max_ms == 0)
-		dst->backoff_max_ms = BUS_BACKOFF_MAX_MS;
+		dst->backoff_max_ms =
+		    bus_config_dflt(KNOB_WS_REDIS_BACKOFF_MAX_MS);
 	if (dst->backoff_max_ms < dst->backoff_min_ms)
 		dst->backoff_max_ms = dst->backoff_min_ms;
 	if (dst->ping_ms == 0)
-		dst->ping_ms = BUS_PING_MS;
+		dst->ping_ms = bus_config_dflt(KNOB_WS_REDIS_PING_MS);
 	if (dst->connect_timeout_ms == 0)
-		dst->connect_timeout_ms = BUS_CONNECT_TIMEOUT_MS;
+		dst->connect_timeout_ms =
+		    bus_config_dflt(KNOB_WS_REDIS_CONNECT_TIMEOUT_MS);
 	return 0;
 fail:
 	bus_config_free(dst);
