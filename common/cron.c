@@ -142,6 +142,28 @@ cron_field_parse(const struct cron_field *f, const char *tok, size_t len,
 	}
 }
 
+/*
+ * Whether some allowed month has some allowed day of month (Feb 29
+ * counts).  Only the day of month can rule every date out: when the day
+ * of week is restricted too, either may match (vixie cron).
+ */
+static int
+cron_date_exists(const struct cron *c)
+{
+	static const int days[13] = { 0, 31, 29, 31, 30, 31, 30, 31, 31, 30,
+	    31, 30, 31 };
+	int m;
+
+	if (!c->wday_any)
+		return 1;
+	for (m = 1; m <= 12; m++) {
+		if (((c->month >> m) & 1) &&
+		    (c->mday & (((uint64_t)2 << days[m]) - 2)) != 0)
+			return 1;
+	}
+	return 0;
+}
+
 int
 cron_parse(const char *s, struct cron *c, const char **err)
 {
@@ -188,6 +210,14 @@ cron_parse(const char *s, struct cron *c, const char **err)
 	c->wday = bits[4];
 	c->mday_any = tok[2][0] == '*';
 	c->wday_any = tok[4][0] == '*';
+	if (!cron_date_exists(c)) {
+		snprintf(cron_reason, sizeof cron_reason, "day of month field: "
+		    "no month of the month field has day \"%.*s\": the "
+		    "expression never matches", (int)(len[2] > 40 ? 40 : len[2]),
+		    tok[2]);
+		*err = cron_reason;
+		return -1;
+	}
 	*err = NULL;
 	return 0;
 }
@@ -212,7 +242,7 @@ cron_next(const struct cron *c, time_t after)
 	int i;
 
 	t = after - (after % 60 + 60) % 60 + 60;	/* next whole minute */
-	/* Bounded: an impossible date (Feb 30) never matches. */
+	/* Bounded: cron_parse refuses a date that never comes (Feb 30). */
 	for (i = 0; i < 100000; i++) {
 		prev = t;
 		if (localtime_r(&t, &tm) == NULL)

@@ -150,9 +150,16 @@ test_next(void **state)
 	/* One restricted, the other "*": both must match. */
 	check_next("0 0 * 2 mon", utc(2026, 1, 1, 0, 0),
 	    utc(2026, 2, 2, 0, 0));
-	/* A date that never comes. */
-	assert_int_equal(cron_parse("0 0 30 2 *", &c, &err), 0);
-	assert_int_equal(cron_next(&c, utc(2026, 1, 1, 0, 0)), -1);
+	/* A date that never comes is refused when parsed. */
+	assert_int_equal(cron_parse("0 0 30 2 *", &c, &err), -1);
+	assert_non_null(strstr(err, "never matches"));
+	assert_int_equal(cron_parse("0 0 31 4,6,9,11 *", &c, &err), -1);
+	/* Feb 29 comes, every four years; with a weekday either matches. */
+	assert_int_equal(cron_parse("0 0 29 2 *", &c, &err), 0);
+	assert_int_equal(cron_next(&c, utc(2026, 1, 1, 0, 0)),
+	    utc(2028, 2, 29, 0, 0));
+	assert_int_equal(cron_parse("0 0 30 2 mon", &c, &err), 0);
+	assert_int_equal(cron_parse("0 0 31 2,3 *", &c, &err), 0);
 }
 
 int
