@@ -59,7 +59,7 @@ struct app_config {
 	char		*log_file;	/* combined, or NULL */
 	int		 merge_logs;	/* false */
 	int		 time;		/* timestamp prefix, false */
-	char		*log_date_format; /* strftime-ish, NULL = ISO 8601 */
+	char		*log_date_format; /* day.js or strftime (datefmt.h), NULL = ISO 8601 */
 	uint64_t	 log_max_size;	/* 10M */
 	int		 log_retain;	/* 10 */
 

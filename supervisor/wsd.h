@@ -325,7 +325,8 @@ char	*proc_resolve(const char *script, const char *cwd, const struct env *);
 
 /* logcap.c: children's stdout/stderr → log files (time prefix, rotation). */
 /* Read `fd` (taken) until EOF into path (and `also`); the stream frees
- * itself at EOF, so the last lines of a dead process are kept.  0 or -1. */
+ * itself at EOF, so the last lines of a dead process are kept.  Lines get
+ * a date prefix when `time` or `datefmt` (datefmt.h) is given.  0 or -1. */
 int	 logcap_attach(int fd, const char *path, const char *also,
 	    int time, const char *datefmt, uint64_t max_size, int retain);
 int	 logcap_reopen_all(void);
