@@ -477,14 +477,14 @@ test_unknown_keys(void **state)
 	struct ecosystem eco;
 	static const char *const w[] = {
 		"@F: apps[0].watch: not supported by wsd, ignored",
-		"@F: apps[0].node_args: not supported by wsd, ignored",
+		"@F: apps[0].vizion: not supported by wsd, ignored",
 		"@F: apps[0].colour: unknown key, ignored",
 		NULL,
 	};
 
 	(void)state;
 	assert_int_equal(load("[{\"script\":\"s\",\"watch\":true,"
-	    "\"node_args\":\"--x\",\"colour\":\"red\"}]", &eco, none, w), 0);
+	    "\"vizion\":true,\"colour\":\"red\"}]", &eco, none, w), 0);
 	assert_int_equal(eco.napps, 1);
 	eco_free(&eco);
 }
