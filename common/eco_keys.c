@@ -25,6 +25,7 @@
 
 static void eco_error(struct eco_ctx *, const char *, const char *, ...)
     __attribute__((format(printf, 3, 4)));
+static char	*eco_number_string(json_t *);
 
 static void
 eco_error(struct eco_ctx *ctx, const char *key, const char *fmt, ...)
@@ -155,6 +156,47 @@ eco_read_path(json_t *v, void *field)
 	return eco_read_string(v, field);
 }
 
+/*
+ * A list of words: a string split as a shell would (no expansion), or an
+ * array taken as is (numbers as JavaScript prints them).
+ */
+static const char *
+eco_read_words(json_t *v, void *field)
+{
+	char **words = NULL, ***out = field, *s;
+	const char *why = NULL;
+	size_t n = 0, i;
+	json_t *e;
+
+	if (json_is_string(v)) {
+		if (strv_split_shell(&words, &n, json_string_value(v),
+		    &why) < 0 && why == NULL)
+			why = strerror(ENOMEM);
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, e) {
+			if (json_is_string(e))
+				strv_push(&words, &n, json_string_value(e));
+			else if (json_is_number(e) &&
+			    (s = eco_number_string(e)) != NULL) {
+				strv_push(&words, &n, s);
+				free(s);
+			} else
+				why = "expected a string or an array of strings";
+		}
+	} else
+		why = "expected a string or an array of strings";
+	if (why == NULL && words == NULL &&
+	    (words = calloc(1, sizeof *words)) == NULL)
+		why = strerror(ENOMEM);
+	if (why != NULL) {
+		strv_free(words, n);
+		return why;
+	}
+	strv_free(*out, strv_len(*out));
+	*out = words;
+	return NULL;
+}
+
 /* A variable name the instance gets: instance_var, increment_var. */
 static const char *
 eco_read_varname(json_t *v, void *field)
@@ -194,6 +236,7 @@ static const char *(*const eco_readers[])(json_t *, void *) = {
 	[ECO_PATH] = eco_read_path,
 	[ECO_VARNAME] = eco_read_varname,
 	[ECO_ID] = eco_read_id,
+	[ECO_WORDS] = eco_read_words,
 };
 
 /* `v` read as `type` into `field`; 0, or -1 with the error reported. */
@@ -314,75 +357,6 @@ eco_key_name(struct eco_ctx *ctx, struct app_config *a, const char *k,
 		eco_error(ctx, k, "\"all\" is reserved");
 	else if (strchr(s, '/') != NULL)
 		eco_error(ctx, k, "must not contain '/'");
-}
-
-/*
- * A list of words: a string split as a shell would (no expansion), or an
- * array taken as is (numbers as JavaScript prints them).  NULL: refused.
- */
-static char **
-eco_words(struct eco_ctx *ctx, const char *k, json_t *v)
-{
-	char **words = NULL, *s;
-	const char *why;
-	size_t n = 0, i;
-	json_t *e;
-
-	if (json_is_string(v)) {
-		if (strv_split_shell(&words, &n, json_string_value(v),
-		    &why) < 0) {
-			eco_error(ctx, k, "%s", why != NULL ? why :
-			    strerror(ENOMEM));
-			strv_free(words, n);
-			return NULL;
-		}
-	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, e) {
-			if (json_is_string(e))
-				strv_push(&words, &n, json_string_value(e));
-			else if (json_is_number(e)) {
-				s = eco_number_string(e);
-				if (s != NULL)
-					strv_push(&words, &n, s);
-				free(s);
-			} else {
-				eco_error(ctx, k, "expected a string or an "
-				    "array of strings");
-				strv_free(words, n);
-				return NULL;
-			}
-		}
-	} else {
-		eco_error(ctx, k, "expected a string or an array of strings");
-		return NULL;
-	}
-	if (words == NULL)
-		words = calloc(1, sizeof *words);
-	return words;
-}
-
-static void
-eco_key_args(struct eco_ctx *ctx, struct app_config *a, const char *k,
-    json_t *v)
-{
-	char **words = eco_words(ctx, k, v);
-
-	if (words == NULL)
-		return;
-	strv_free(a->args, strv_len(a->args));
-	a->args = words;
-}
-
-static void
-eco_key_node_args(struct eco_ctx *ctx, struct app_config *a, const char *k,
-    json_t *v)
-{
-	char **words = eco_words(ctx, k, v);
-
-	if (words == NULL)
-		return;
-	strv_free(a->node_args, strv_len(a->node_args));
-	a->node_args = words;
 }
 
 static void
@@ -652,11 +626,10 @@ eco_key_cron_restart(struct eco_ctx *ctx, struct app_config *a, const char *k,
 static const struct eco_key eco_keys[] = {
 	{ "name", ECO_CUSTOM, ECO_AT(name), NULL, eco_key_name, NULL },
 	{ "script", ECO_PATH, ECO_AT(script), NULL, NULL, NULL },
-	{ "args", ECO_CUSTOM, ECO_AT(args), NULL, eco_key_args, NULL },
+	{ "args", ECO_WORDS, ECO_AT(args), NULL, NULL, NULL },
 	{ "interpreter", ECO_STRING, ECO_AT(interpreter), NULL, NULL, NULL },
 	{ "exec_interpreter", ECO_ALIAS, 0, NULL, NULL, "interpreter" },
-	{ "node_args", ECO_CUSTOM, ECO_AT(node_args), NULL, eco_key_node_args,
-	    NULL },
+	{ "node_args", ECO_WORDS, ECO_AT(node_args), NULL, NULL, NULL },
 	{ "interpreter_args", ECO_ALIAS, 0, NULL, NULL, "node_args" },
 	{ "cwd", ECO_PATH, ECO_AT(cwd), NULL, NULL, NULL },
 	{ "instances", ECO_CUSTOM, ECO_AT(instances), "1", eco_key_instances,
