@@ -937,6 +937,27 @@ eco_keys_user(struct eco_ctx *ctx, struct app_config *a)
 		    (unsigned)a->uid, (unsigned)a->gid);
 }
 
+/*
+ * PM2 stamps the lines of an app with `time: true` as YYYY-MM-DDTHH:mm:ss,
+ * replacing any log_date_format it has: so does wsd, and says so.
+ */
+static void
+eco_keys_time(struct eco_ctx *ctx, struct app_config *a)
+{
+	static const char pm2_time[] = "YYYY-MM-DDTHH:mm:ss";
+
+	if (!a->time)
+		return;
+	if (a->log_date_format != NULL &&
+	    strcmp(a->log_date_format, pm2_time) != 0)
+		diag_add(ctx->warnings, "%s: apps[%d].log_date_format: replaced "
+		    "by \"%s\" because time is true, as PM2 replaces it: "
+		    "remove time to stamp lines as \"%s\"", ctx->path,
+		    ctx->index, pm2_time, a->log_date_format);
+	free(a->log_date_format);
+	a->log_date_format = strdup(pm2_time);
+}
+
 void
 eco_keys_read(struct eco_ctx *ctx, json_t *obj, struct app_config *a)
 {
@@ -977,6 +998,7 @@ eco_keys_read(struct eco_ctx *ctx, json_t *obj, struct app_config *a)
 	a->cwd = p;
 	eco_keys_command(ctx, obj, a);
 	eco_keys_user(ctx, a);
+	eco_keys_time(ctx, a);
 	files[0] = &a->out_file;
 	files[1] = &a->error_file;
 	files[2] = &a->log_file;

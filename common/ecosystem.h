@@ -70,8 +70,8 @@ struct app_config {
 	char		*error_file;
 	char		*log_file;	/* combined, or NULL */
 	int		 merge_logs;	/* false */
-	int		 time;		/* timestamp prefix, false */
-	char		*log_date_format; /* day.js or strftime (datefmt.h), NULL = ISO 8601 */
+	int		 time;		/* false; true: log_date_format is PM2's YYYY-MM-DDTHH:mm:ss */
+	char		*log_date_format; /* day.js or strftime (datefmt.h): a prefix per line */
 	uint64_t	 log_max_size;	/* 10M */
 	int		 log_retain;	/* 10 */
 

@@ -95,13 +95,16 @@ cat > "$T/app/eco.json" <<EOF
  {"name":"nodeargs","script":"args.js","node_args":"--max-old-space-size=512 --no-warnings","args":["x","y z"]},
  {"name":"numbered","script":"./show.sh","instances":2,"exec_mode":"fork","instance_var":"INST",
   "increment_var":"PORT","env":{"PORT":"4100"}},
+ {"name":"stamped","script":"sh","args":["-c","echo stamped; exec sleep 1000"],
+  "log_date_format":"YYYY-MM-DD HH:mm:ss.SSS Z [at] dddd"},
  {"name":"asnobody","script":"sh","args":["-c","id -u; exec sleep 1000"],"uid":"nobody","gid":"nogroup"}
  ${SUPP_USER:+,{\"name\":\"asuser\",\"script\":\"sleep\",\"args\":\"1000\",\"user\":\"$SUPP_USER\"\}}
 ]}
 EOF
 wsd -n "$T/app/eco.json" > "$T/out" 2>&1 && ok "wsd -n passes the file" ||
 	not_ok "wsd -n passes the file" "$(cat "$T/out")"
-start_wsd || { not_ok "wsd starts"; finish; }
+# The zone shows in log_date_format's Z: a fixed one, with a half hour.
+TZ=Asia/Kolkata start_wsd || { not_ok "wsd starts"; finish; }
 wsctl start "$T/app/eco.json" > "$T/start.out" 2>&1 || not_ok "wsctl start" "$(cat "$T/start.out")"
 # The out logs of app NAME (one per instance, -<id>.log), and a whole line in them.
 logs_of() { cat "$WSD_HOME/logs/$1"-out-*.log 2>/dev/null; }
@@ -129,6 +132,14 @@ if wait_for 20 "instance 0" has_line numbered "inst=0 port=4100 nai=unset" &&
 	ok "instance_var names the instance number, increment_var adds it (PORT 4100, 4101)"
 else
 	not_ok "instance_var and increment_var" "$(logs_of numbered)"
+fi
+
+# log_date_format alone stamps lines (as in PM2), with day.js's tokens.
+stamped() { logs_of stamped | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} \+05:30 at (Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day: stamped$'; }
+if wait_for 20 "a stamped line" stamped; then
+	ok "log_date_format prints day.js tokens as PM2 does: $(logs_of stamped | head -1)"
+else
+	not_ok "log_date_format prints day.js tokens as PM2 does" "$(logs_of stamped)"
 fi
 
 # uid/gid: /proc says who the process is; its log is still wsd's file.
