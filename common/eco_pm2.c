@@ -186,6 +186,17 @@ eco_pm2_node_wait_ready(json_t *app, json_t *v)
 	return json_is_true(v) && eco_pm2_is_node(app);
 }
 
+static int
+eco_pm2_given(json_t *app, json_t *v)
+{
+	(void)app;
+	return !json_is_null(v);
+}
+
+#define ECO_PM2_USER	"PM2 starts the app with no supplementary groups " \
+	"and sets only HOME; wsd gives it the user's supplementary groups " \
+	"and sets USER and LOGNAME to the user too"
+
 static const struct {
 	const char	*key;
 	int		(*applies)(json_t *, json_t *);
@@ -202,6 +213,8 @@ static const struct {
 	    "gets the port as a listening socket in LISTEN_FDS, so a server "
 	    "that binds the port itself fails with EADDRINUSE from the second "
 	    "instance on (exec_mode: \"fork\" runs separate processes)" },
+	{ "uid", eco_pm2_given, ECO_PM2_USER },
+	{ "user", eco_pm2_given, ECO_PM2_USER },
 	{ "wait_ready", eco_pm2_node_wait_ready, "PM2 waits for "
 	    "process.send('ready'); wsd gives no Node IPC channel (process.send "
 	    "is undefined) and waits for {\"ready\":true} on the descriptor "

@@ -101,7 +101,8 @@ cat > "$T/app/eco.json" <<EOF
  ${SUPP_USER:+,{\"name\":\"asuser\",\"script\":\"sleep\",\"args\":\"1000\",\"user\":\"$SUPP_USER\"\}}
 ]}
 EOF
-wsd -n "$T/app/eco.json" > "$T/out" 2>&1 && ok "wsd -n passes the file" ||
+wsd -n "$T/app/eco.json" > "$T/out" 2>&1 && grep -q "apps\[5\].uid: differs from PM2: PM2 starts the app with no supplementary groups" "$T/out" &&
+	ok "wsd -n passes the file, saying how uid differs from PM2" ||
 	not_ok "wsd -n passes the file" "$(cat "$T/out")"
 # The zone shows in log_date_format's Z: a fixed one, with a half hour.
 TZ=Asia/Kolkata start_wsd || { not_ok "wsd starts"; finish; }

@@ -283,6 +283,11 @@ test_pm2_differs(void **state)
 	    "\"YYYY-MM-DD HH:mm:ss.SSS Z\"}]}",
 	    "{\"apps\":[{\"log_date_format\":\"YYYY-MM-DD HH:mm:ss.SSS Z\","
 	    "\"script\":\"s\"}]}", NULL);
+	/* uid/user: the user's supplementary groups, which PM2 drops */
+	normalised("{\"script\":\"s\",\"user\":\"nobody\"}",
+	    "{\"script\":\"s\",\"user\":\"nobody\"}",
+	    "F: apps[0].user: differs from PM2: PM2 starts the app with no "
+	    "supplementary groups");
 	normalised("{\"script\":\"s\",\"log_date_format\":\"---\"}",
 	    "{\"log_date_format\":\"---\",\"script\":\"s\"}", NULL);
 	normalised("{\"script\":\"s\",\"log_date_format\":\"%F %T\"}",

@@ -471,6 +471,40 @@ test_missing_env_file(void **state)
 	    "@F: apps[0].env_file: @D/absent.env: No such file or directory");
 }
 
+/* args and node_args: a string is split as a shell splits words. */
+static void
+test_words(void **state)
+{
+	struct ecosystem eco;
+	static const char *const want[] = { "a", "b c", "d\"e", "f g", "",
+	    "h'i", "--x=y z", NULL };
+	char **w;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(LOAD_OK("[{\"script\":\"s\",\"args\":"
+	    "\" a  'b c' \\\"d\\\\\\\"e\\\" f\\\\ g '' \\\"h'i\\\" --x=\\\"y z\\\"\","
+	    "\"interpreter\":\"node\",\"interpreter_args\":[\"--a b\",3]}]",
+	    &eco), 0);
+	w = eco.apps[0].args;
+	for (i = 0; want[i] != NULL; i++) {
+		assert_non_null(w[i]);
+		assert_string_equal(w[i], want[i]);
+	}
+	assert_null(w[i]);
+	w = eco.apps[0].node_args;	/* an array is taken as is */
+	assert_string_equal(w[0], "--a b");
+	assert_string_equal(w[1], "3");
+	assert_null(w[2]);
+	eco_free(&eco);
+	LOAD_ERR("[{\"script\":\"s\",\"args\":\"a 'b\"}]",
+	    "@F: apps[0].args: an unclosed '");
+	LOAD_ERR("[{\"script\":\"s\",\"node_args\":\"a \\\\\"}]",
+	    "@F: apps[0].node_args: a backslash at the end");
+	LOAD_ERR("[{\"script\":\"s\",\"args\":[\"a\",{}]}]",
+	    "@F: apps[0].args: expected a string or an array of strings");
+}
+
 /* PM2: time stamps lines YYYY-MM-DDTHH:mm:ss, in place of log_date_format. */
 static void
 test_time_format(void **state)
@@ -891,6 +925,7 @@ main(void)
 		T(test_missing_env_file),
 		T(test_unknown_keys),
 		T(test_time_format),
+		T(test_words),
 		T(test_resolve_env),
 		T(test_copy),
 		T(test_key_defaults),
