@@ -107,6 +107,14 @@ wsd -n "$T/app/eco.json" > "$T/out" 2>&1 && grep -q "apps\[5\].uid: differs from
 # The zone shows in log_date_format's Z: a fixed one, with a half hour.
 TZ=Asia/Kolkata start_wsd || { not_ok "wsd starts"; finish; }
 wsctl start "$T/app/eco.json" > "$T/start.out" 2>&1 || not_ok "wsctl start" "$(cat "$T/start.out")"
+# The running daemon refuses what cannot start, as wsd -n does.
+wsctl start "$T/app/bad.json" > "$T/out" 2>&1
+rc=$?
+if [ "$rc" != 0 ] && want_line "apps[0].script: \"nosuchprog-$$\" not found"; then
+	ok "wsctl start refuses a command line it cannot find (exit $rc), naming app and key"
+else
+	not_ok "wsctl start refuses a command line it cannot find" "status $rc" "$(cat "$T/out")"
+fi
 # The out logs of app NAME (one per instance, -<id>.log), and a whole line in them.
 logs_of() { cat "$WSD_HOME/logs/$1"-out-*.log 2>/dev/null; }
 has_line() { logs_of "$1" | grep -qxF -- "$2"; }
