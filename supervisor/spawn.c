@@ -7,9 +7,9 @@
  */
 #include <sys/socket.h>
 
-#include <grp.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
