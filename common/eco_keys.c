@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include "cron.h"
@@ -23,6 +25,7 @@
 
 static void eco_error(struct eco_ctx *, const char *, const char *, ...)
     __attribute__((format(printf, 3, 4)));
+static char	*eco_number_string(json_t *);
 
 static void
 eco_error(struct eco_ctx *ctx, const char *key, const char *fmt, ...)
@@ -153,6 +156,77 @@ eco_read_path(json_t *v, void *field)
 	return eco_read_string(v, field);
 }
 
+/*
+ * A list of words: a string split as a shell would (no expansion), or an
+ * array taken as is (numbers as JavaScript prints them).
+ */
+static const char *
+eco_read_words(json_t *v, void *field)
+{
+	char **words = NULL, ***out = field, *s;
+	const char *why = NULL;
+	size_t n = 0, i;
+	json_t *e;
+
+	if (json_is_string(v)) {
+		if (strv_split_shell(&words, &n, json_string_value(v),
+		    &why) < 0 && why == NULL)
+			why = strerror(ENOMEM);
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, e) {
+			if (json_is_string(e))
+				strv_push(&words, &n, json_string_value(e));
+			else if (json_is_number(e) &&
+			    (s = eco_number_string(e)) != NULL) {
+				strv_push(&words, &n, s);
+				free(s);
+			} else
+				why = "expected a string or an array of strings";
+		}
+	} else
+		why = "expected a string or an array of strings";
+	if (why == NULL && words == NULL &&
+	    (words = calloc(1, sizeof *words)) == NULL)
+		why = strerror(ENOMEM);
+	if (why != NULL) {
+		strv_free(words, n);
+		return why;
+	}
+	strv_free(*out, strv_len(*out));
+	*out = words;
+	return NULL;
+}
+
+/* A variable name the instance gets: instance_var, increment_var. */
+static const char *
+eco_read_varname(json_t *v, void *field)
+{
+	const char *s = json_string_value(v);
+
+	if (s == NULL || *s == '\0' || strchr(s, '=') != NULL)
+		return "expected a variable name";
+	return eco_read_string(v, field);
+}
+
+/* uid/user and gid: a name or a number, resolved once every key is read. */
+static const char *
+eco_read_id(json_t *v, void *field)
+{
+	char *s;
+
+	if (json_is_integer(v) && json_integer_value(v) >= 0) {
+		if (asprintf(&s, "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v)) < 0)
+			return strerror(ENOMEM);
+		free(*(char **)field);
+		*(char **)field = s;
+		return NULL;
+	}
+	if (!json_is_string(v) || *json_string_value(v) == '\0')
+		return "expected a name or a number";
+	return eco_read_string(v, field);
+}
+
 static const char *(*const eco_readers[])(json_t *, void *) = {
 	[ECO_BOOL] = eco_read_bool,
 	[ECO_UINT] = eco_read_uint,
@@ -160,6 +234,9 @@ static const char *(*const eco_readers[])(json_t *, void *) = {
 	[ECO_SIZE] = eco_read_size,
 	[ECO_STRING] = eco_read_string,
 	[ECO_PATH] = eco_read_path,
+	[ECO_VARNAME] = eco_read_varname,
+	[ECO_ID] = eco_read_id,
+	[ECO_WORDS] = eco_read_words,
 };
 
 /* `v` read as `type` into `field`; 0, or -1 with the error reported. */
@@ -280,47 +357,6 @@ eco_key_name(struct eco_ctx *ctx, struct app_config *a, const char *k,
 		eco_error(ctx, k, "\"all\" is reserved");
 	else if (strchr(s, '/') != NULL)
 		eco_error(ctx, k, "must not contain '/'");
-}
-
-static void
-eco_key_args(struct eco_ctx *ctx, struct app_config *a, const char *k,
-    json_t *v)
-{
-	char **args = NULL, *copy, *tok, *save, *s;
-	size_t n = 0, i;
-	json_t *e;
-
-	if (json_is_string(v)) {
-		if ((copy = strdup(json_string_value(v))) == NULL)
-			return;
-		for (tok = strtok_r(copy, " \t\n\r", &save); tok != NULL;
-		    tok = strtok_r(NULL, " \t\n\r", &save))
-			strv_push(&args, &n, tok);
-		free(copy);
-	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, e) {
-			if (json_is_string(e))
-				strv_push(&args, &n, json_string_value(e));
-			else if (json_is_number(e)) {
-				s = eco_number_string(e);
-				if (s != NULL)
-					strv_push(&args, &n, s);
-				free(s);
-			} else {
-				eco_error(ctx, k, "expected a string or an "
-				    "array of strings");
-				strv_free(args, n);
-				return;
-			}
-		}
-	} else {
-		eco_error(ctx, k, "expected a string or an array of strings");
-		return;
-	}
-	if (args == NULL)
-		args = calloc(1, sizeof *args);
-	strv_free(a->args, strv_len(a->args));
-	a->args = args;
 }
 
 static void
@@ -590,15 +626,24 @@ eco_key_cron_restart(struct eco_ctx *ctx, struct app_config *a, const char *k,
 static const struct eco_key eco_keys[] = {
 	{ "name", ECO_CUSTOM, ECO_AT(name), NULL, eco_key_name, NULL },
 	{ "script", ECO_PATH, ECO_AT(script), NULL, NULL, NULL },
-	{ "args", ECO_CUSTOM, ECO_AT(args), NULL, eco_key_args, NULL },
+	{ "args", ECO_WORDS, ECO_AT(args), NULL, NULL, NULL },
 	{ "interpreter", ECO_STRING, ECO_AT(interpreter), NULL, NULL, NULL },
 	{ "exec_interpreter", ECO_ALIAS, 0, NULL, NULL, "interpreter" },
+	{ "node_args", ECO_WORDS, ECO_AT(node_args), NULL, NULL, NULL },
+	{ "interpreter_args", ECO_ALIAS, 0, NULL, NULL, "node_args" },
 	{ "cwd", ECO_PATH, ECO_AT(cwd), NULL, NULL, NULL },
 	{ "instances", ECO_CUSTOM, ECO_AT(instances), "1", eco_key_instances,
 	    NULL },
 	{ "exec_mode", ECO_CUSTOM, ECO_AT(exec_mode), "fork", eco_key_exec_mode,
 	    NULL },
 	{ "port", ECO_CUSTOM, ECO_AT(port), NULL, eco_key_port, NULL },
+	{ "instance_var", ECO_VARNAME, ECO_AT(instance_var),
+	    "NODE_APP_INSTANCE", NULL, NULL },
+	{ "increment_var", ECO_VARNAME, ECO_AT(increment_var), NULL, NULL,
+	    NULL },
+	{ "uid", ECO_ID, ECO_AT(user), NULL, NULL, NULL },
+	{ "user", ECO_ALIAS, 0, NULL, NULL, "uid" },
+	{ "gid", ECO_ID, ECO_AT(group), NULL, NULL, NULL },
 	{ "env", ECO_CUSTOM, ECO_AT(env), "{}", eco_key_env, NULL },
 	{ "env_<mode>", ECO_CUSTOM, ECO_AT(modes), NULL, eco_key_env_mode,
 	    NULL },
@@ -650,19 +695,12 @@ static const struct eco_key eco_keys[] = {
 	{ "watch_delay", ECO_IGNORED, 0, NULL, NULL, NULL },
 	{ "source_map_support", ECO_IGNORED, 0, NULL, NULL, NULL },
 	{ "disable_source_map_support", ECO_IGNORED, 0, NULL, NULL, NULL },
-	{ "instance_var", ECO_IGNORED, 0, NULL, NULL, NULL },
 	{ "vizion", ECO_IGNORED, 0, NULL, NULL, NULL },
-	{ "node_args", ECO_IGNORED, 0, NULL, NULL, NULL },
-	{ "interpreter_args", ECO_IGNORED, 0, NULL, NULL, NULL },
-	{ "increment_var", ECO_IGNORED, 0, NULL, NULL, NULL },
 	{ "pmx", ECO_IGNORED, 0, NULL, NULL, NULL },
 	{ "automation", ECO_IGNORED, 0, NULL, NULL, NULL },
 	{ "filter_env", ECO_IGNORED, 0, NULL, NULL, NULL },
 	{ "namespace", ECO_IGNORED, 0, NULL, NULL, NULL },
 	{ "log_type", ECO_IGNORED, 0, NULL, NULL, NULL },
-	{ "uid", ECO_IGNORED, 0, NULL, NULL, NULL },
-	{ "gid", ECO_IGNORED, 0, NULL, NULL, NULL },
-	{ "user", ECO_IGNORED, 0, NULL, NULL, NULL },
 	{ "pid_file", ECO_IGNORED, 0, NULL, NULL, NULL },
 	{ "force", ECO_IGNORED, 0, NULL, NULL, NULL },
 	{ "append_env_to_name", ECO_IGNORED, 0, NULL, NULL, NULL },
@@ -784,6 +822,142 @@ eco_given(json_t *obj, const char *key)
 	return v != NULL && !json_is_null(v);
 }
 
+/*
+ * How the script runs.  PM2 runs a script with a space in it as a command
+ * line, `bash -c SCRIPT` (sh without bash), in place of its args; wsd does
+ * the same unless a file of that name exists.  Otherwise the interpreter:
+ * none when "none", node for a Node script unless one is given.
+ */
+static void
+eco_keys_command(struct eco_ctx *ctx, json_t *obj, struct app_config *a)
+{
+	char *p = NULL;
+	int given = eco_given(obj, "interpreter") ||
+	    eco_given(obj, "exec_interpreter");
+
+	if (a->script != NULL && strchr(a->script, ' ') != NULL &&
+	    a->cwd != NULL && (p = eco_abspath(a->cwd, a->script)) != NULL &&
+	    access(p, F_OK) == -1) {
+		a->shell = 1;
+		if (a->interpreter != NULL &&
+		    strcmp(a->interpreter, "none") != 0)
+			eco_error(ctx, "interpreter", "\"%s\" with a command "
+			    "line as script: PM2 runs a script with spaces as "
+			    "bash -c SCRIPT, not with an interpreter; write the "
+			    "interpreter in script or drop interpreter",
+			    a->interpreter);
+		if (a->args != NULL && a->args[0] != NULL)
+			diag_add(ctx->warnings, "%s: apps[%d].args: ignored: a "
+			    "script with spaces is a command line, run as bash "
+			    "-c SCRIPT as PM2 runs it, and PM2 drops args too: "
+			    "write the arguments in script", ctx->path,
+			    ctx->index);
+	}
+	free(p);
+	if (a->interpreter != NULL && strcmp(a->interpreter, "none") == 0) {
+		free(a->interpreter);
+		a->interpreter = NULL;
+	} else if (a->interpreter == NULL && !given && !a->shell &&
+	    a->script != NULL && eco_is_node_script(a->script))
+		a->interpreter = strdup("node");
+	if (a->interpreter == NULL && a->node_args != NULL &&
+	    a->node_args[0] != NULL)
+		diag_add(ctx->warnings, "%s: apps[%d].node_args: ignored: the "
+		    "app runs with no interpreter (%s), and PM2 ignores "
+		    "node_args then too: write them in %s", ctx->path,
+		    ctx->index, a->shell ? "a command line" : "interpreter none "
+		    "or a program", a->shell ? "script" : "args");
+}
+
+/* uid/user as a passwd entry: by name, else by number.  NULL: none. */
+static struct passwd *
+eco_keys_passwd(const char *s)
+{
+	struct passwd *pw = getpwnam(s);
+
+	if (pw == NULL && strspn(s, "0123456789") == strlen(s))
+		pw = getpwuid((uid_t)strtoul(s, NULL, 10));
+	return pw;
+}
+
+static struct group *
+eco_keys_group(const char *s)
+{
+	struct group *gr = getgrnam(s);
+
+	if (gr == NULL && strspn(s, "0123456789") == strlen(s))
+		gr = getgrgid((gid_t)strtoul(s, NULL, 10));
+	return gr;
+}
+
+/*
+ * uid/user (PM2: the same key) and gid, resolved now so that wsd -n names
+ * an unknown user, and a wsd that is not root refuses an app it could not
+ * start as asked.  The user's entry gives the primary group and HOME.
+ */
+static void
+eco_keys_user(struct eco_ctx *ctx, struct app_config *a)
+{
+	struct passwd *pw;
+	struct group *gr;
+	char *name, *home;
+
+	if (a->user == NULL) {
+		if (a->group != NULL)
+			eco_error(ctx, "gid", "needs uid or user, the user "
+			    "the app runs as (PM2 refuses gid alone too)");
+		return;
+	}
+	if ((pw = eco_keys_passwd(a->user)) == NULL) {
+		eco_error(ctx, "uid", "no user \"%s\" on this system",
+		    a->user);
+		return;
+	}
+	a->uid = pw->pw_uid;
+	a->gid = pw->pw_gid;
+	name = strdup(pw->pw_name);
+	home = strdup(pw->pw_dir);
+	if (a->group != NULL) {
+		if ((gr = eco_keys_group(a->group)) == NULL)
+			eco_error(ctx, "gid", "no group \"%s\" on this "
+			    "system", a->group);
+		else
+			a->gid = gr->gr_gid;
+	}
+	free(a->user);
+	a->user = name;
+	free(a->home);
+	a->home = home;
+	if (geteuid() != 0 && (a->uid != geteuid() || a->gid != getegid()))
+		eco_error(ctx, a->group != NULL && a->uid == geteuid() ?
+		    "gid" : "uid", "wsd runs as uid %u, not root, so it cannot "
+		    "start processes as %s (uid %u, gid %u): run wsd as root "
+		    "(the boot service, wsctl startup) or remove uid/user/gid",
+		    (unsigned)geteuid(), a->user,
+		    (unsigned)a->uid, (unsigned)a->gid);
+}
+
+/*
+ * PM2 stamps the lines of an app with `time: true` as YYYY-MM-DDTHH:mm:ss,
+ * replacing any log_date_format it has: so does wsd, and says so.
+ */
+static void
+eco_keys_time(struct eco_ctx *ctx, struct app_config *a)
+{
+	static const char pm2_time[] = "YYYY-MM-DDTHH:mm:ss";
+
+	if (!a->time)
+		return;
+	if (a->log_date_format != NULL &&
+	    strcmp(a->log_date_format, pm2_time) != 0)
+		diag_add(ctx->warnings, "%s: apps[%d].log_date_format: replaced "
+		    "by \"%s\" because time is true, as PM2 replaces it: "
+		    "remove time to stamp lines as \"%s\"", ctx->path,
+		    ctx->index, pm2_time, a->log_date_format);
+	free(a->log_date_format);
+	a->log_date_format = strdup(pm2_time);
+}
+
 void
 eco_keys_read(struct eco_ctx *ctx, json_t *obj, struct app_config *a)
 {
@@ -815,15 +989,6 @@ eco_keys_read(struct eco_ctx *ctx, json_t *obj, struct app_config *a)
 	if (a->name == NULL && a->script != NULL && *a->script != '\0')
 		a->name = eco_default_name(a->script);
 
-	if (a->interpreter != NULL && strcmp(a->interpreter, "none") == 0) {
-		free(a->interpreter);
-		a->interpreter = NULL;
-	} else if (a->interpreter == NULL && a->script != NULL &&
-	    !eco_given(obj, "interpreter") &&
-	    !eco_given(obj, "exec_interpreter") &&
-	    eco_is_node_script(a->script))
-		a->interpreter = strdup("node");
-
 	if (!eco_given(obj, "exec_mode") && a->instances > 1)
 		a->exec_mode = EXEC_CLUSTER;
 
@@ -831,6 +996,9 @@ eco_keys_read(struct eco_ctx *ctx, json_t *obj, struct app_config *a)
 	p = eco_abspath(ctx->dir, a->cwd != NULL ? a->cwd : ".");
 	free(a->cwd);
 	a->cwd = p;
+	eco_keys_command(ctx, obj, a);
+	eco_keys_user(ctx, a);
+	eco_keys_time(ctx, a);
 	files[0] = &a->out_file;
 	files[1] = &a->error_file;
 	files[2] = &a->log_file;

@@ -21,6 +21,9 @@ enum eco_type {
 	ECO_SIZE,	/* uint64_t bytes: a number, or a string with a unit */
 	ECO_STRING,	/* char * */
 	ECO_PATH,	/* char *, not empty (made absolute by the loader) */
+	ECO_VARNAME,	/* char *, an environment variable's name */
+	ECO_ID,		/* char *, a user or group: a name or a number */
+	ECO_WORDS,	/* char **: an array, or a string split as a shell would */
 	ECO_CUSTOM,	/* the row's handler reads it */
 	ECO_ALIAS,	/* another name for the row `alias` */
 	ECO_IGNORED,	/* a PM2 key wsd does not implement: a warning */

@@ -1,6 +1,5 @@
 /* PM2's aliases made plain, and the keys whose meaning under wsd differs from PM2's flagged. */
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,6 +186,17 @@ eco_pm2_node_wait_ready(json_t *app, json_t *v)
 	return json_is_true(v) && eco_pm2_is_node(app);
 }
 
+static int
+eco_pm2_given(json_t *app, json_t *v)
+{
+	(void)app;
+	return !json_is_null(v);
+}
+
+#define ECO_PM2_USER	"PM2 starts the app with no supplementary groups " \
+	"and sets only HOME; wsd gives it the user's supplementary groups " \
+	"and sets USER and LOGNAME to the user too"
+
 static const struct {
 	const char	*key;
 	int		(*applies)(json_t *, json_t *);
@@ -203,132 +213,14 @@ static const struct {
 	    "gets the port as a listening socket in LISTEN_FDS, so a server "
 	    "that binds the port itself fails with EADDRINUSE from the second "
 	    "instance on (exec_mode: \"fork\" runs separate processes)" },
+	{ "uid", eco_pm2_given, ECO_PM2_USER },
+	{ "user", eco_pm2_given, ECO_PM2_USER },
 	{ "wait_ready", eco_pm2_node_wait_ready, "PM2 waits for "
 	    "process.send('ready'); wsd gives no Node IPC channel (process.send "
 	    "is undefined) and waits for {\"ready\":true} on the descriptor "
 	    "in WSD_IPC_FD, else counts the instance online after "
 	    "listen_timeout" },
 };
-
-/*
- * moment.js tokens (PM2's log_date_format) and their strftime spelling;
- * NULL: none exists, the token is left out.  The longest match wins.
- */
-static const struct {
-	const char	*moment;
-	const char	*strftime;
-} eco_pm2_moment_tokens[] = {
-	{ "YYYY", "%Y" }, { "YY", "%y" }, { "GGGG", "%G" },
-	{ "MMMM", "%B" }, { "MMM", "%b" }, { "MM", "%m" }, { "M", "%-m" },
-	{ "DDDD", "%j" }, { "DDD", "%-j" }, { "DD", "%d" }, { "Do", NULL },
-	{ "D", "%-d" }, { "dddd", "%A" }, { "ddd", "%a" }, { "dd", NULL },
-	{ "d", "%w" }, { "E", "%u" }, { "WW", "%V" }, { "W", "%-V" },
-	{ "HH", "%H" }, { "H", "%-H" }, { "hh", "%I" }, { "h", "%-I" },
-	{ "kk", NULL }, { "k", NULL }, { "mm", "%M" }, { "m", "%-M" },
-	{ "ss", "%S" }, { "s", "%-S" }, { "SSS", NULL }, { "SS", NULL },
-	{ "S", NULL }, { "A", "%p" }, { "a", "%P" }, { "ZZ", "%z" },
-	{ "Z", "%z" }, { "X", "%s" }, { "x", NULL }, { "Q", NULL },
-};
-
-/*
- * PM2 formats log_date_format with moment.js, wsd with strftime: turn
- * "YYYY-MM-DD HH:mm:ss Z" into "%Y-%m-%d %H:%M:%S %z".  `lost` gets the
- * tokens strftime cannot print ("SSS"), space-separated.  NULL: no memory.
- */
-static char *
-eco_pm2_moment(const char *in, struct eco_pm2_buf *lost)
-{
-	struct eco_pm2_buf out = { NULL, 0, 0, 0 };
-	const char *end;
-	size_t i, n, best, len;
-
-	eco_pm2_put(&out, "", 0);
-	while (*in != '\0') {
-		if (*in == '[' && (end = strchr(in, ']')) != NULL) {
-			for (in++; in < end; in++)	/* [text] is literal */
-				eco_pm2_put(&out, *in == '%' ? "%%" : in,
-				    *in == '%' ? 2 : 1);
-			in++;
-			continue;
-		}
-		best = SIZE_MAX;
-		len = 0;
-		for (i = 0; i < sizeof eco_pm2_moment_tokens /
-		    sizeof eco_pm2_moment_tokens[0]; i++) {
-			n = strlen(eco_pm2_moment_tokens[i].moment);
-			if (n > len &&
-			    strncmp(in, eco_pm2_moment_tokens[i].moment, n) == 0) {
-				best = i;
-				len = n;
-			}
-		}
-		if (best == SIZE_MAX) {
-			eco_pm2_put(&out, *in == '%' ? "%%" : in,
-			    *in == '%' ? 2 : 1);
-			in++;
-			continue;
-		}
-		if (eco_pm2_moment_tokens[best].strftime != NULL)
-			eco_pm2_put(&out, eco_pm2_moment_tokens[best].strftime,
-			    strlen(eco_pm2_moment_tokens[best].strftime));
-		else {
-			if (lost->len > 0)
-				eco_pm2_put(lost, " ", 1);
-			eco_pm2_put(lost, in, len);
-		}
-		in += len;
-	}
-	if (out.failed || lost->failed) {
-		free(out.s);
-		return NULL;
-	}
-	return out.s;
-}
-
-/* A '%' outside moment's [literal text]: written for strftime already. */
-static int
-eco_pm2_is_strftime(const char *s)
-{
-	const char *end;
-
-	for (; *s != '\0'; s++) {
-		if (*s == '[' && (end = strchr(s, ']')) != NULL)
-			s = end;
-		else if (*s == '%')
-			return 1;
-	}
-	return 0;
-}
-
-/* A log_date_format written for moment.js (PM2's) is translated, and said so. */
-static void
-eco_pm2_date_format(json_t *app, const char *path, size_t index,
-    struct diag *warnings)
-{
-	struct eco_pm2_buf lost = { NULL, 0, 0, 0 };
-	json_t *v = json_object_get(app, "log_date_format");
-	const char *in = json_string_value(v);
-	char *t;
-
-	if (in == NULL || eco_pm2_is_strftime(in))
-		return;
-	if ((t = eco_pm2_moment(in, &lost)) == NULL) {
-		free(lost.s);
-		return;
-	}
-	if (strcmp(t, in) != 0) {
-		diag_add(warnings, "%s: apps[%zu].log_date_format: differs from "
-		    "PM2: PM2 reads \"%s\" as a moment.js format, wsd as "
-		    "strftime: read as \"%s\"%s%s%s%s", path, index, in, t,
-		    strstr(t, "%z") != NULL ? " (the zone prints as +0100, not "
-		    "+01:00)" : "", lost.s != NULL ? "; strftime has no " : "",
-		    lost.s != NULL ? lost.s : "",
-		    lost.s != NULL ? ", left out" : "");
-		json_object_set_new(app, "log_date_format", json_string(t));
-	}
-	free(t);
-	free(lost.s);
-}
 
 static void
 eco_pm2_app(json_t *app, const char *path, size_t index,
@@ -349,7 +241,6 @@ eco_pm2_app(json_t *app, const char *path, size_t index,
 	json_object_foreach(app, k, v)
 		if (strcmp(k, "env") == 0 || strncmp(k, "env_", 4) == 0)
 			eco_pm2_env(v);
-	eco_pm2_date_format(app, path, index, warnings);
 	for (i = 0; i < sizeof eco_pm2_differs / sizeof eco_pm2_differs[0];
 	    i++) {
 		v = json_object_get(app, eco_pm2_differs[i].key);

@@ -140,6 +140,12 @@ eco_app_free(struct app_config *a)
 	free(a->script);
 	strv_free(a->args, strv_len(a->args));
 	free(a->interpreter);
+	strv_free(a->node_args, strv_len(a->node_args));
+	free(a->instance_var);
+	free(a->increment_var);
+	free(a->user);
+	free(a->group);
+	free(a->home);
 	free(a->cwd);
 	env_free(&a->env);
 	for (i = 0; i < a->nmodes; i++) {
@@ -193,7 +199,9 @@ eco_app_copy(struct app_config *dst, const struct app_config *src)
 	dst->name = dst->script = dst->interpreter = dst->cwd = NULL;
 	dst->out_file = dst->error_file = dst->log_file = NULL;
 	dst->log_date_format = dst->cron_restart = dst->origin = NULL;
-	dst->args = dst->env_files = dst->secrets = NULL;
+	dst->args = dst->env_files = dst->secrets = dst->node_args = NULL;
+	dst->instance_var = dst->increment_var = NULL;
+	dst->user = dst->group = dst->home = NULL;
 	dst->modes = NULL;
 	dst->nmodes = 0;
 	dst->stop_exit_codes = NULL;
@@ -204,6 +212,13 @@ eco_app_copy(struct app_config *dst, const struct app_config *src)
 	rc |= eco_dup(&dst->script, src->script);
 	rc |= eco_dup(&dst->interpreter, src->interpreter);
 	rc |= eco_dup(&dst->cwd, src->cwd);
+	rc |= eco_dup(&dst->instance_var, src->instance_var);
+	rc |= eco_dup(&dst->increment_var, src->increment_var);
+	rc |= eco_dup(&dst->user, src->user);
+	rc |= eco_dup(&dst->group, src->group);
+	rc |= eco_dup(&dst->home, src->home);
+	rc |= strv_dup(&dst->node_args, src->node_args,
+	    strv_len(src->node_args));
 	rc |= eco_dup(&dst->out_file, src->out_file);
 	rc |= eco_dup(&dst->error_file, src->error_file);
 	rc |= eco_dup(&dst->log_file, src->log_file);

@@ -6,6 +6,7 @@
 #define WSD_ECOSYSTEM_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -28,10 +29,21 @@ struct app_config {
 	char		*script;	/* as written */
 	char		**args;		/* NULL-terminated; string form split on spaces */
 	char		*interpreter;	/* NULL, or e.g. "node" (.js/.mjs/.cjs default) */
+	char		**node_args;	/* NULL-terminated, to the interpreter before the script */
+	int		 shell;		/* script is a command line: run as bash -c SCRIPT (PM2's rule) */
 	char		*cwd;		/* absolute; default: the config file's folder */
 	int		 instances;	/* resolved: "max"/0 → CPU count, -N → CPUs - N (≥ 1) */
 	enum exec_mode	 exec_mode;	/* cluster when instances > 1 unless fork is given */
 	int		 port;		/* "port" field; 0 = take WS_PORT, else PORT from env */
+	char		*instance_var;	/* set to the instance number: NODE_APP_INSTANCE */
+	char		*increment_var;	/* NULL, or a variable raised by the instance number */
+
+	/* uid/user and gid: who the processes run as; user NULL: as wsd. */
+	char		*user;		/* the user's name, resolved */
+	char		*group;		/* gid as written, NULL: the user's own */
+	uid_t		 uid;
+	gid_t		 gid;
+	char		*home;		/* the user's home: HOME */
 
 	struct env	 env;		/* "env" */
 	struct env_mode	*modes;		/* "env_<mode>" */
@@ -58,8 +70,8 @@ struct app_config {
 	char		*error_file;
 	char		*log_file;	/* combined, or NULL */
 	int		 merge_logs;	/* false */
-	int		 time;		/* timestamp prefix, false */
-	char		*log_date_format; /* strftime-ish, NULL = ISO 8601 */
+	int		 time;		/* false; true: log_date_format is PM2's YYYY-MM-DDTHH:mm:ss */
+	char		*log_date_format; /* day.js or strftime (datefmt.h): a prefix per line */
 	uint64_t	 log_max_size;	/* 10M */
 	int		 log_retain;	/* 10 */
 

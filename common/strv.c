@@ -59,3 +59,60 @@ strv_dup(char ***dst, char *const *src, size_t n)
 	}
 	return 0;
 }
+
+int
+strv_split_shell(char ***v, size_t *n, const char *s, const char **why)
+{
+	char *w;
+	size_t len = 0;
+	int in_word = 0, rc = 0;
+	char q = 0;
+
+	*why = NULL;
+	if ((w = malloc(strlen(s) + 1)) == NULL)
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (q == '\'') {
+			if (*s == '\'')
+				q = 0;
+			else
+				w[len++] = *s;
+		} else if (q == '"') {
+			if (*s == '"')
+				q = 0;
+			else if (*s == '\\' && s[1] != '\0' &&
+			    strchr("\\\"$`", s[1]) != NULL)
+				w[len++] = *++s;
+			else
+				w[len++] = *s;
+		} else if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
+			if (in_word) {
+				w[len] = '\0';
+				if (strv_push(v, n, w) < 0)
+					rc = -1;
+				len = 0;
+				in_word = 0;
+			}
+			continue;
+		} else if (*s == '\'' || *s == '"') {
+			q = *s;
+		} else if (*s == '\\') {
+			if (s[1] == '\0') {
+				*why = "a backslash at the end";
+				break;
+			}
+			w[len++] = *++s;
+		} else
+			w[len++] = *s;
+		in_word = 1;
+	}
+	if (q != 0)
+		*why = q == '"' ? "an unclosed \"" : "an unclosed '";
+	if (*why == NULL && in_word) {
+		w[len] = '\0';
+		if (strv_push(v, n, w) < 0)
+			rc = -1;
+	}
+	free(w);
+	return *why != NULL ? -1 : rc;
+}

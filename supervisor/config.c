@@ -22,6 +22,41 @@ config_copy_diag(struct diag *dst, const struct diag *src)
 		diag_add(dst, "%s", src->msgs[i]);
 }
 
+/*
+ * What needs the app's resolved env: its program found as a start would
+ * find it, and an increment_var that is a number.  Errors name the app's
+ * place and the key.
+ */
+static void
+config_check(struct config_app *ca)
+{
+	const struct app_config *a = &ca->cfg;
+	const char *origin = a->origin != NULL ? a->origin : a->name, *v;
+	char *why, *path, *interp, *end;
+
+	why = spawn_locate(a, &ca->env, &path, &interp);
+	if (why != NULL) {
+		diag_add(&ca->errors, "%s.%s: %s%s", origin, strncmp(why,
+		    "interpreter ", 12) == 0 ? "interpreter" : "script", why,
+		    a->shell ? " (a script with spaces is a command line: "
+		    "PM2 runs it with bash -c)" : "");
+		ca->ok = 0;
+	}
+	free(why);
+	free(path);
+	free(interp);
+	if (a->increment_var != NULL &&
+	    (v = env_get(&ca->env, a->increment_var)) != NULL) {
+		(void)strtoll(v, &end, 10);
+		if (*v == '\0' || *end != '\0') {
+			diag_add(&ca->errors, "%s.increment_var: %s is \"%s\", "
+			    "not a whole number to add the instance number to",
+			    origin, a->increment_var, v);
+			ca->ok = 0;
+		}
+	}
+}
+
 /* Take the loaded apps over from `eco` and resolve their envs. */
 static int
 config_resolve(struct config *c, struct ecosystem *eco,
@@ -45,6 +80,8 @@ config_resolve(struct config *c, struct ecosystem *eco,
 		diag_init(&ca->warnings);
 		ca->ok = eco_resolve_env(&ca->cfg, ca->mode, o->base, &ca->env,
 		    &ca->errors, &ca->warnings) == 0;
+		if (ca->ok)
+			config_check(ca);
 		config_copy_diag(&c->errors, &ca->errors);
 		config_copy_diag(&c->warnings, &ca->warnings);
 	}

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "datefmt.h"
 #include "log.h"
 #include "wsd.h"
 #include "xmalloc.h"
@@ -183,14 +184,15 @@ logcap_emit(struct logstream *ls, const char *p, size_t n)
 static size_t
 logcap_prefix(struct logstream *ls, char *buf, size_t len)
 {
+	struct timespec now;
 	struct tm tm;
-	time_t now;
 	size_t n;
 
 	if (ls->datefmt != NULL) {
-		now = time(NULL);
-		localtime_r(&now, &tm);
-		n = strftime(buf, len - 2, ls->datefmt, &tm);
+		clock_gettime(CLOCK_REALTIME, &now);
+		localtime_r(&now.tv_sec, &tm);
+		n = datefmt_format(buf, len - 2, ls->datefmt, &tm,
+		    (int)(now.tv_nsec / 1000000));
 	} else {
 		log_timestamp(buf, len - 2);
 		n = strlen(buf);
@@ -227,14 +229,14 @@ logcap_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct logstream *ls = s->data;
 	const char *p, *nl;
-	char pre[80];
+	char pre[256];
 	size_t left, chunk;
 
 	if (nread < 0) {
 		uv_close((uv_handle_t *)s, logcap_close_cb);
 		return;
 	}
-	if (!ls->time) {
+	if (!ls->time && ls->datefmt == NULL) {
 		logcap_emit(ls, buf->base, (size_t)nread);
 		return;
 	}

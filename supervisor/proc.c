@@ -12,8 +12,10 @@
  *
  * Spawning: every signal is blocked around fork() so that libuv's handlers
  * never run in the child; the child resets dispositions and the mask
- * before exec.  It asks for SIGKILL when wsd dies and then checks that wsd
- * did not die before the request (getppid()).  The fds it keeps are first
+ * before exec.  It takes the app's user and groups (computed by the parent:
+ * no NSS lookup between fork and exec), then asks for SIGKILL when wsd
+ * dies (a change of uid clears that request, so it comes after) and checks
+ * that wsd did not die before the request (getppid()).  The fds it keeps are first
  * moved above 9 and then placed, so that no source is overwritten by an
  * earlier dup2; everything else is closed.
  */
@@ -22,6 +24,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -168,8 +171,6 @@ proc_child(const struct proc_spec *sp, pid_t parent, int errpipe,
 	sigprocmask(SIG_SETMASK, &all, NULL);
 
 	setpgid(0, 0);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-		_exit(127);
 	if (listen_pid != NULL)
 		proc_itoa(listen_pid, (long)getpid());
 
@@ -202,6 +203,13 @@ proc_child(const struct proc_spec *sp, pid_t parent, int errpipe,
 	}
 	if (sp->cwd != NULL && chdir(sp->cwd) < 0)
 		proc_fail(errpipe, errno);
+	/* The app's user, groups first (as libuv does, after chdir). */
+	if (sp->setuid && (setgroups((size_t)sp->ngroups, sp->groups) < 0 ||
+	    setgid(sp->gid) < 0 || setuid(sp->uid) < 0))
+		proc_fail(errpipe, errno);
+	/* After setuid, which clears it; a wsd that died before is caught. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(127);
 	execve(sp->path, sp->argv, sp->envp);
 	proc_fail(errpipe, errno);
 }

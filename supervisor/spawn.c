@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "strv.h"
 #include "wsd.h"
 #include "xmalloc.h"
 
@@ -50,31 +52,74 @@ spawn_log_path(const struct inst *in, const char *given, const char *kind)
 	return r < 0 ? NULL : p;
 }
 
+/* argv: bash -c SCRIPT, or [interp [node_args…]] path [args…]. */
+static char **
+spawn_argv(const struct spawn_what *w)
+{
+	const struct app_config *cfg = w->cfg;
+	char **argv;
+	size_t k = 0, i, n;
+
+	n = strv_len(cfg->args) + strv_len(cfg->node_args) + 4;
+	argv = xcalloc(n, sizeof *argv);
+	if (cfg->shell) {
+		argv[k++] = xstrdup(w->path);
+		argv[k++] = xstrdup("-c");
+		argv[k++] = xstrdup(cfg->script);
+		return argv;
+	}
+	if (w->interp != NULL) {
+		argv[k++] = xstrdup(w->interp);
+		for (i = 0; cfg->node_args != NULL && cfg->node_args[i]; i++)
+			argv[k++] = xstrdup(cfg->node_args[i]);
+	}
+	argv[k++] = xstrdup(w->path);
+	for (i = 0; cfg->args != NULL && cfg->args[i] != NULL; i++)
+		argv[k++] = xstrdup(cfg->args[i]);
+	return argv;
+}
+
+/*
+ * PM2's increment_var: the app's value (a whole number; unset is 0) plus
+ * the instance number, so PORT=3000 gives 3000, 3001, …  The loader
+ * refused a value that is not a number.
+ */
+static void
+spawn_increment(struct env *env, const char *var, int slot)
+{
+	const char *v = env_get(env, var);
+	char num[32];
+	long long base = v != NULL ? strtoll(v, NULL, 10) : 0;
+
+	snprintf(num, sizeof num, "%lld", base + slot);
+	env_set(env, var, num, 0);
+}
+
 int
 spawn_plan(struct spawn_plan *p, const struct spawn_what *w)
 {
 	const struct app_config *cfg = w->cfg;
 	struct env env;
 	char num[32];
-	size_t nargs, i, k = 0;
 
 	memset(p, 0, sizeof *p);
-	for (nargs = 0; cfg->args != NULL && cfg->args[nargs] != NULL; nargs++)
-		;
-	p->argv = xcalloc(nargs + 3, sizeof *p->argv);
-	if (w->interp != NULL)
-		p->argv[k++] = xstrdup(w->interp);
-	p->argv[k++] = xstrdup(w->path);
-	for (i = 0; i < nargs; i++)
-		p->argv[k++] = xstrdup(cfg->args[i]);
-	p->argv[k] = NULL;
+	p->argv = spawn_argv(w);
 
 	env_init(&env);
 	env_copy(&env, w->env);
 	env_set(&env, "WSD_APP_NAME", cfg->name, 0);
 	snprintf(num, sizeof num, "%d", w->slot);
 	env_set(&env, "WSD_INSTANCE", num, 0);
-	env_set(&env, "NODE_APP_INSTANCE", num, 0);
+	env_set(&env, cfg->instance_var != NULL ? cfg->instance_var :
+	    "NODE_APP_INSTANCE", num, 0);
+	if (cfg->increment_var != NULL)
+		spawn_increment(&env, cfg->increment_var, w->slot);
+	if (cfg->user != NULL) {
+		/* PM2 sets HOME; USER and LOGNAME must not say root either */
+		env_set(&env, "HOME", cfg->home, 0);
+		env_set(&env, "USER", cfg->user, 0);
+		env_set(&env, "LOGNAME", cfg->user, 0);
+	}
 	/* wsworker keeps its drain within it (WS_DRAIN_SPREAD_MS) */
 	snprintf(num, sizeof num, "%llu",
 	    (unsigned long long)cfg->kill_timeout_ms);
@@ -112,29 +157,109 @@ spawn_plan_free(struct spawn_plan *p)
 	memset(p, 0, sizeof *p);
 }
 
+/* Shell words that are not programs: a command line starting so is not checked. */
+static const char *const spawn_shell_words[] = {
+	"!", ".", ":", "[[", "{", "case", "cd", "eval", "exec", "export",
+	"for", "if", "set", "source", "time", "trap", "ulimit", "umask",
+	"unset", "until", "while",
+};
+
 /*
- * The executable and its interpreter, found through the app's PATH.  Which
- * interpreter (node for .js, none when "none") the loader decided.
+ * The program a command line starts, as bash finds it: after any
+ * VAR=value words.  NULL when the line is beyond a plain reading (quotes
+ * left open, expansions, a builtin first): bash will say.
  */
+static char *
+spawn_first_word(const char *line)
+{
+	char **w = NULL, *first = NULL;
+	const char *why;
+	size_t n = 0, i = 0, k;
+
+	if (strv_split_shell(&w, &n, line, &why) == 0) {
+		while (i < n && strchr(w[i], '=') != NULL &&
+		    strcspn(w[i], "=") > 0)
+			i++;
+		if (i < n && strpbrk(w[i], "$`;&|<>(){}*?[]~\\") == NULL) {
+			first = w[i];
+			for (k = 0; k < sizeof spawn_shell_words /
+			    sizeof spawn_shell_words[0]; k++)
+				if (strcmp(w[i], spawn_shell_words[k]) == 0)
+					first = NULL;
+		}
+	}
+	first = first != NULL ? xstrdup(first) : NULL;
+	strv_free(w, n);
+	return first;
+}
+
+/* `name` as exec finds it from `cwd` and the app's PATH; NULL, or why not. */
+static char *
+spawn_find(const char *name, const char *cwd, const struct env *env,
+    int exec, char **path)
+{
+	char *why = NULL;
+
+	*path = proc_resolve(name, cwd, env);
+	if (*path == NULL || (*path)[0] != '/' || access(*path, F_OK) == -1)
+		xasprintf(&why, "\"%s\" not found (in %s or the app's PATH)",
+		    name, cwd != NULL ? cwd : "/");
+	else if (exec && access(*path, X_OK) == -1)
+		xasprintf(&why, "%s: not executable", *path);
+	if (why != NULL) {
+		free(*path);
+		*path = NULL;
+	}
+	return why;
+}
+
+char *
+spawn_locate(const struct app_config *cfg, const struct env *env,
+    char **path, char **interp)
+{
+	char *why, *first, *p;
+
+	*path = *interp = NULL;
+	if (cfg->shell) {
+		/* PM2's rule: bash, else sh */
+		if ((why = spawn_find("bash", NULL, env, 1, path)) != NULL) {
+			free(why);
+			if ((why = spawn_find("sh", NULL, env, 1, path)) != NULL)
+				return why;
+		}
+		if ((first = spawn_first_word(cfg->script)) == NULL)
+			return NULL;
+		why = spawn_find(first, cfg->cwd, env, 1, &p);
+		free(p);
+		free(first);
+		return why;
+	}
+	if ((why = spawn_find(cfg->script, cfg->cwd, env,
+	    cfg->interpreter == NULL, path)) != NULL)
+		return why;
+	if (cfg->interpreter != NULL && (why = spawn_find(cfg->interpreter,
+	    NULL, env, 1, interp)) != NULL) {
+		free(*path);
+		*path = NULL;
+		p = why;
+		xasprintf(&why, "interpreter %s", p);
+		free(p);
+	}
+	return why;
+}
+
+/* The executable and its interpreter, as the loader checked them. */
 static int
 spawn_resolve(struct inst *in, char **path, char **interp)
 {
 	const struct app *a = in->app;
-	const char *interp_name = a->cfg.interpreter;
+	char *why = spawn_locate(&a->cfg, &a->env, path, interp);
 
-	*interp = NULL;
-	if ((*path = proc_resolve(a->cfg.script, a->cfg.cwd, &a->env)) == NULL) {
-		log_json(LOG_ERROR, app_fields(in), "script %s not found",
-		    a->cfg.script);
-		return -1;
-	}
-	if (interp_name != NULL &&
-	    (*interp = proc_resolve(interp_name, NULL, &a->env)) == NULL) {
-		log_json(LOG_ERROR, app_fields(in), "interpreter %s not found",
-		    interp_name);
-		return -1;
-	}
-	return 0;
+	if (why == NULL)
+		return 0;
+	log_json(LOG_ERROR, app_fields(in), "script: %s", why);
+	free(why);
+	return -1;
 }
 
 /* The process runs: reset its counters, capture its output. */
@@ -169,6 +294,36 @@ spawn_started(struct inst *in, pid_t pid, int out, int err)
 	    a->cfg.log_retain);
 }
 
+/*
+ * uid/user: when wsd is root, the process takes the user, its group (or
+ * gid) and the user's supplementary groups, looked up here in the parent.
+ * Not root: the loader refused any other user.  0, or -1 with errno.
+ */
+static int
+spawn_user(const struct app *a, struct proc_spec *sp, gid_t **groups)
+{
+	int n = 16;
+
+	*groups = NULL;
+	if (a->cfg.user == NULL || geteuid() != 0)
+		return 0;
+	for (;;) {
+		*groups = xreallocarray(*groups, (size_t)n, sizeof **groups);
+		if (getgrouplist(a->cfg.user, a->cfg.gid, *groups, &n) >= 0)
+			break;
+		if (n > 65536) {
+			errno = E2BIG;
+			return -1;
+		}
+	}
+	sp->setuid = 1;
+	sp->uid = a->cfg.uid;
+	sp->gid = a->cfg.gid;
+	sp->groups = *groups;
+	sp->ngroups = n;
+	return 0;
+}
+
 int
 spawn_inst(struct inst *in, ipc_msg_cb ipc_cb)
 {
@@ -177,6 +332,7 @@ spawn_inst(struct inst *in, ipc_msg_cb ipc_cb)
 	struct spawn_what w;
 	struct proc_spec sp;
 	char *path = NULL, *interp = NULL, *err = NULL;
+	gid_t *groups = NULL;
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, sv[2] = { -1, -1 };
 	int lfd = -1, rc = -1;
 	size_t i;
@@ -204,6 +360,11 @@ spawn_inst(struct inst *in, ipc_msg_cb ipc_cb)
 		goto out;
 	}
 	memset(&sp, 0, sizeof sp);
+	if (spawn_user(a, &sp, &groups) < 0) {
+		log_json(LOG_ERROR, app_fields(in), "uid: the groups of %s: %s",
+		    a->cfg.user, strerror(errno));
+		goto out;
+	}
 	sp.path = plan.argv[0];
 	sp.argv = plan.argv;
 	sp.envp = plan.envp;
@@ -242,5 +403,6 @@ out:
 	free(path);
 	free(interp);
 	free(err);
+	free(groups);
 	return rc;
 }

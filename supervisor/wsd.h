@@ -301,6 +301,15 @@ struct spawn_plan {
 	int		  listen;
 };
 int	 spawn_plan(struct spawn_plan *, const struct spawn_what *);
+/*
+ * What the app runs, found as exec will find it (the script through cwd
+ * and the app's PATH, its interpreter; for a command line, bash or sh and
+ * the line's first program): NULL with *path (and *interp) set, or why
+ * not, malloc'd.  The loader checks with it, so wsd -n fails what a
+ * start would.
+ */
+char	*spawn_locate(const struct app_config *, const struct env *,
+	    char **path, char **interp);
 void	 spawn_plan_free(struct spawn_plan *);
 /* Start in's process; its IPC messages go to ipc_cb.  0 or -1 (logged). */
 int	 spawn_inst(struct inst *, void (*ipc_cb)(void *, const struct ipcmsg *));
@@ -315,6 +324,12 @@ struct proc_spec {
 	int		 ipc_fd;	/* → fd 4 (3 without a listen fd) */
 	int		 out_fd;	/* → 1 */
 	int		 err_fd;	/* → 2 */
+	/* Run as uid/gid with `groups` (setgroups) when `setuid`: wsd is root. */
+	int		 setuid;
+	uid_t		 uid;
+	gid_t		 gid;
+	const gid_t	*groups;
+	int		 ngroups;
 };
 typedef void	(*proc_exit_cb)(pid_t, int status);
 int	 proc_init(uv_loop_t *, proc_exit_cb);
@@ -325,7 +340,8 @@ char	*proc_resolve(const char *script, const char *cwd, const struct env *);
 
 /* logcap.c: children's stdout/stderr → log files (time prefix, rotation). */
 /* Read `fd` (taken) until EOF into path (and `also`); the stream frees
- * itself at EOF, so the last lines of a dead process are kept.  0 or -1. */
+ * itself at EOF, so the last lines of a dead process are kept.  Lines get
+ * a date prefix when `time` or `datefmt` (datefmt.h) is given.  0 or -1. */
 int	 logcap_attach(int fd, const char *path, const char *also,
 	    int time, const char *datefmt, uint64_t max_size, int retain);
 int	 logcap_reopen_all(void);

@@ -123,9 +123,9 @@ fi
 
 # Captured output with the time prefix.
 out=$(instance_field "$S0" out_file); err=$(instance_field "$S0" error_file)
-has_hello() { grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z: hello from sleeper 0$' "$out"; }
-wait_for 20 "hello in $out" has_hello && ok "stdout captured with the time prefix" || not_ok "stdout captured" "$(cat "$out" 2>&1)"
-grep -Eq 'Z: oops$' "$err" && ok "stderr captured to error_file" || not_ok "stderr captured" "$(cat "$err" 2>&1)"
+has_hello() { grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}: hello from sleeper 0$' "$out"; }
+wait_for 20 "hello in $out" has_hello && ok "stdout captured with the time prefix (PM2's YYYY-MM-DDTHH:mm:ss)" || not_ok "stdout captured" "$(cat "$out" 2>&1)"
+grep -Eq 'T[0-9]{2}:[0-9]{2}:[0-9]{2}: oops$' "$err" && ok "stderr captured to error_file" || not_ok "stderr captured" "$(cat "$err" 2>&1)"
 case "$out" in "$WSD_HOME"/logs/sleeper-out-*.log) ok "default log path per instance" ;; *) not_ok "default log path" "$out" ;; esac
 
 # Events as JSON lines with app/instance/pid.

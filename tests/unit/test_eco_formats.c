@@ -278,20 +278,16 @@ static void
 test_pm2_differs(void **state)
 {
 	(void)state;
-	/* PM2's moment.js date formats are read as the strftime ones they mean. */
+	/* PM2's day.js date formats are kept as written: wsd prints them so. */
 	normalised("{\"apps\":[{\"script\":\"s\",\"log_date_format\":"
-	    "\"YYYY-MM-DD HH:mm Z\"}]}",
-	    "{\"apps\":[{\"log_date_format\":\"%Y-%m-%d %H:%M %z\","
-	    "\"script\":\"s\"}]}",
-	    "F: apps[0].log_date_format: differs from PM2: PM2 reads "
-	    "\"YYYY-MM-DD HH:mm Z\" as a moment.js format, wsd as strftime: "
-	    "read as \"%Y-%m-%d %H:%M %z\" (the zone prints as +0100, not "
-	    "+01:00)");
-	normalised("{\"script\":\"s\",\"log_date_format\":"
-	    "\"YYYY-MM-DDTHH:mm:ss.SSS [at 100%] h A, Do MMM\"}",
-	    "{\"log_date_format\":\"%Y-%m-%dT%H:%M:%S. at 100%% %-I %p, "
-	    " %b\",\"script\":\"s\"}",
-	    "strftime has no SSS Do, left out");
+	    "\"YYYY-MM-DD HH:mm:ss.SSS Z\"}]}",
+	    "{\"apps\":[{\"log_date_format\":\"YYYY-MM-DD HH:mm:ss.SSS Z\","
+	    "\"script\":\"s\"}]}", NULL);
+	/* uid/user: the user's supplementary groups, which PM2 drops */
+	normalised("{\"script\":\"s\",\"user\":\"nobody\"}",
+	    "{\"script\":\"s\",\"user\":\"nobody\"}",
+	    "F: apps[0].user: differs from PM2: PM2 starts the app with no "
+	    "supplementary groups");
 	normalised("{\"script\":\"s\",\"log_date_format\":\"---\"}",
 	    "{\"log_date_format\":\"---\",\"script\":\"s\"}", NULL);
 	normalised("{\"script\":\"s\",\"log_date_format\":\"%F %T\"}",

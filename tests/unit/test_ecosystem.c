@@ -259,7 +259,7 @@ test_every_field(void **state)
 	    "\"kill_signal\":\"SIGTERM\",\"max_memory_restart\":\"512M\","
 	    "\"out_file\":\"logs/ws-out.log\","
 	    "\"error_file\":\"/var/log/ws-err.log\","
-	    "\"log_file\":\"logs/all.log\",\"merge_logs\":true,\"time\":true,"
+	    "\"log_file\":\"logs/all.log\",\"merge_logs\":true,\"time\":false,"
 	    "\"log_date_format\":\"%Y-%m-%d %H:%M %z\","
 	    "\"log_max_size\":\"1G\",\"log_retain\":3,"
 	    "\"cron_restart\":\"0 3 * * *\",\"treekill\":false}]}", &eco);
@@ -302,7 +302,7 @@ test_every_field(void **state)
 	assert_string_equal(a->error_file, "/var/log/ws-err.log");
 	assert_string_equal(a->log_file, expand("@D/app/logs/all.log"));
 	assert_true(a->merge_logs);
-	assert_true(a->time);
+	assert_false(a->time);
 	assert_string_equal(a->log_date_format, "%Y-%m-%d %H:%M %z");
 	assert_int_equal(a->log_max_size, 1024ULL * 1024 * 1024);
 	assert_int_equal(a->log_retain, 3);
@@ -471,20 +471,77 @@ test_missing_env_file(void **state)
 	    "@F: apps[0].env_file: @D/absent.env: No such file or directory");
 }
 
+/* args and node_args: a string is split as a shell splits words. */
+static void
+test_words(void **state)
+{
+	struct ecosystem eco;
+	static const char *const want[] = { "a", "b c", "d\"e", "f g", "",
+	    "h'i", "--x=y z", NULL };
+	char **w;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(LOAD_OK("[{\"script\":\"s\",\"args\":"
+	    "\" a  'b c' \\\"d\\\\\\\"e\\\" f\\\\ g '' \\\"h'i\\\" --x=\\\"y z\\\"\","
+	    "\"interpreter\":\"node\",\"interpreter_args\":[\"--a b\",3]}]",
+	    &eco), 0);
+	w = eco.apps[0].args;
+	for (i = 0; want[i] != NULL; i++) {
+		assert_non_null(w[i]);
+		assert_string_equal(w[i], want[i]);
+	}
+	assert_null(w[i]);
+	w = eco.apps[0].node_args;	/* an array is taken as is */
+	assert_string_equal(w[0], "--a b");
+	assert_string_equal(w[1], "3");
+	assert_null(w[2]);
+	eco_free(&eco);
+	LOAD_ERR("[{\"script\":\"s\",\"args\":\"a 'b\"}]",
+	    "@F: apps[0].args: an unclosed '");
+	LOAD_ERR("[{\"script\":\"s\",\"node_args\":\"a \\\\\"}]",
+	    "@F: apps[0].node_args: a backslash at the end");
+	LOAD_ERR("[{\"script\":\"s\",\"args\":[\"a\",{}]}]",
+	    "@F: apps[0].args: expected a string or an array of strings");
+}
+
+/* PM2: time stamps lines YYYY-MM-DDTHH:mm:ss, in place of log_date_format. */
+static void
+test_time_format(void **state)
+{
+	struct ecosystem eco;
+	static const char *const w[] = {
+		"@F: apps[1].log_date_format: replaced by "
+		    "\"YYYY-MM-DDTHH:mm:ss\" because time is true, as PM2 "
+		    "replaces it: remove time to stamp lines as \"HH:mm Z\"",
+		NULL,
+	};
+
+	(void)state;
+	assert_int_equal(load("[{\"script\":\"s\",\"time\":true},"
+	    "{\"script\":\"t\",\"time\":true,\"log_date_format\":"
+	    "\"HH:mm Z\"}]", &eco, none, w), 0);
+	assert_string_equal(eco.apps[0].log_date_format,
+	    "YYYY-MM-DDTHH:mm:ss");
+	assert_string_equal(eco.apps[1].log_date_format,
+	    "YYYY-MM-DDTHH:mm:ss");
+	eco_free(&eco);
+}
+
 static void
 test_unknown_keys(void **state)
 {
 	struct ecosystem eco;
 	static const char *const w[] = {
 		"@F: apps[0].watch: not supported by wsd, ignored",
-		"@F: apps[0].node_args: not supported by wsd, ignored",
+		"@F: apps[0].vizion: not supported by wsd, ignored",
 		"@F: apps[0].colour: unknown key, ignored",
 		NULL,
 	};
 
 	(void)state;
 	assert_int_equal(load("[{\"script\":\"s\",\"watch\":true,"
-	    "\"node_args\":\"--x\",\"colour\":\"red\"}]", &eco, none, w), 0);
+	    "\"vizion\":true,\"colour\":\"red\"}]", &eco, none, w), 0);
 	assert_int_equal(eco.napps, 1);
 	eco_free(&eco);
 }
@@ -867,6 +924,8 @@ main(void)
 		T(test_names),
 		T(test_missing_env_file),
 		T(test_unknown_keys),
+		T(test_time_format),
+		T(test_words),
 		T(test_resolve_env),
 		T(test_copy),
 		T(test_key_defaults),

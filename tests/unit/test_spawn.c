@@ -114,6 +114,116 @@ test_env_without_socket(void **state)
 	env_free(&env);
 }
 
+/* node_args go to the interpreter, before the script; none without one. */
+static void
+test_node_args(void **state)
+{
+	char *args[] = { "a", "b", NULL };
+	char *nargs[] = { "--max-old-space-size=512", "--trace-warnings", NULL };
+	struct app_config c = { .name = "chat", .script = "server.js",
+	    .args = args, .node_args = nargs };
+	struct env env;
+	struct spawn_what w = { &c, &env, "/srv/server.js", "/usr/bin/node",
+	    0, 0, 0 };
+	struct spawn_plan p;
+	static const char *const want[] = { "/usr/bin/node",
+	    "--max-old-space-size=512", "--trace-warnings", "/srv/server.js",
+	    "a", "b", NULL };
+	size_t i;
+
+	(void)state;
+	env_init(&env);
+	assert_int_equal(spawn_plan(&p, &w), 0);
+	for (i = 0; want[i] != NULL; i++)
+		assert_string_equal(p.argv[i], want[i]);
+	assert_null(p.argv[i]);
+	spawn_plan_free(&p);
+
+	w.interp = NULL;	/* interpreter none: PM2 drops them */
+	assert_int_equal(spawn_plan(&p, &w), 0);
+	assert_string_equal(p.argv[0], "/srv/server.js");
+	assert_string_equal(p.argv[1], "a");
+	assert_string_equal(p.argv[2], "b");
+	assert_null(p.argv[3]);
+	spawn_plan_free(&p);
+	env_free(&env);
+}
+
+/* A command line runs as bash -c LINE, its args dropped as PM2 does. */
+static void
+test_shell(void **state)
+{
+	char *args[] = { "dropped", NULL };
+	struct app_config c = { .name = "server", .script =
+	    "bun run src/server.ts --port 3", .args = args, .shell = 1 };
+	struct env env;
+	struct spawn_what w = { &c, &env, "/usr/bin/bash", NULL, 0, 0, 0 };
+	struct spawn_plan p;
+
+	(void)state;
+	env_init(&env);
+	assert_int_equal(spawn_plan(&p, &w), 0);
+	assert_string_equal(p.argv[0], "/usr/bin/bash");
+	assert_string_equal(p.argv[1], "-c");
+	assert_string_equal(p.argv[2], "bun run src/server.ts --port 3");
+	assert_null(p.argv[3]);
+	spawn_plan_free(&p);
+	env_free(&env);
+}
+
+/* instance_var names the instance number; increment_var adds it. */
+static void
+test_instance_vars(void **state)
+{
+	struct app_config c = { .name = "api", .script = "api",
+	    .instance_var = "INSTANCE_ID", .increment_var = "PORT" };
+	struct env env;
+	struct spawn_what w = { &c, &env, "/srv/api", NULL, 2, 9, 0 };
+	struct spawn_plan p;
+
+	(void)state;
+	env_init(&env);
+	env_set(&env, "PORT", "3000", 0);
+	assert_int_equal(spawn_plan(&p, &w), 0);
+	assert_string_equal(envp_get(p.envp, "INSTANCE_ID"), "2");
+	assert_null(envp_get(p.envp, "NODE_APP_INSTANCE"));	/* as PM2 */
+	assert_string_equal(envp_get(p.envp, "WSD_INSTANCE"), "2");
+	assert_string_equal(envp_get(p.envp, "PORT"), "3002");
+	assert_string_equal(env_get(&env, "PORT"), "3000");	/* untouched */
+	spawn_plan_free(&p);
+
+	/* unset counts as 0, as in PM2 */
+	c.increment_var = "SHARD";
+	w.slot = 1;
+	assert_int_equal(spawn_plan(&p, &w), 0);
+	assert_string_equal(envp_get(p.envp, "SHARD"), "1");
+	assert_string_equal(envp_get(p.envp, "PORT"), "3000");
+	spawn_plan_free(&p);
+	env_free(&env);
+}
+
+/* uid/user: HOME (as PM2), USER and LOGNAME of that user. */
+static void
+test_user_env(void **state)
+{
+	struct app_config c = { .name = "api", .script = "api",
+	    .user = "nobody", .home = "/nonexistent" };
+	struct env env;
+	struct spawn_what w = { &c, &env, "/srv/api", NULL, 0, 0, 0 };
+	struct spawn_plan p;
+
+	(void)state;
+	env_init(&env);
+	env_set(&env, "HOME", "/root", 0);
+	env_set(&env, "USER", "root", 0);
+	assert_int_equal(spawn_plan(&p, &w), 0);
+	assert_string_equal(envp_get(p.envp, "HOME"), "/nonexistent");
+	assert_string_equal(envp_get(p.envp, "USER"), "nobody");
+	assert_string_equal(envp_get(p.envp, "LOGNAME"), "nobody");
+	spawn_plan_free(&p);
+	env_free(&env);
+}
+
 int
 main(void)
 {
@@ -121,6 +231,10 @@ main(void)
 		cmocka_unit_test(test_argv),
 		cmocka_unit_test(test_env_with_socket),
 		cmocka_unit_test(test_env_without_socket),
+		cmocka_unit_test(test_node_args),
+		cmocka_unit_test(test_shell),
+		cmocka_unit_test(test_instance_vars),
+		cmocka_unit_test(test_user_env),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
