@@ -556,6 +556,7 @@ app_add(struct config_app *ca, const char *config_file, int start,
 			a->scale_pending = 1;
 	if (app_added_cb != NULL)
 		app_added_cb(a);
+	(void)nodever_of(a);	/* asked now: known by the first listing */
 	if (start)
 		for (i = 0; i < a->ninsts && i < (size_t)a->cfg.instances; i++)
 			if (a->insts[i] != NULL && !a->insts[i]->removing)

@@ -509,6 +509,10 @@ typedef void	(*probe_done_cb)(void *arg, const char *out, int timed_out);
 int	 probe_run(const char *path, char **argv, char **envp, int in_fd,
 	    uint64_t timeout_ms, probe_done_cb cb, void *arg, char **err);
 
+/* nodever.c: a node app's node version ("20.11.1"), NULL for other apps
+ * and until `node --version` (run once per interpreter, on the loop) said. */
+const char *nodever_of(const struct app *);
+
 /* update.c: wsctl update, wsd re-executing itself with its children. */
 struct handover;
 /* At start: the binary's path and argv to run again; -f FILE, --env. */
