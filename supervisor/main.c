@@ -429,6 +429,8 @@ main_serve(int sockfd, int metricsfd, const char *metrics, struct config *cfg,
 		    metrics != NULL ? metrics : "");
 	update_init(main_argv, main_config, main_mode);
 	if (h != NULL) {
+		/* Ready was said by the first image; systemd sees one service. */
+		main_ready_sent = 1;
 		leftover_resume(wsd_home);
 		update_restore(h);
 		handover_free(h);
