@@ -594,8 +594,12 @@ void
 update_restore(struct handover *h)
 {
 	struct app *a;
-	size_t i, nproc = 0;
+	size_t i, n, nproc = 0;
+	int *fds = handover_fds(h, &n);
 
+	/* Ours alone again: no later exec (an instance, a probe) inherits. */
+	update_cloexec(fds, n, 1);
+	free(fds);
 	update_n = h->updates + 1;
 	update_last = wsd_epoch_ms();
 	for (i = 0; i < h->napps; i++)

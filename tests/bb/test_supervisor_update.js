@@ -117,21 +117,35 @@ s.test('a binary that cannot take the state over is refused; the old wsd runs on
 	fs.copyFileSync(path.join(lib.BIN, 'wsd'), wsd);
 	fs.chmodSync(wsd, 0o755);
 	const eco = path.join(lib.T, 'sleep-eco.json');
-	fs.writeFileSync(eco, JSON.stringify({ apps: [{ name: 'sleeper', script: '/bin/sleep', args: ['600'] }] }));
+	fs.writeFileSync(eco, JSON.stringify({ apps: [
+		{ name: 'sleeper', script: '/bin/sleep', args: ['600'] },
+		// ignores its stop signal: stopping until kill_timeout
+		{ name: 'stubborn', script: '/bin/sh', args: ['-c', 'trap "" INT TERM; while :; do sleep 1; done'],
+		  kill_timeout: 4000 },
+	] }));
 	const env = lib.cleanEnv({ WSD_HOME: home });
 	const proc = lib.spawnTracked(wsd, ['--foreground', '-f', eco], { env, logName: 'wsd-home2' });
 	let st;
 	await lib.waitFor(async () => {
 		st = await lib.status(home).catch(() => null);
-		return st && st.length === 1 && st[0].status === 'online';
-	}, 20000, 'sleeper online');
+		return st && st.length === 2 && st.every((i) => i.status === 'online');
+	}, 20000, 'sleeper and stubborn online');
 	const p0 = await ping(home);
+
+	// Something half done: refused with the reason, nothing changed.
+	const stopping = lib.wsctlAsync(['stop', 'stubborn'], { home, timeout: 30000 });
+	await lib.waitFor(async () => (await lib.status(home)).find((i) => i.name === 'stubborn').status === 'stopping',
+	    10000, 'stubborn stopping');
+	let r = await lib.wsctlAsync(['update'], { home, timeout: 30000 });
+	assert.strictEqual(r.status, 1, 'exit ' + r.status + ' ' + r.stdout + r.stderr);
+	assert.match(r.stderr, /app stubborn: instance \d+ is stopping/);
+	assert.strictEqual((await stopping).status, 0);
 
 	// An older wsd, or no wsd at all: replaced as a package upgrade does.
 	const old = path.join(bindir, 'wsd.new');
 	fs.writeFileSync(old, '#!/bin/sh\necho "usage: wsd [-f FILE]" >&2\nexit 64\n', { mode: 0o755 });
 	fs.renameSync(old, wsd);
-	let r = await lib.wsctlAsync(['update'], { home, timeout: 30000 });
+	r = await lib.wsctlAsync(['update'], { home, timeout: 30000 });
 	assert.strictEqual(r.status, 1, 'exit ' + r.status + ' ' + r.stdout + r.stderr);
 	assert.match(r.stderr, /knows no hand-over/);
 	fs.writeFileSync(old, 'not a program', { mode: 0o755 });
@@ -142,7 +156,7 @@ s.test('a binary that cannot take the state over is refused; the old wsd runs on
 	let p = await ping(home);
 	assert.strictEqual(p.pid, p0.pid);
 	assert.strictEqual(p.updates, 0);
-	assert.strictEqual(p.update_failures, 2);
+	assert.strictEqual(p.update_failures, 3);
 	assert.strictEqual((await lib.status(home))[0].pid, st[0].pid, 'the app runs on');
 	assert.strictEqual(proc.exitInfo, null, 'wsd still running');
 
