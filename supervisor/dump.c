@@ -402,11 +402,13 @@ out:
 	return rc;
 }
 
-json_t *
-dump_app_config(const struct app *a)
+/* One app of the table as dump.json keeps it. */
+static json_t *
+dump_app_json(const struct app *a)
 {
-	json_t *c, *ef;
+	json_t *c, *ids, *ef, *red;
 	size_t i;
+	int stopped;
 
 	c = a->cfg.raw != NULL ? json_deep_copy(a->cfg.raw) : json_object();
 	if (a->cfg.cwd != NULL)
@@ -420,18 +422,6 @@ dump_app_config(const struct app *a)
 	}
 	json_object_set_new(c, "instances",
 	    json_integer(a->cfg.instances));
-	return c;
-}
-
-/* One app of the table as dump.json keeps it. */
-static json_t *
-dump_app_json(const struct app *a)
-{
-	json_t *c, *ids, *red;
-	size_t i;
-	int stopped;
-
-	c = dump_app_config(a);
 	red = dump_redact(c);
 	ids = json_array();
 	stopped = 1;

@@ -37,11 +37,7 @@ json_t	*dump_redact(json_t *config);
 int	dump_restore_secrets(json_t *config, json_t *redacted,
 	    const char *name, const char *file, struct diag *errors);
 
-/* Saving the app table, restoring it (these need the running wsd). */
-struct app;
-/* The app's object as loaded, cwd and env_file absolute, its instance
- * count; secrets included (a new reference). */
-json_t	*dump_app_config(const struct app *);
+/* Saving the app table, restoring it (these two need the running wsd). */
 enum dump_save_rc {
 	DUMP_SAVED,
 	DUMP_EMPTY,	/* no app, and not forced: nothing written */

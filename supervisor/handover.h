@@ -46,7 +46,7 @@ struct handover_inst {
 
 /* One app: enough to rebuild its definition, its env, its sockets. */
 struct handover_app {
-	json_t			*config;	/* the app object as loaded */
+	json_t			*config;	/* the app object as loaded (raw) */
 	char			*config_file;	/* or NULL */
 	char			*dir;		/* what relative paths meant */
 	char			*env_mode;	/* or NULL */

@@ -33,7 +33,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dump.h"
 #include "handover.h"
 #include "log.h"
 #include "notify.h"
@@ -150,7 +149,10 @@ update_collect_app(struct handover_app *ha, const struct app *a)
 	const char *slash;
 	size_t i;
 
-	ha->config = dump_app_config(a);
+	/* As loaded, so that a SIGHUP after the update finds it unchanged;
+	 * relative paths in it mean what they meant, from `dir`. */
+	ha->config = a->cfg.raw != NULL ? json_deep_copy(a->cfg.raw) :
+	    json_object();
 	ha->config_file = a->config_file != NULL ? xstrdup(a->config_file) :
 	    NULL;
 	if (a->config_file != NULL && (slash = strrchr(a->config_file,
@@ -568,6 +570,7 @@ update_restore_app(struct handover_app *ha)
 		return;
 	}
 	ca = &c.apps[0];
+	ca->cfg.instances = (int)ha->ninsts;	/* a scale is no edit of raw */
 	/* The env the processes run, not the env files as they are now. */
 	env_free(&ca->env);
 	env_init(&ca->env);

@@ -172,6 +172,11 @@ s.test('a binary that cannot take the state over is refused; the old wsd runs on
 	const st2 = await lib.status(home);
 	assert.strictEqual(st2[0].pid, st[0].pid);
 	assert.strictEqual(st2[0].status, 'online');
+	// the apps are the file's as loaded: a SIGHUP finds nothing changed
+	process.kill(proc.pid, 'SIGHUP');
+	await lib.waitFor(async () => /SIGHUP: reloading the configuration/.test(proc.logOut()), 10000, 'the SIGHUP logged');
+	assert.doesNotMatch(proc.logOut(), /changed in .*: applying/);
+	assert.strictEqual((await lib.status(home))[0].pid, st[0].pid, 'not reloaded by the SIGHUP');
 	// the stop still works on the re-adopted process
 	r = await lib.wsctlAsync(['stop', 'sleeper'], { home, timeout: 30000 });
 	assert.strictEqual(r.status, 0, 'stop: ' + r.stderr);
