@@ -75,6 +75,17 @@ notify_watchdog_ms(void)
 	return usec < 1000 ? 1 : usec / 1000;
 }
 
+static void
+notify_saved_free(void)
+{
+	size_t i;
+
+	for (i = 0; notify_saved[i] != NULL; i++) {
+		free(notify_saved[i]);
+		notify_saved[i] = NULL;
+	}
+}
+
 /* Out of the environment (the instances inherit it), kept for a re-exec. */
 static void
 notify_take_env(void)
@@ -82,6 +93,7 @@ notify_take_env(void)
 	const char *v;
 	size_t i, k = 0;
 
+	notify_saved_free();
 	for (i = 0; notify_vars[i] != NULL; i++) {
 		if ((v = getenv(notify_vars[i])) != NULL &&
 		    asprintf(&notify_saved[k], "%s=%s", notify_vars[i], v) >= 0)
@@ -182,4 +194,5 @@ notify_close(void)
 		close(notify_fd);
 		notify_fd = -1;
 	}
+	notify_saved_free();
 }

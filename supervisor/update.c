@@ -533,9 +533,30 @@ update_drop_app(struct handover_app *ha, const char *why)
 			close(ha->sock_fds[i]);
 }
 
+/*
+ * Whether pid is still a child of ours.  No pidfd or start time is needed
+ * to trust it: a child's pid is not reused before its parent reaps it,
+ * and nothing reaped it (execve kept the pid); a pid the state names that
+ * is not our child is a state that lies, and is not adopted.
+ */
+static int
+update_is_child(pid_t pid)
+{
+	struct procinfo pi;
+
+	return procstat_read(pid, &pi) == 0 && pi.ppid == getpid();
+}
+
 static void
 update_restore_inst(struct inst *in, struct handover_inst *hi)
 {
+	if (hi->pid > 0 && !update_is_child(hi->pid)) {
+		log_json(LOG_ERROR, app_fields(in), "update: pid %d is not a "
+		    "child of wsd: not adopted", (int)hi->pid);
+		hi->pid = 0;
+		hi->ps.state = ST_STOPPED;
+		hi->timer_ms = -1;
+	}
 	in->id = hi->id;
 	in->created_at = hi->created_at;
 	in->started_epoch = hi->started_epoch;
