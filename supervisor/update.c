@@ -285,10 +285,14 @@ update_cloexec(const int *fds, size_t n, int on)
 			    fl & ~FD_CLOEXEC);
 }
 
+/* The job ends; its reply is `line` unless it was sent already. */
 static void
 update_job_end(struct update_job *j, char *line)
 {
-	control_reply_done(j->reply, line);
+	if (j->reply != NULL)
+		control_reply_done(j->reply, line);
+	else
+		free(line);
 	json_decref(j->id);
 	if (j->memfd >= 0)
 		close(j->memfd);
@@ -296,13 +300,14 @@ update_job_end(struct update_job *j, char *line)
 	update_job = NULL;
 }
 
+/* Said in the log, in ping (update_error) and, while it waits, the reply. */
 static void
 update_fail(struct update_job *j, const char *why)
 {
 	update_failures++;
 	free(update_error);
 	update_error = xstrdup(why);
-	log_error("update refused: %s", why);
+	log_error("update refused: %s: wsd runs on unchanged", why);
 	update_job_end(j, proto_reply_error(j->id, "update_failed", "%s", why));
 }
 
@@ -342,14 +347,9 @@ update_exec(struct update_job *j)
 	free(fds);
 	free(envp);
 	free(mine);
-	update_failures++;
-	free(update_error);
-	xasprintf(&update_error, "exec %s: %s", update_exe, strerror(e));
-	log_error("update: %s: wsd runs on unchanged", update_error);
-	json_decref(j->id);
-	close(j->memfd);
-	free(j);
-	update_job = NULL;
+	xasprintf(&why, "exec %s: %s", update_exe, strerror(e));
+	update_fail(j, why);	/* the client learns it from ping */
+	free(why);
 }
 
 /* The new binary's verdict on the state: "ok …", or why not. */
@@ -389,19 +389,15 @@ update_start(struct reply *reply, json_t *id)
 	char *argv[3], *why = NULL, *mine = NULL, **envp;
 	int fd;
 
-	j = xcalloc(1, sizeof *j);
+	if (update_job != NULL) {
+		control_reply_done(reply, proto_reply_error(id, "busy",
+		    "an update is already under way"));
+		return;
+	}
+	j = update_job = xcalloc(1, sizeof *j);
 	j->reply = reply;
 	j->id = json_incref(id);
 	j->memfd = -1;
-	if (update_job != NULL) {
-		j->memfd = -1;
-		control_reply_done(reply, proto_reply_error(id, "busy",
-		    "an update is already under way"));
-		json_decref(j->id);
-		free(j);
-		return;
-	}
-	update_job = j;
 	if (update_exe[0] == '\0') {
 		update_fail(j, "wsd's own binary could not be found at start "
 		    "(/proc/self/exe)");
