@@ -101,7 +101,8 @@ s.test('a worker killed -9 after the update is restarted and counted', async () 
 	assert.ok(other.length > 0 && other.length < clients.length, 'only the killed worker\'s clients closed');
 	await delivered(other, 3);
 	// and a second update right after, with a process that has restarted
-	const r = await lib.wsctlAsync(['update'], { timeout: 30000 });
+	// (PM2's spelling)
+	const r = await lib.wsctlAsync(['updatePM2'], { timeout: 30000 });
 	assert.strictEqual(r.status, 0, 'wsctl update: ' + r.status + ' ' + r.stderr);
 	assert.match(r.stdout, /updated in place/);
 	assert.strictEqual((await ping()).updates, 2);
