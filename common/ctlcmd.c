@@ -28,6 +28,8 @@ static const struct ctlcmd ctlcmd_table[] = {
 	{ "cleardump",	CTLCMD_ADMIN,	0 },
 	/* Reads a file the daemon may run (ecosystem.config.js): admin. */
 	{ "appNames",	CTLCMD_ADMIN,	0 },
+	/* wsd re-executes its binary, apps running (supervisor/update.c). */
+	{ "update",	CTLCMD_ADMIN,	0 },
 };
 
 #define CTLCMD_COUNT	(sizeof ctlcmd_table / sizeof ctlcmd_table[0])

@@ -1,4 +1,4 @@
-/* The commands about the daemon itself: kill, save, resurrect. */
+/* The commands about the daemon itself: kill, save, resurrect, update. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,11 +12,13 @@
 static int	cmd_daemon_kill(struct ctl *, int, char **);
 static int	cmd_daemon_save(struct ctl *, int, char **);
 static int	cmd_daemon_resurrect(struct ctl *, int, char **);
+static int	cmd_daemon_update(struct ctl *, int, char **);
 
 const struct ctl_cmd cmd_daemon_cmds[] = {
 	{ "kill", NULL, "", cmd_daemon_kill },
 	{ "save", "dump", "[--force]", cmd_daemon_save },
 	{ "resurrect", NULL, "", cmd_daemon_resurrect },
+	{ "update", "updatePM2", "", cmd_daemon_update },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -133,4 +135,81 @@ cmd_daemon_resurrect(struct ctl *ctl, int argc, char **argv)
 	    json_array_size(json_object_get(data, "instances")) == 1 ? "" : "s");
 	json_decref(data);
 	return status_show(ctl);
+}
+
+/* How long update waits for the re-executed daemon to answer. */
+#define CMD_DAEMON_UPDATE_WAIT_MS	15000
+
+static long long
+cmd_daemon_int(json_t *data, const char *key)
+{
+	return json_integer_value(json_object_get(data, key));
+}
+
+/*
+ * The daemon answers update just before it re-executes itself; it is back
+ * once ping counts one more update (or one more failure: the exec itself
+ * failed and the old binary runs on).  The control socket never closes,
+ * so a ping sent meanwhile waits in its backlog: the gap is measured.
+ */
+static int
+cmd_daemon_update(struct ctl *ctl, int argc, char **argv)
+{
+	struct timespec ts = { 0, 20 * 1000000L };
+	json_t *data, *now = NULL;
+	long long updates, failures, t0, deadline;
+	pid_t pid;
+	int rc;
+
+	(void)argv;
+	if (argc != 1)
+		return ctl_usage(ctl);
+	if ((rc = client_call(ctl, "ping", NULL, &data)) != 0)
+		return rc;
+	updates = cmd_daemon_int(data, "updates");
+	failures = cmd_daemon_int(data, "update_failures");
+	pid = (pid_t)cmd_daemon_int(data, "pid");
+	json_decref(data);
+	if ((rc = client_call(ctl, "update", NULL, &data)) != 0)
+		return rc;
+	json_decref(data);
+	client_close(ctl);
+	t0 = cmd_daemon_now_ms();
+	deadline = t0 + CMD_DAEMON_UPDATE_WAIT_MS;
+	for (;;) {
+		if (client_connect(ctl) == 0) {
+			rc = client_call(ctl, "ping", NULL, &now);
+			client_close(ctl);
+			if (rc == 0 && (cmd_daemon_int(now, "updates") > updates ||
+			    cmd_daemon_int(now, "update_failures") > failures))
+				break;
+			json_decref(now);
+			now = NULL;
+		}
+		if (cmd_daemon_now_ms() > deadline) {
+			ctl_warn("the daemon (pid %d) did not answer as updated "
+			    "within %d s: see its log", (int)pid,
+			    CMD_DAEMON_UPDATE_WAIT_MS / 1000);
+			return EXIT_CMDFAIL;
+		}
+		nanosleep(&ts, NULL);
+	}
+	if (cmd_daemon_int(now, "updates") <= updates) {
+		ctl_warn("update failed: %s", json_string_value(
+		    json_object_get(now, "update_error")) ?: "see the log");
+		json_decref(now);
+		return EXIT_CMDFAIL;
+	}
+	json_object_set_new(now, "gap_ms",
+	    json_integer(cmd_daemon_now_ms() - t0));
+	if (ctl->json)
+		status_json_print(now);
+	else
+		printf("[wsd] updated in place: pid %lld, version %s, "
+		    "answering again after %lld ms ✓\n",
+		    cmd_daemon_int(now, "pid"), json_string_value(
+		    json_object_get(now, "version")) ?: "?",
+		    cmd_daemon_int(now, "gap_ms"));
+	json_decref(now);
+	return EXIT_OK;
 }

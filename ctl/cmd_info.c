@@ -173,9 +173,9 @@ cmd_info_copy(json_t *o, const char *to, json_t *in, const char *from)
  * pm_exec_path is the script as written when it is not absolute (the
  * daemon resolves it against cwd and PATH at spawn); exec_interpreter
  * follows the daemon's rule: the config's, else node for .js/.mjs/.cjs,
- * else none.  node_version is null and version "N/A" (PM2's value for
- * an app without package.json): wsctl neither runs node nor reads the
- * app's files to answer.
+ * else none.  node_version is the daemon's (the node that runs a node
+ * app, null for any other, as PM2); version is "N/A" (PM2's value for
+ * an app without package.json): wsctl does not read the app's files.
  */
 static void
 cmd_info_pm2_extra(json_t *o, json_t *env, json_t *in)
@@ -193,7 +193,7 @@ cmd_info_pm2_extra(json_t *o, json_t *env, json_t *in)
 	    json_string(script) : json_null());
 	cmd_info_copy(env, "pm_cwd", cfg, "cwd");
 	json_object_set_new(env, "exec_interpreter", json_string(interp));
-	json_object_set_new(env, "node_version", json_null());
+	cmd_info_copy(env, "node_version", in, "node_version");
 	json_object_set_new(env, "version", json_string("N/A"));
 	v = json_object_get(cfg, "restart_delay");
 	json_object_set_new(env, "prev_restart_delay",

@@ -31,10 +31,33 @@ static int		 app_next_id;
 static void		(*app_added_cb)(struct app *);
 static void		(*app_freed_cb)(struct app *);
 
+static void	app_insert_by_id(struct inst_list *, struct inst *);
+
 void
 app_init(void)
 {
 	app_next_id = 0;
+}
+
+int
+app_next(void)
+{
+	return app_next_id;
+}
+
+/* The ids were set from a hand-over: keep the list by id, go on after. */
+void
+app_adopt_ids(int next_id)
+{
+	struct inst_list sorted = TAILQ_HEAD_INITIALIZER(sorted);
+	struct inst *in;
+
+	while ((in = TAILQ_FIRST(&inst_list)) != NULL) {
+		TAILQ_REMOVE(&inst_list, in, entry);
+		app_insert_by_id(&sorted, in);
+	}
+	TAILQ_CONCAT(&inst_list, &sorted, entry);
+	app_next_id = next_id;
 }
 
 void
@@ -236,10 +259,25 @@ app_ran_env_drop(struct app *a)
 	a->ran_env_set = 0;
 }
 
+/* The global list is kept ordered by id. */
+static void
+app_insert_by_id(struct inst_list *list, struct inst *in)
+{
+	struct inst *it;
+
+	TAILQ_FOREACH(it, list, entry)
+		if (it->id > in->id)
+			break;
+	if (it != NULL)
+		TAILQ_INSERT_BEFORE(it, in, entry);
+	else
+		TAILQ_INSERT_TAIL(list, in, entry);
+}
+
 static struct inst *
 app_inst_new(struct app *a, int slot)
 {
-	struct inst *in, *it;
+	struct inst *in;
 
 	if ((in = calloc(1, sizeof *in)) == NULL)
 		return NULL;
@@ -250,14 +288,7 @@ app_inst_new(struct app *a, int slot)
 	policy_init(&in->ps);
 	uv_timer_init(wsd_loop, &in->timer);
 	in->timer.data = in;
-	/* Keep the global list ordered by id. */
-	TAILQ_FOREACH(it, &inst_list, entry)
-		if (it->id > in->id)
-			break;
-	if (it != NULL)
-		TAILQ_INSERT_BEFORE(it, in, entry);
-	else
-		TAILQ_INSERT_TAIL(&inst_list, in, entry);
+	app_insert_by_id(&inst_list, in);
 	return in;
 }
 
@@ -525,6 +556,7 @@ app_add(struct config_app *ca, const char *config_file, int start,
 			a->scale_pending = 1;
 	if (app_added_cb != NULL)
 		app_added_cb(a);
+	(void)nodever_of(a);	/* asked now: known by the first listing */
 	if (start)
 		for (i = 0; i < a->ninsts && i < (size_t)a->cfg.instances; i++)
 			if (a->insts[i] != NULL && !a->insts[i]->removing)

@@ -208,10 +208,15 @@ command_wait(struct cmd_ctx *ctx, enum wait_kind kind, struct inst **v,
 static char *
 cmd_ping(struct cmd_ctx *ctx)
 {
-	return proto_reply_ok(ctx->id, json_pack("{sisssssIsi}",
+	json_t *d = json_pack("{sisssssIsi}",
 	    "pid", (int)getpid(), "version", WSD_VERSION, "home", wsd_home,
 	    "uptime_ms", (json_int_t)(wsd_epoch_ms() - wsd_started_ms),
-	    "uid", (int)geteuid()));
+	    "uid", (int)geteuid());
+	json_t *u = update_json();
+
+	json_object_update(d, u);
+	json_decref(u);
+	return proto_reply_ok(ctx->id, d);
 }
 
 static char *
@@ -704,6 +709,14 @@ cmd_kill(struct cmd_ctx *ctx)
 	return NULL;
 }
 
+/* wsctl update: the reply comes from update.c, before it re-executes. */
+static char *
+cmd_update(struct cmd_ctx *ctx)
+{
+	update_start(control_reply_defer(ctx->client), ctx->id);
+	return NULL;
+}
+
 /* The handlers; which commands exist and who may run them: ctlcmd.c. */
 static const struct command command_table[] = {
 	{ "ping",	cmd_ping },
@@ -728,6 +741,7 @@ static const struct command command_table[] = {
 	{ "reset",	command_pm2_reset },
 	{ "cleardump",	command_pm2_cleardump },
 	{ "appNames",	command_pm2_app_names },
+	{ "update",	cmd_update },
 };
 
 char *

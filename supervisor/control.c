@@ -455,6 +455,15 @@ control_open(uv_loop_t *loop, int fd)
 	return 0;
 }
 
+int
+control_fd(void)
+{
+	uv_os_fd_t fd;
+
+	return control_open_ok && uv_fileno((uv_handle_t *)&control_server,
+	    &fd) == 0 ? fd : -1;
+}
+
 void
 control_close(void)
 {

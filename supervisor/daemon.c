@@ -72,6 +72,20 @@ daemon_lock(const char *home, char **err)
 }
 
 int
+daemon_lock_fd(void)
+{
+	return daemon_pidfd;
+}
+
+void
+daemon_resume(const char *home, int lockfd)
+{
+	daemon_pidfd = lockfd;
+	snprintf(daemon_pidpath, sizeof daemon_pidpath, "%s/wsd.pid", home);
+	snprintf(daemon_sockpath, sizeof daemon_sockpath, "%s/wsd.sock", home);
+}
+
+int
 daemon_write_pid(void)
 {
 	char buf[32];

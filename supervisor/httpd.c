@@ -273,6 +273,15 @@ httpd_open(uv_loop_t *loop, int fd)
 	return 0;
 }
 
+int
+httpd_fd(void)
+{
+	uv_os_fd_t fd;
+
+	return httpd_on && uv_fileno((uv_handle_t *)&httpd_server, &fd) == 0 ?
+	    fd : -1;
+}
+
 void
 httpd_close(void)
 {

@@ -330,6 +330,15 @@ inst_leader_exit(struct inst *in, int status)
 	inst_event(in, PEV_EXIT, code, sig);
 }
 
+void
+inst_resume(struct inst *in, int64_t timer_ms)
+{
+	if (timer_ms >= 0)
+		uv_timer_start(&in->timer, inst_timer_cb, (uint64_t)timer_ms, 0);
+	if (in->pid != 0 && in->ps.state == ST_ONLINE)
+		log_json(LOG_INFO, app_fields(in), "kept across the update");
+}
+
 int
 inst_start(struct inst *in)
 {

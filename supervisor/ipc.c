@@ -140,6 +140,15 @@ ipc_heard(const struct ipc *ipc)
 	return ipc != NULL && !ipc->closed && ipc->heard;
 }
 
+int
+ipc_fd(const struct ipc *ipc)
+{
+	uv_os_fd_t fd;
+
+	return ipc != NULL && !ipc->closed &&
+	    uv_fileno((const uv_handle_t *)&ipc->pipe, &fd) == 0 ? fd : -1;
+}
+
 void
 ipc_close(struct ipc *ipc)
 {

@@ -418,13 +418,11 @@ leftover_new_id(char *buf, size_t len)
 		snprintf(buf + 2 * i, 3, "%02x", r[i]);
 }
 
-void
-leftover_start(const char *home, pid_t launcher)
+/* Who this run is: the file, our pid, start time and boot. */
+static void
+leftover_me_init(const char *home)
 {
-	struct leftover_run old;
 	struct procinfo self;
-	const char *why;
-	int rc;
 
 	snprintf(leftover_path, sizeof leftover_path, "%s/%s", home,
 	    LEFTOVER_FILE);
@@ -433,6 +431,16 @@ leftover_start(const char *home, pid_t launcher)
 		leftover_me.start = self.start;
 	if (leftover_boot_id(leftover_me.boot, sizeof leftover_me.boot) < 0)
 		log_warn("/proc/sys/kernel/random/boot_id: unreadable");
+}
+
+void
+leftover_start(const char *home, pid_t launcher)
+{
+	struct leftover_run old;
+	const char *why;
+	int rc;
+
+	leftover_me_init(home);
 	leftover_new_id(leftover_me.id, sizeof leftover_me.id);
 	snprintf(leftover_env, sizeof leftover_env, "%s=%s", LEFTOVER_VAR,
 	    leftover_me.id);
@@ -448,6 +456,36 @@ leftover_start(const char *home, pid_t launcher)
 		leftover_reap(&old, launcher);
 	free(old.groups);
 	leftover_write();
+}
+
+/*
+ * After wsctl update: run.json is this very process's (same pid, same
+ * start time, same boot: execve changes none of them), and its instances
+ * run on.  Take its run id and groups over instead of reaping them.
+ */
+int
+leftover_resume(const char *home)
+{
+	struct leftover_run old;
+	const char *why;
+
+	leftover_me_init(home);
+	if (leftover_load(&old, &why) <= 0 || old.pid != leftover_me.pid ||
+	    old.start != leftover_me.start ||
+	    strcmp(old.boot, leftover_me.boot) != 0) {
+		free(old.groups);
+		log_warn("%s: not this process's record: a new run starts",
+		    leftover_path);
+		leftover_new_id(leftover_me.id, sizeof leftover_me.id);
+	} else {
+		snprintf(leftover_me.id, sizeof leftover_me.id, "%s", old.id);
+		leftover_me.groups = old.groups;
+		leftover_me.ngroups = leftover_cap = old.ngroups;
+	}
+	snprintf(leftover_env, sizeof leftover_env, "%s=%s", LEFTOVER_VAR,
+	    leftover_me.id);
+	leftover_write();
+	return 0;
 }
 
 const char *

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "wsd.h"
+#include "xmalloc.h"
 
 static int
 listen_bind(const char *host, int port, char **err)
@@ -156,6 +157,22 @@ listen_close_all(struct listen_group *g)
 	free(g->order);
 	free(g->steered);
 	memset(g, 0, sizeof *g);
+}
+
+void
+listen_adopt(struct listen_group *g, const int *fds, size_t nslots,
+    const int *order, size_t n)
+{
+	listen_close_all(g);
+	g->fds = xcalloc(nslots + 1, sizeof *g->fds);
+	g->order = xcalloc(n + 1, sizeof *g->order);
+	if (nslots > 0)
+		memcpy(g->fds, fds, nslots * sizeof *fds);
+	if (n > 0)
+		memcpy(g->order, order, n * sizeof *order);
+	g->nslots = nslots;
+	g->n = n;
+	g->stale = 1;	/* the program is attached again, to the same array */
 }
 
 /* Whether `slots` is what the attached program already picks from. */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "datefmt.h"
+#include "handover.h"
 #include "log.h"
 #include "wsd.h"
 #include "xmalloc.h"
@@ -41,9 +42,13 @@ struct logstream {
 	int			 time;
 	char			*datefmt;
 	int			 at_bol;
+	LIST_ENTRY(logstream)	 entry;
 };
 
 static LIST_HEAD(, logfile) logcap_files = LIST_HEAD_INITIALIZER(logcap_files);
+/* The streams reading now (a hand-over names each one). */
+static LIST_HEAD(, logstream) logcap_streams =
+    LIST_HEAD_INITIALIZER(logcap_streams);
 
 static int
 logcap_fopen(struct logfile *lf)
@@ -218,6 +223,7 @@ logcap_close_cb(uv_handle_t *h)
 {
 	struct logstream *ls = h->data;
 
+	LIST_REMOVE(ls, entry);
 	logcap_file_put(ls->file);
 	logcap_file_put(ls->also);
 	free(ls->datefmt);
@@ -268,6 +274,7 @@ logcap_attach(int fd, const char *path, const char *also, int time,
 	ls->at_bol = 1;
 	uv_pipe_init(wsd_loop, &ls->pipe, 0);
 	ls->pipe.data = ls;
+	LIST_INSERT_HEAD(&logcap_streams, ls, entry);
 	if (uv_pipe_open(&ls->pipe, fd) != 0)
 		close(fd);	/* not the handle's yet */
 	else if (uv_read_start((uv_stream_t *)&ls->pipe, logcap_alloc_cb,
@@ -305,5 +312,49 @@ logcap_truncate(const char *path)
 	}
 	if (truncate(path, 0) < 0 && errno != ENOENT)
 		return -1;
+	return 0;
+}
+
+int
+logcap_export(struct handover_log **out, size_t *n)
+{
+	struct logstream *ls;
+	struct handover_log *v;
+	uv_os_fd_t fd;
+	size_t cnt = 0;
+
+	LIST_FOREACH(ls, &logcap_streams, entry)
+		cnt++;
+	v = xcalloc(cnt + 1, sizeof *v);
+	*n = 0;
+	LIST_FOREACH(ls, &logcap_streams, entry) {
+		if (uv_is_closing((uv_handle_t *)&ls->pipe) ||
+		    uv_fileno((uv_handle_t *)&ls->pipe, &fd) != 0)
+			continue;	/* at EOF already: nothing more comes */
+		v[*n].fd = fd;
+		v[*n].path = xstrdup(ls->file->path);
+		v[*n].also = ls->also != NULL ? xstrdup(ls->also->path) : NULL;
+		v[*n].time = ls->time;
+		v[*n].datefmt = ls->datefmt != NULL ? xstrdup(ls->datefmt) :
+		    NULL;
+		v[*n].max_size = ls->file->max_size;
+		v[*n].retain = ls->file->retain;
+		v[(*n)++].at_bol = ls->at_bol;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+logcap_adopt(const struct handover_log *l)
+{
+	struct logstream *ls;
+
+	if (logcap_attach(l->fd, l->path, l->also, l->time, l->datefmt,
+	    l->max_size, l->retain) < 0)
+		return -1;
+	/* The newest stream is at the head: carry where its line stands. */
+	if ((ls = LIST_FIRST(&logcap_streams)) != NULL)
+		ls->at_bol = l->at_bol;
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include "dump.h"
 #include "exitcodes.h"
 #include "fsutil.h"
+#include "handover.h"
 #include "knob.h"
 #include "log.h"
 #include "notify.h"
@@ -25,6 +26,7 @@ static int		 main_ready_sent;
 static int		 main_reloading;
 static char		*main_config;		/* -f FILE, absolute */
 static char		*main_mode;		/* --env MODE */
+static char		**main_argv;		/* what wsctl update runs again */
 static uv_signal_t	 main_signals[4];
 static uv_timer_t	 main_stats;
 
@@ -336,7 +338,7 @@ main_start_apps(struct config *cfg, int resurrect)
 /* The command line: -f FILE, -n FILE, --env MODE and the flags. */
 static void
 main_args(int argc, char **argv, char **file, const char **check,
-    int *resurrect, const char **metrics)
+    int *resurrect, const char **metrics, int *handover_check)
 {
 	int i;
 
@@ -352,6 +354,8 @@ main_args(int argc, char **argv, char **file, const char **check,
 			wsd_foreground = 1;
 		else if (strcmp(argv[i], "--resurrect") == 0)
 			*resurrect = 1;
+		else if (strcmp(argv[i], "--handover-check") == 0)
+			*handover_check = 1;	/* wsctl update asks it */
 		else if (strcmp(argv[i], "--metrics") == 0 && i + 1 < argc)
 			*metrics = argv[++i];
 		else if (strcmp(argv[i], "--version") == 0) {
@@ -401,6 +405,82 @@ main_metrics_listen(const char *addr)
 	return fd;
 }
 
+/* The loop with every room, the apps started (or, after an update, the
+ * state taken back), until the shutdown.  h: the hand-over, or NULL. */
+static int
+main_serve(int sockfd, int metricsfd, const char *metrics, struct config *cfg,
+    int resurrect, pid_t launcher, struct handover *h)
+{
+	uint64_t k;
+
+	daemon_write_pid();
+	signal(SIGPIPE, SIG_IGN);
+	log_setup(NULL, -1);
+	events_init();
+	wsd_started_ms = h != NULL ? h->started_ms : wsd_epoch_ms();
+
+	if (main_rooms(sockfd) < 0) {
+		daemon_ready(1);
+		daemon_cleanup();
+		return 1;
+	}
+	if (metricsfd >= 0 && httpd_open(wsd_loop, metricsfd) < 0)
+		log_error("metrics endpoint %s: cannot serve",
+		    metrics != NULL ? metrics : "");
+	update_init(main_argv, main_config, main_mode);
+	if (h != NULL) {
+		/* Ready was said by the first image; systemd sees one service. */
+		main_ready_sent = 1;
+		leftover_resume(wsd_home);
+		update_restore(h);
+		handover_free(h);
+	} else {
+		log_json(LOG_INFO, json_pack("{ssss}", "home", wsd_home,
+		    "version", WSD_VERSION), "wsd started");
+		/* A crashed predecessor's leftovers must be gone before any
+		 * port of ours is bound: they would serve old code beside the
+		 * new instances. */
+		leftover_start(wsd_home, launcher);
+		main_start_apps(cfg, resurrect);
+	}
+
+	uv_timer_init(wsd_loop, &main_stats);
+	k = knob_or_default(KNOB_WSD_STATS_INTERVAL_MS);
+	uv_timer_start(&main_stats, main_stats_cb, k, k);
+
+	daemon_ready(0);
+	inst_settled();
+	uv_run(wsd_loop, UV_RUN_DEFAULT);
+	daemon_cleanup();
+	return EXIT_OK;
+}
+
+/*
+ * After wsctl update (WSD_HANDOVER_FD): the same process, a new image.
+ * Detached, locked and listening already: the state says with what.
+ */
+static int
+main_resume(void)
+{
+	struct handover h;
+	char *err = NULL;
+
+	if (update_read(&h, &err) < 0) {
+		/* Nothing to serve with: the children go with us. */
+		fprintf(stderr, "wsd: update: %s\n", err);
+		return 1;
+	}
+	/* For the life of the process: the state is freed once taken back. */
+	wsd_home = xstrdup(h.home);
+	main_config = h.config != NULL ? xstrdup(h.config) : NULL;
+	main_mode = h.mode != NULL ? xstrdup(h.mode) : NULL;
+	main_base_env();
+	daemon_resume(wsd_home, h.lock_fd);
+	if (!wsd_foreground)
+		daemon_open_log(wsd_home);
+	return main_serve(h.control_fd, h.metrics_fd, NULL, NULL, 0, 0, &h);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -408,14 +488,18 @@ main(int argc, char **argv)
 	static char homebuf[PATH_MAX];	/* wsd_home points here */
 	const char *check = NULL, *home, *metrics;
 	char *err = NULL, *defhome = NULL, *file = NULL;
-	int resurrect = 0, sockfd, metricsfd = -1, rc;
+	int resurrect = 0, sockfd, metricsfd = -1, rc, hcheck = 0;
 	pid_t launcher = getpid();
-	uint64_t k;
 
 	xmalloc_jansson();	/* out of memory is fatal in wsd: xmalloc.h */
-	main_args(argc, argv, &file, &check, &resurrect, &metrics);
+	main_argv = argv;
+	main_args(argc, argv, &file, &check, &resurrect, &metrics, &hcheck);
 	if (check != NULL)
 		return main_check(check, main_mode);
+	if (hcheck)
+		return update_check();
+	if (getenv("WSD_HANDOVER_FD") != NULL)
+		return main_resume();
 
 	if ((home = main_home(homebuf, sizeof homebuf, &defhome)) == NULL)
 		return 1;
@@ -447,35 +531,8 @@ main(int argc, char **argv)
 		}
 		daemon_open_log(home);
 	}
-	daemon_write_pid();
-	signal(SIGPIPE, SIG_IGN);
-	log_setup(NULL, -1);
-	events_init();
-	wsd_started_ms = wsd_epoch_ms();
-
-	if (main_rooms(sockfd) < 0) {
-		daemon_ready(1);
-		daemon_cleanup();
-		return 1;
-	}
-	if (metricsfd >= 0 && httpd_open(wsd_loop, metricsfd) < 0)
-		log_error("metrics endpoint %s: cannot serve", metrics);
-	log_json(LOG_INFO, json_pack("{ssss}", "home", home, "version",
-	    WSD_VERSION), "wsd started");
-	/* A crashed predecessor's leftovers must be gone before any port of
-	 * ours is bound: they would serve old code beside the new instances. */
-	leftover_start(home, launcher);
-	main_start_apps(&cfg, resurrect);
-
-	uv_timer_init(wsd_loop, &main_stats);
-	k = knob_or_default(KNOB_WSD_STATS_INTERVAL_MS);
-	uv_timer_start(&main_stats, main_stats_cb, k, k);
-
-	daemon_ready(0);
-	inst_settled();
-	uv_run(wsd_loop, UV_RUN_DEFAULT);
-	daemon_cleanup();
-	return EXIT_OK;
+	return main_serve(sockfd, metricsfd, metrics, &cfg, resurrect,
+	    launcher, NULL);
 fail:
 	config_free(&cfg);
 	env_free(&wsd_base_env);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,6 +30,11 @@ static struct sockaddr_un	notify_addr;
 static socklen_t		notify_addrlen;
 static uv_timer_t		notify_timer;
 static int			notify_timer_on;
+/* What was taken out of the environment, for a re-exec of wsd itself. */
+static const char *const	notify_vars[] = {
+	"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", NULL,
+};
+static char			*notify_saved[4];
 
 static void
 notify_watchdog_cb(uv_timer_t *t)
@@ -69,6 +75,33 @@ notify_watchdog_ms(void)
 	return usec < 1000 ? 1 : usec / 1000;
 }
 
+static void
+notify_saved_free(void)
+{
+	size_t i;
+
+	for (i = 0; notify_saved[i] != NULL; i++) {
+		free(notify_saved[i]);
+		notify_saved[i] = NULL;
+	}
+}
+
+/* Out of the environment (the instances inherit it), kept for a re-exec. */
+static void
+notify_take_env(void)
+{
+	const char *v;
+	size_t i, k = 0;
+
+	notify_saved_free();
+	for (i = 0; notify_vars[i] != NULL; i++) {
+		if ((v = getenv(notify_vars[i])) != NULL &&
+		    asprintf(&notify_saved[k], "%s=%s", notify_vars[i], v) >= 0)
+			k++;
+		unsetenv(notify_vars[i]);
+	}
+}
+
 int
 notify_init(uv_loop_t *loop)
 {
@@ -107,9 +140,7 @@ notify_init(uv_loop_t *loop)
 	}
 
 	ms = notify_watchdog_ms();
-	unsetenv("NOTIFY_SOCKET");
-	unsetenv("WATCHDOG_USEC");
-	unsetenv("WATCHDOG_PID");
+	notify_take_env();
 
 	if (ms != 0 && loop != NULL) {
 		if ((r = uv_timer_init(loop, &notify_timer)) != 0) {
@@ -145,6 +176,12 @@ notify_send(const char *state)
 	return 0;
 }
 
+char *const *
+notify_environ(void)
+{
+	return notify_saved;
+}
+
 void
 notify_close(void)
 {
@@ -157,4 +194,5 @@ notify_close(void)
 		close(notify_fd);
 		notify_fd = -1;
 	}
+	notify_saved_free();
 }

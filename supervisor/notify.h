@@ -17,5 +17,8 @@ int	notify_init(uv_loop_t *loop);
 int	notify_send(const char *state);
 /* Stop the watchdog timer (on shutdown). */
 void	notify_close(void);
+/* The variables notify_init took out of the environment ("K=V", NULL-ended):
+ * a re-exec of wsd (wsctl update) hands them to the new image. */
+char *const *notify_environ(void);
 
 #endif

@@ -96,6 +96,8 @@ view_inst_json(const struct inst *in, int details)
 	    (json_int_t)in->mem : 0));
 	json_object_set_new(o, "connections", conns);
 	json_object_set_new(o, "instances", json_integer(a->cfg.instances));
+	json_object_set_new(o, "node_version", nodever_of(a) != NULL ?
+	    json_string(nodever_of(a)) : json_null());
 	json_object_set_new(o, "autorestart", json_boolean(a->cfg.autorestart));
 	json_object_set_new(o, "env_mode", a->env_mode != NULL ?
 	    json_string(a->env_mode) : json_null());

@@ -34,6 +34,7 @@
 #endif
 
 struct ipc;
+struct handover_log;
 
 /*
  * metrics.c: the aggregated metrics (rows of figures per instance slot,
@@ -252,6 +253,9 @@ int	 app_all_stopped(void);
 int	 app_all_online(void);
 void	 app_sample_stats(void);
 /* Called when an app is added or its definition replaced, and when freed. */
+/* The next pm_id; the ids a hand-over set, adopted (the list re-sorted). */
+int	 app_next(void);
+void	 app_adopt_ids(int next_id);
 void	 app_set_hooks(void (*added_cb)(struct app *),
 	    void (*freed_cb)(struct app *));
 json_t	*app_fields(const struct inst *);	/* log fields naming it */
@@ -264,6 +268,8 @@ void	 inst_stop(struct inst *);
 /* Restart with the app's current env (app_update_env first to re-read it). */
 void	 inst_restart(struct inst *);
 void	 inst_delete(struct inst *);
+/* Kept across a re-exec: its timer armed again (-1: none was). */
+void	 inst_resume(struct inst *, int64_t timer_ms);
 void	 inst_child_exit(pid_t, int status);	/* proc_exit_cb */
 /* cb runs after each transition (in the order given); inst_settled runs
  * them all now (after a change made outside a transition). */
@@ -346,6 +352,9 @@ int	 logcap_attach(int fd, const char *path, const char *also,
 	    int time, const char *datefmt, uint64_t max_size, int retain);
 int	 logcap_reopen_all(void);
 int	 logcap_truncate(const char *path);
+/* The streams reading now, for a re-exec; and one of them taken back. */
+int	 logcap_export(struct handover_log **, size_t *n);
+int	 logcap_adopt(const struct handover_log *);
 
 /* ipc.c: the JSON-lines channel to an instance. */
 struct ipcmsg;
@@ -356,6 +365,7 @@ int	 ipc_send(struct ipc *, json_t *msg /* stolen */);
 /* Whether the process ever sent a message on it (it speaks IPC). */
 int	 ipc_heard(const struct ipc *);
 void	 ipc_close(struct ipc *);	/* frees itself; no more callbacks */
+int	 ipc_fd(const struct ipc *);	/* its socket, or -1 */
 
 /* listen.c: SO_REUSEPORT listening sockets for cluster slots. */
 /* Slot's socket, bound now if it has none; -1 (*err) when it cannot be. */
@@ -367,6 +377,9 @@ int	 listen_queued(const struct listen_group *, int slot);
 /* Close slot's socket: only once no process of the slot holds it. */
 void	 listen_close(struct listen_group *, int slot);
 void	 listen_close_all(struct listen_group *);
+/* A re-exec: the sockets (by slot) and the kernel's array, copied in. */
+void	 listen_adopt(struct listen_group *, const int *fds, size_t nslots,
+	    const int *order, size_t n);
 /* New connections go to these slots only (ascending); 0 or -1 (*err). */
 int	 listen_steer(struct listen_group *, const int *slots, size_t n,
 	    char **err);
@@ -385,6 +398,7 @@ json_t	*events_json(size_t n);		/* the last n, oldest first */
 int	 httpd_listen(const char *addr, char **err);	/* fd or -1 */
 int	 httpd_open(uv_loop_t *, int fd);
 void	 httpd_close(void);
+int	 httpd_fd(void);	/* the listening socket, or -1 */
 
 /* procstat.c: processes from /proc/PID/stat; cpu and RSS of process trees. */
 struct procinfo {
@@ -415,6 +429,8 @@ int	 procstat_sample(struct procstat *, size_t n);
  * that ran wsd (spared, with its ancestors).
  */
 void	 leftover_start(const char *home, pid_t launcher);
+/* After a re-exec (update.c): this process's run.json, taken over. */
+int	 leftover_resume(const char *home);
 const char *leftover_marker(void);	/* "WSD_RUN_ID=…", in every instance's env */
 void	 leftover_add(pid_t pgid);	/* a new instance process (group leader) */
 void	 leftover_check(void);		/* after reaping: forget empty groups */
@@ -424,6 +440,7 @@ struct client;
 struct reply;
 int	 control_open(uv_loop_t *, int fd);
 void	 control_close(void);
+int	 control_fd(void);	/* the listening socket, or -1 */
 /* A deferred reply: filled later with control_reply_done. */
 struct reply *control_reply_defer(struct client *);
 void	 control_reply_done(struct reply *, char *line /* moved */);
@@ -494,7 +511,38 @@ int	 daemon_socket(const char *home, char **err);
 int	 daemon_detach(void);	/* fork, setsid, fork; in the daemon: 0 */
 void	 daemon_ready(int status);	/* tell the waiting parent */
 int	 daemon_write_pid(void);
+/* The locked pid file's fd; after a re-exec, the same lock taken back. */
+int	 daemon_lock_fd(void);
+void	 daemon_resume(const char *home, int lockfd);
 void	 daemon_cleanup(void);	/* remove the socket and pid files */
 int	 daemon_open_log(const char *home);
+
+/* probe.c: a short helper run's output, read without blocking the loop. */
+/* out: what it printed (stdout and stderr), NUL-ended; timed_out: killed. */
+typedef void	(*probe_done_cb)(void *arg, const char *out, int timed_out);
+/* Run path (argv, envp); in_fd (-1: none) becomes its fd 3.  0, or -1
+ * with *err (malloc'd) when it could not be started. */
+int	 probe_run(const char *path, char **argv, char **envp, int in_fd,
+	    uint64_t timeout_ms, probe_done_cb cb, void *arg, char **err);
+
+/* nodever.c: a node app's node version ("20.11.1"), NULL for other apps
+ * and until `node --version` (run once per interpreter, on the loop) said. */
+const char *nodever_of(const struct app *);
+
+/* update.c: wsctl update, wsd re-executing itself with its children. */
+struct handover;
+/* At start: the binary's path and argv to run again; -f FILE, --env. */
+void	 update_init(char **argv, const char *config, const char *mode);
+/* The update command: check the new binary, then exec it (the reply is
+ * sent first) or reply why not. */
+void	 update_start(struct reply *, json_t *id);
+/* For ping: re-executions so far, the last one's time, the failures. */
+json_t	*update_json(void);
+/* WSD_HANDOVER_FD: read the state (*err when unusable). */
+int	 update_read(struct handover *, char **err);
+/* wsd --handover-check: whether this binary can take that state over. */
+int	 update_check(void);
+/* The tables, processes and descriptors of the state taken back. */
+void	 update_restore(struct handover *);
 
 #endif

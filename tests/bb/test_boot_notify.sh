@@ -89,6 +89,24 @@ else
 	not_ok "instances do not inherit NOTIFY_SOCKET / WATCHDOG_*" "no child.env"
 fi
 
+# wsctl update: the new image goes on with the watchdog on the same
+# socket (the variables handed over, never to the instances), and says
+# READY=1 no second time.
+n_wd=$(count WATCHDOG=1)
+check "wsctl update" wsctl update
+wait_for 30 "WATCHDOG=1 from the new image" has_msg WATCHDOG=1 $((n_wd + 3))
+check "WATCHDOG=1 goes on after wsctl update" has_msg WATCHDOG=1 $((n_wd + 3))
+check "no second READY=1 after wsctl update" test "$(count READY=1)" = 1
+rm -f "$T/child.env"
+check "restart an instance after the update" wsctl restart envdump
+wait_for 30 "child env written again" test -s "$T/child.env"
+if [ -s "$T/child.env" ] && ! grep -qE '^(NOTIFY_SOCKET|WATCHDOG_USEC|WATCHDOG_PID|WSD_HANDOVER_FD)=' "$T/child.env"; then
+	ok "after the update, instances inherit no NOTIFY_SOCKET / WATCHDOG_* / WSD_HANDOVER_FD"
+else
+	not_ok "after the update, instances inherit no NOTIFY_SOCKET / WATCHDOG_* / WSD_HANDOVER_FD" \
+	    "$(grep -E '^(NOTIFY_SOCKET|WATCHDOG_|WSD_HANDOVER)' "$T/child.env")"
+fi
+
 # SIGHUP: RELOADING=1, then READY=1 again once the apps are online.
 kill -HUP "$WSD_PID"
 wait_for 30 "READY=1 after the reload" has_msg READY=1 2

@@ -39,7 +39,7 @@ test_protocol_table(void **state)
 	static const char *admin[] = {
 		"start", "stop", "restart", "reload", "delete", "scale",
 		"flush", "reloadLogs", "save", "resurrect", "kill",
-		"sendSignal", "reset", "cleardump", "appNames",
+		"sendSignal", "reset", "cleardump", "appNames", "update",
 	};
 	const struct ctlcmd *c;
 	size_t i, n;
