@@ -406,6 +406,10 @@ bus_sub_cb(redisAsyncContext *ac, void *reply, void *priv)
 			    ch->len - BUS_PREFIX_LEN, pl->str, pl->len);
 	} else if (t->len == 9 && memcmp(t->str, "subscribe", 9) == 0) {
 		l->sub_acked++;
+		if (b->subscribed_cb != NULL && ch->len > BUS_PREFIX_LEN &&
+		    memcmp(ch->str, BUS_PREFIX, BUS_PREFIX_LEN) == 0)
+			b->subscribed_cb(b->arg, ch->str + BUS_PREFIX_LEN,
+			    ch->len - BUS_PREFIX_LEN, l->sub_acked);
 		if (!l->ready && l->synced && l->sub_acked >= l->sync_target) {
 			l->ready = 1;
 			bus_check_up(b);
@@ -717,8 +721,11 @@ fail:
 	return NULL;
 }
 
-/* (UN)SUBSCRIBE ws:<key> now, when the link has replayed the set. */
-static void
+/*
+ * (UN)SUBSCRIBE ws:<key> now, when the link has replayed the set: the
+ * SUBSCRIBE's ticket (its rank among the link's SUBSCRIBEs), else 0.
+ */
+static uint64_t
 bus_sub_send(struct bus *b, const char *cmd, const char *key)
 {
 	char		 chan[BUS_PREFIX_LEN + BUS_KEY_MAX];
@@ -727,7 +734,7 @@ bus_sub_send(struct bus *b, const char *cmd, const char *key)
 	size_t		 lens[2];
 
 	if (b->sub.ac == NULL || !b->sub.synced)
-		return;		/* the next bus_sub_sync has it */
+		return 0;	/* the next bus_sub_sync has it */
 	memcpy(chan, BUS_PREFIX, BUS_PREFIX_LEN);
 	memcpy(chan + BUS_PREFIX_LEN, key, klen);
 	argv[0] = cmd;
@@ -735,21 +742,28 @@ bus_sub_send(struct bus *b, const char *cmd, const char *key)
 	argv[1] = chan;
 	lens[1] = BUS_PREFIX_LEN + klen;
 	if (redisAsyncCommandArgv(b->sub.ac, bus_sub_cb, NULL, 2, argv,
-	    lens) == REDIS_OK && cmd[0] == 'S')
-		b->sub.sub_sent++;
+	    lens) != REDIS_OK || cmd[0] != 'S')
+		return 0;
+	return ++b->sub.sub_sent;
 }
 
-void
+uint64_t
 bus_subscribe(struct bus *b, const char *key)
 {
 	if (b->state == BUS_CLOSED)
-		return;
+		return 0;
 	if (strlen(key) >= BUS_KEY_MAX) {
 		log_error("redis: key too long to subscribe: %.40s...", key);
-		return;
+		return 0;
 	}
 	b->nkeys++;
-	bus_sub_send(b, "SUBSCRIBE", key);
+	return bus_sub_send(b, "SUBSCRIBE", key);
+}
+
+void
+bus_on_subscribed(struct bus *b, bus_subscribed_cb cb)
+{
+	b->subscribed_cb = cb;
 }
 
 void
@@ -758,7 +772,7 @@ bus_unsubscribe(struct bus *b, const char *key)
 	if (b->state == BUS_CLOSED || strlen(key) >= BUS_KEY_MAX)
 		return;
 	b->nkeys--;
-	bus_sub_send(b, "UNSUBSCRIBE", key);
+	(void)bus_sub_send(b, "UNSUBSCRIBE", key);
 }
 
 size_t

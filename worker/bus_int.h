@@ -142,6 +142,7 @@ struct bus {
 	char			*last_error;	/* last warning logged */
 
 	bus_message_cb		 message_cb;
+	bus_subscribed_cb	 subscribed_cb;
 	bus_state_cb		 state_cb;
 	void			*arg;
 };

@@ -48,8 +48,12 @@ typedef void (*hub_pos_cb)(void *arg, enum hub_pos_result,
 int	hub_subscribe_pos(struct hub_sub **list, struct session *s,
 	    const char *key, const char *since, const char *epoch,
 	    int *added, hub_pos_cb cb, void *arg);
-/* The Redis link came back: every positioned subscriber fetches its gap. */
-void	hub_repair(void);
+/*
+ * The Redis link went up or down (a bus_state_cb's news).  Up: every key
+ * with subscribers with positions reads, once, what its subscribers
+ * missed meanwhile, and each gets it from its own last offset.
+ */
+void	hub_link_changed(int up);
 
 /* 1 when removed, 0 when it was not subscribed. */
 int	hub_unsubscribe(struct hub_sub **list, const char *key);
