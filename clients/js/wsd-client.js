@@ -40,7 +40,7 @@
 		this.channels = new Map();	// JSON(channel) → { channel, key, pos }
 		this.byKey = new Map();		// channelKey → entry
 		this.byEpoch = new Map();	// epoch → entry (events carry no key)
-		this.awaiting = [];		// entries resynced live: next new epoch
+		this.resynced = null;		// a live resync's entry: the next event's
 		this.attempt = 0;
 		this.prev = null;		// the entry whose subscribed came last
 		this.ws = null;
@@ -113,10 +113,11 @@
 	};
 
 	WsdClient.prototype.handle = function (text) {
-		var m, c, prev = this.prev;
+		var m, c, prev = this.prev, resynced = this.resynced;
 		try { m = JSON.parse(text); } catch (e) { return; }
 		this.onMessage(m);
 		this.prev = null;
+		this.resynced = null;
 		if (!m || typeof m !== 'object') return;
 		switch (m.type) {
 		case 'connected':
@@ -138,9 +139,10 @@
 			c = this.byKey.get(m.data && m.data.channelKey);
 			if (c) {
 				// Right after its subscribed: the position there is the
-				// new one.  Later (history lost under a live socket): the
-				// next event with an epoch we do not know is this channel's.
-				if (prev !== c) this.awaiting.push(c);
+				// new one.  Later (history lost under a live socket): wsd
+				// sends it right before the channel's first event of the
+				// new epoch, so the next message is that event.
+				if (prev !== c) this.resynced = c;
 				this.onResync(c.key, c.channel);
 			}
 			return;
@@ -148,8 +150,7 @@
 			return;
 		}
 		if (typeof m.offset === 'string' && typeof m.epoch === 'string') {
-			c = this.byEpoch.get(m.epoch);
-			if (!c && this.awaiting.length) c = this.awaiting.shift();
+			c = resynced || this.byEpoch.get(m.epoch);
 			if (c) this.setPos(c, m.offset, m.epoch);
 			this.onEvent(m, c ? c.key : null);
 		} else
