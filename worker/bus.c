@@ -784,17 +784,18 @@ bus_subscription_count(const struct bus *b)
 /*
  * Send p's script call on the command link: EVALSHA, or EVAL (which also
  * caches the script) once Redis said NOSCRIPT.  A publish: KEYS ws:K
- * ws:h:K ws:m:K, ARGV event maxlen ttl epoch; a fetch: KEYS ws:h:K ws:m:K,
- * ARGV since epoch ttl.
+ * ws:h:K ws:m:K [ws:d:K:ID], ARGV event maxlen ttl epoch; a fetch: KEYS
+ * ws:h:K ws:m:K, ARGV since epoch ttl.
  */
 static int
 bus_pub_send(struct bus *b, struct bus_pub *p)
 {
-	static const char *pre[3] = { BUS_PREFIX, "ws:h:", "ws:m:" };
+	static const char *pre[4] = { BUS_PREFIX, "ws:h:", "ws:m:", "ws:d:" };
 	char		 size[24], ttl[24], epoch[HISTORY_EPOCH_LEN + 1];
-	char		 sbuf[3][256], *keys[3] = { sbuf[0], sbuf[1], sbuf[2] };
-	const char	*argv[10];
-	size_t		 lens[10], i, k, n = 0, plen, first;
+	char		 sbuf[4][256];
+	char		*keys[4] = { sbuf[0], sbuf[1], sbuf[2], sbuf[3] };
+	const char	*argv[11];
+	size_t		 lens[11], i, k, n = 0, plen, first, nkeys, extra;
 	int		 fetch = p->hcb != NULL, rc = REDIS_ERR;
 
 	if (history_new_epoch(epoch) != 0)
@@ -806,17 +807,25 @@ bus_pub_send(struct bus *b, struct bus_pub *p)
 	argv[n++] = p->retried ?
 	    (fetch ? history_fetch_script : history_script) :
 	    (fetch ? history_fetch_script_sha() : history_script_sha());
-	argv[n++] = fetch ? "2" : "3";
+	nkeys = fetch ? 2 : p->idemlen > 0 ? 4 : 3;
+	argv[n++] = nkeys == 2 ? "2" : nkeys == 3 ? "3" : "4";
 	first = fetch ? 1 : 0;
-	for (i = first; i < 3; i++) {
+	for (i = first; i < first + nkeys; i++) {
+		/* ws:d:K:ID */
+		extra = i == 3 ? 1 + p->idemlen : 0;
 		plen = strlen(pre[i]);
-		if (plen + p->keylen + 1 > sizeof(sbuf[i]) &&
-		    (keys[i] = malloc(plen + p->keylen + 1)) == NULL)
+		if (plen + p->keylen + extra + 1 > sizeof(sbuf[i]) &&
+		    (keys[i] = malloc(plen + p->keylen + extra + 1)) == NULL)
 			goto out;
 		memcpy(keys[i], pre[i], plen);
 		memcpy(keys[i] + plen, p->buf, p->keylen);
+		if (extra > 0) {
+			keys[i][plen + p->keylen] = ':';
+			memcpy(keys[i] + plen + p->keylen + 1,
+			    p->buf + p->keylen + p->len, p->idemlen);
+		}
 		argv[n] = keys[i];
-		lens[n++] = plen + p->keylen;
+		lens[n++] = plen + p->keylen + extra;
 	}
 	k = n;
 	argv[n] = p->buf + p->keylen;		/* event or since */
@@ -831,7 +840,7 @@ bus_pub_send(struct bus *b, struct bus_pub *p)
 	rc = redisAsyncCommandArgv(b->cmd.ac, bus_pub_cb, p, (int)n, argv,
 	    lens);
 out:
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		if (keys[i] != sbuf[i])
 			free(keys[i]);
 	return rc;
@@ -848,10 +857,12 @@ bus_pub_inflight(struct bus *b, struct bus_pub *p)
 
 static void
 bus_pub_start(struct bus *b, const char *key, const char *payload,
-    size_t len, bus_publish_cb cb, bus_history_cb hcb, void *arg)
+    size_t len, const char *idem, bus_publish_cb cb, bus_history_cb hcb,
+    void *arg)
 {
 	struct bus_pub	*p;
 	size_t		 klen = strlen(key);
+	size_t		 ilen = idem != NULL ? strlen(idem) : 0;
 
 	if (b->state == BUS_CLOSED) {
 		/* Only reachable from a callback run by bus_free. */
@@ -862,7 +873,7 @@ bus_pub_start(struct bus *b, const char *key, const char *payload,
 		return;
 	}
 	/* Kept with its text: a NOSCRIPT answer sends it again. */
-	if ((p = calloc(1, sizeof(*p) + klen + len)) == NULL) {
+	if ((p = calloc(1, sizeof(*p) + klen + len + ilen)) == NULL) {
 		if (hcb != NULL)
 			hcb(arg, NULL);
 		else if (cb != NULL)
@@ -875,8 +886,11 @@ bus_pub_start(struct bus *b, const char *key, const char *payload,
 	p->arg = arg;
 	p->keylen = klen;
 	p->len = len;
+	p->idemlen = ilen;
 	memcpy(p->buf, key, klen);
 	memcpy(p->buf + klen, payload, len);
+	if (ilen > 0)
+		memcpy(p->buf + klen + len, idem, ilen);
 	if (b->state == BUS_UP && b->cmd.ac != NULL &&
 	    bus_pub_send(b, p) == REDIS_OK)
 		bus_pub_inflight(b, p);
@@ -886,16 +900,16 @@ bus_pub_start(struct bus *b, const char *key, const char *payload,
 
 void
 bus_publish(struct bus *b, const char *key, const char *payload, size_t len,
-    bus_publish_cb cb, void *arg)
+    const char *idem, bus_publish_cb cb, void *arg)
 {
-	bus_pub_start(b, key, payload, len, cb, NULL, arg);
+	bus_pub_start(b, key, payload, len, idem, cb, NULL, arg);
 }
 
 void
 bus_history_fetch(struct bus *b, const char *key, const char *since,
     bus_history_cb cb, void *arg)
 {
-	bus_pub_start(b, key, since, strlen(since), NULL, cb, arg);
+	bus_pub_start(b, key, since, strlen(since), NULL, NULL, cb, arg);
 }
 
 int

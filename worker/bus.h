@@ -91,11 +91,14 @@ size_t	bus_subscription_count(const struct bus *);
 /*
  * Append payload to the key's history and PUBLISH it on ws:<key> with its
  * position (history.h), in one server-side script (EVALSHA, EVAL again
- * when Redis answers NOSCRIPT).  When the link is down, cb runs with
- * ok = 0 (from the loop, never from inside bus_publish).  cb may be NULL.
+ * when Redis answers NOSCRIPT).  idem (NULL: none) is the publish's
+ * idempotency key (history_idem_valid): one already stored is not stored
+ * or published again, and answers receivers = 0.  When the link is down,
+ * cb runs with ok = 0 (from the loop, never from inside bus_publish).  cb
+ * may be NULL.
  */
 void	bus_publish(struct bus *, const char *key, const char *payload,
-	    size_t len, bus_publish_cb, void *arg);
+	    size_t len, const char *idem, bus_publish_cb, void *arg);
 /*
  * A channel's history position and, from `since` on (inclusive), its
  * entries: pointers valid during the callback only; NULL when the link

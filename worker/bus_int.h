@@ -93,8 +93,8 @@ struct bus_pub {
 	bus_history_cb	 hcb;		/* a history fetch */
 	void		*arg;
 	int		 retried;	/* sent again as EVAL after NOSCRIPT */
-	size_t		 keylen, len;
-	char		 buf[];		/* key, then payload or since */
+	size_t		 keylen, len, idemlen;
+	char		 buf[];		/* key, payload or since, idem key */
 };
 
 struct bus {

@@ -822,10 +822,10 @@ oom:
 
 int
 hub_publish_out(const char *key, const char *payload, size_t len,
-    size_t *receivers, bus_publish_cb cb, void *arg)
+    const char *idem, size_t *receivers, bus_publish_cb cb, void *arg)
 {
 	if (hub_bus != NULL) {
-		bus_publish(hub_bus, key, payload, len, cb, arg);
+		bus_publish(hub_bus, key, payload, len, idem, cb, arg);
 		return 0;
 	}
 	*receivers = hub_publish(key, strlen(key), payload, len);

@@ -69,10 +69,11 @@ size_t	hub_publish(const char *key, size_t keylen, const char *payload,
  * worker's through hub_publish): returns 0, and cb(arg, ok, receivers)
  * runs exactly once, later, never from inside this call.  Without a bus
  * it goes to the local subscribers at once: returns 1 with *receivers set,
- * and cb never runs.
+ * and cb never runs.  idem (NULL: none) is the publish's idempotency key,
+ * honoured with a bus (bus_publish).
  */
 int	hub_publish_out(const char *key, const char *payload, size_t len,
-	    size_t *receivers, bus_publish_cb cb, void *arg);
+	    const char *idem, size_t *receivers, bus_publish_cb cb, void *arg);
 
 /* The keys with local subscribers, for the bus (a bus_keys_cb). */
 void	hub_each_key(void *arg, bus_put_key put, void *ctx);
