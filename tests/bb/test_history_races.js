@@ -31,7 +31,7 @@ function idCmp(a, b) {
 s.test('fresh keys subscribed with recover:true while an event is published on each at once: every event after the subscribed offset arrives, none before it', async () => {
 	const w = await lib.startWorker({ redis, env: { WS_MAX_SUBSCRIPTIONS: '1000' } });
 	const c = await lib.connectUser(w.url, 'r1');
-	const N = 200;
+	const N = 300;
 	const subs = new Map();
 	// The subscribe and the publish reach the worker together: its
 	// SUBSCRIBE and its history read go to Redis along with the event.
@@ -65,6 +65,56 @@ s.test('fresh keys subscribed with recover:true while an event is published on e
 	c.close();
 	lib.killGroup(w.pid);
 	await w.proc.exited;
+}, { timeout: 60000 });
+
+s.test('Redis reads the worker\'s command link (history read, then a publish) before its subscriber link (the SUBSCRIBE): the event published after the read still arrives', async () => {
+	// While DEBUG SLEEP holds Redis, the worker writes, in this order: a
+	// publish on its command link, the SUBSCRIBE of a key subscribed with
+	// positions on its subscriber link and that key's history read on its
+	// command link, then a publish on that key on its command link again.
+	// Redis wakes with the command link first in line and runs all three
+	// of its commands before the SUBSCRIBE.
+	const r = await lib.startRedis({ args: ['--enable-debug-command', 'local'] });
+	const w = await lib.startWorker({ redis: r });
+	const admin = new Redis({ port: r.port, host: '127.0.0.1' });
+	try {
+		await admin.ping();
+		assert.strictEqual((await apiPublish(w.port, { channel: 'post_sub1', type: 'warm' })).status, 200);
+		const c = await lib.connectUser(w.url, 'sub1');
+		// Redis has the read script (no NOSCRIPT round trip below).
+		c.send({ type: 'subscribe', channel: { type: 'post', postId: 'sub1warm' }, recover: true });
+		await c.expect((j) => j && j.type === 'subscribed', 'the first subscribe');
+		const sleeping = admin.call('DEBUG', 'SLEEP', '2');
+		// Each step is given to the worker before the next (Redis sleeps:
+		// nothing answers, so the order is all the pauses change).
+		const other = apiPublish(w.port, { channel: 'post_other', type: 'warm' });
+		await lib.sleep(150);
+		c.send({ type: 'subscribe', channel: { type: 'post', postId: 'sub1' }, recover: true });
+		await lib.sleep(150);
+		const published = apiPublish(w.port, { channel: 'post_sub1', type: 'num', data: { n: 1 } });
+		await sleeping;
+		assert.strictEqual((await other).status, 200);
+		assert.strictEqual((await published).status, 200);
+		const sub = await c.expect((j) => j && j.type === 'subscribed' && j.data.channelKey === 'post_sub1', 'subscribed', 20000);
+		const h = await lib.redisCmd(r, ['XRANGE', 'ws:h:post_sub1', '-', '+']);
+		const ev = h[h.length - 1][0];
+		lib.note('subscribed at ' + sub.json.offset + ', the event is ' + ev);
+		if (idCmp(ev, sub.json.offset) > 0) {
+			const m = await c.expect((j) => j && j.type === 'num', 'the event published after subscribed ' + sub.json.offset, 5000);
+			assert.strictEqual(m.json.offset, ev);
+		} else {
+			// Its position already covers the event: it must not come.
+			assert.strictEqual((await apiPublish(w.port, { channel: 'post_sub1', type: 'marker' })).status, 200);
+			await c.expect((j) => j && j.type === 'marker', 'the marker');
+			assert.ok(!c.msgs.some((m) => m.json && m.json.type === 'num'), 'an event at or before the subscribed offset was delivered');
+		}
+		c.close();
+	} finally {
+		admin.disconnect();
+		lib.killGroup(w.pid);
+		await w.proc.exited;
+		await r.kill();
+	}
 }, { timeout: 60000 });
 
 // cmdstat_xrange counts the XRANGE calls the history read script makes.
