@@ -68,6 +68,29 @@ s.test('the client\'s own network cut (socket destroyed) 5 times while events fl
 	h.c.close();
 }, { timeout: 60000 });
 
+s.test('the client\'s TCP connection killed in the kernel (ss -K of the worker\'s end) 3 times while events flow: 0 lost, 0 doubled, in order', async () => {
+	const w = await lib.startWorker({ redis });
+	const h = helper(w, 'k1', { type: 'post', postId: 'k1' });
+	await subscribedOn(h);
+	let n = 0;
+	for (let round = 0; round < 3; round++) {
+		for (let i = 0; i < 20; i++) await pub.publish('post_k1', { type: 'num', data: { n: ++n } });
+		// The worker's socket whose peer is the client's port: aborted,
+		// the client gets a reset.
+		const ws = h.c.ws, port = ws._socket.localPort;
+		const r = require('child_process').spawnSync('ss', ['-K', 'dst', '127.0.0.1', 'dport', '=', String(port)], { encoding: 'utf8' });
+		assert.ok(r.stdout.includes(':' + port), 'ss -K found the connection: ' + r.stdout + r.stderr);
+		await lib.waitFor(() => h.c.ws !== ws, 10000, 'the helper saw the cut');
+		for (let i = 0; i < 20; i++) await pub.publish('post_k1', { type: 'num', data: { n: ++n } });
+		await subscribedOn(h);
+	}
+	await lib.waitFor(() => h.got.length >= n, 15000, n + ' events (got ' + h.got.length + ')');
+	await lib.sleep(100);
+	checkOnce(h.got, 1, n, '3 kernel cuts');
+	assert.deepStrictEqual(h.resyncs, []);
+	h.c.close();
+}, { timeout: 60000 });
+
 s.test('kill -9 of the worker the client is on: it resumes on the other instance, 0 lost, 0 doubled', async () => {
 	const a = await lib.startWorker({ redis });
 	const h = helper(a, 'c2', { type: 'post', postId: 'c2' });
