@@ -89,6 +89,8 @@ static void		  hub_psub_free(struct hub_psub *);
 static void		  hub_held_flush(struct hub_psub *);
 static void		  hub_entry_fetch(struct hub_entry *);
 static struct hub_psub	 *hub_current;	/* the one hub_fetch_cb serves */
+/* A key's fetch while hub_fetch_cb serves its answer: no new read yet. */
+static struct hub_fetch	  hub_serving;
 static void		  hub_subscribed_cb(void *, const char *, size_t,
 			    uint64_t);
 static struct hub_entry	**hub_table;
@@ -605,7 +607,11 @@ hub_fetch_cb(void *arg, const struct bus_history *h)
 	free(fx);
 	if (e == NULL)
 		return;		/* every subscriber left, their replies sent */
-	e->fetch = NULL;
+	/*
+	 * A gap found while serving asks for a read: it waits until every
+	 * subscriber of this answer is served, or it would take theirs.
+	 */
+	e->fetch = &hub_serving;
 	ok = h != NULL && h->epochlen < HISTORY_ID_MAX &&
 	    h->lastlen < HISTORY_ID_MAX &&
 	    (h->n == 0 || (fr = calloc(h->n, sizeof *fr)) != NULL);
@@ -646,6 +652,7 @@ hub_fetch_cb(void *arg, const struct bus_history *h)
 		if (ps->state == HUB_PS_WANT && (ok || ps->cb != NULL))
 			again = 1;
 	}
+	e->fetch = NULL;
 	e->nsubs--;
 	if (again)
 		hub_entry_fetch(e);
