@@ -22,7 +22,8 @@ static int	cmd_token_publish(struct ctl *, int, char **);
 
 const struct ctl_cmd cmd_token_cmds[] = {
 	{ "token", NULL, "--user ID [--ttl 1h] [--app NAME]", cmd_token_token },
-	{ "publish", NULL, "CHANNEL_KEY JSON [--app NAME]", cmd_token_publish },
+	{ "publish", NULL, "CHANNEL_KEY JSON [--idempotency-key ID] [--app NAME]",
+	    cmd_token_publish },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -178,34 +179,32 @@ enum {
 	OPT_USER = 1,
 	OPT_TTL,
 	OPT_APP,
+	OPT_IDEM,
 };
 
 static const struct option cmd_token_options[] = {
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "ttl", required_argument, NULL, OPT_TTL },
 	{ "app", required_argument, NULL, OPT_APP },
+	{ "idempotency-key", required_argument, NULL, OPT_IDEM },
 	{ NULL, 0, NULL, 0 }
 };
 
 /* Options of token and publish; `allowed` is a mask of 1 << OPT_*. */
 static int
 cmd_token_getopt(int argc, char **argv, int allowed, const char **user,
-    const char **ttl, const char **app)
+    const char **ttl, const char **app, const char **idem)
 {
-	int ch;
+	const char	**out[] = { NULL, user, ttl, app, idem };
+	int		  ch;
 
 	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":", cmd_token_options,
 	    NULL)) != -1) {
-		if (ch > 0 && ch <= OPT_APP && (allowed & (1 << ch))) {
-			if (ch == OPT_USER)
-				*user = optarg;
-			else if (ch == OPT_TTL)
-				*ttl = optarg;
-			else
-				*app = optarg;
-		} else {
+		if (ch > 0 && ch <= OPT_IDEM && (allowed & (1 << ch)))
+			*out[ch] = optarg;
+		else {
 			ctl_warn("bad option: %s", argv[optind - 1]);
 			return -1;
 		}
@@ -224,7 +223,7 @@ cmd_token_token(struct ctl *ctl, int argc, char **argv)
 	int rc;
 
 	if (cmd_token_getopt(argc, argv, (1 << OPT_USER) | (1 << OPT_TTL) |
-	    (1 << OPT_APP), &user, &ttls, &app) == -1 || optind != argc ||
+	    (1 << OPT_APP), &user, &ttls, &app, NULL) == -1 || optind != argc ||
 	    user == NULL || *user == '\0')
 		return ctl_usage(ctl);
 	if ((ttl = cmd_token_ttl(ttls)) == -1) {
@@ -385,14 +384,22 @@ static int
 cmd_token_publish(struct ctl *ctl, int argc, char **argv)
 {
 	const char *user = NULL, *ttl = NULL, *app = NULL, *port, *key, *host;
+	const char *idem = NULL;
 	json_t *env = NULL;
 	char *chosen = NULL, *body = NULL, *req = NULL, resp[65536], *p;
 	size_t resplen;
 	int rc, fd, status, reqlen;
 
-	if (cmd_token_getopt(argc, argv, 1 << OPT_APP, &user, &ttl,
-	    &app) == -1 || argc - optind != 2)
+	if (cmd_token_getopt(argc, argv, (1 << OPT_APP) | (1 << OPT_IDEM),
+	    &user, &ttl, &app, &idem) == -1 || argc - optind != 2)
 		return ctl_usage(ctl);
+	if (idem != NULL && (*idem == '\0' || strlen(idem) > 128 ||
+	    idem[strspn(idem, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV"
+	    "WXYZ0123456789._-")] != '\0')) {
+		ctl_warn("--idempotency-key: 1 to 128 of A-Z a-z 0-9 . _ -: %s",
+		    idem);
+		return ctl_usage(ctl);
+	}
 	if ((body = cmd_token_body(argv[optind], argv[optind + 1])) == NULL)
 		return EXIT_CMDFAIL;
 
@@ -419,6 +426,7 @@ cmd_token_publish(struct ctl *ctl, int argc, char **argv)
 	    "Host: %s:%s\r\n"
 	    "User-Agent: wsctl\r\n"
 	    "%s%s%s"
+	    "%s%s%s"
 	    "Content-Type: application/json\r\n"
 	    "Content-Length: %zu\r\n"
 	    "Connection: close\r\n"
@@ -427,6 +435,8 @@ cmd_token_publish(struct ctl *ctl, int argc, char **argv)
 	    key != NULL && *key != '\0' ? "Authorization: Bearer " : "",
 	    key != NULL && *key != '\0' ? key : "",
 	    key != NULL && *key != '\0' ? "\r\n" : "",
+	    idem != NULL ? "Idempotency-Key: " : "", idem != NULL ? idem : "",
+	    idem != NULL ? "\r\n" : "",
 	    strlen(body), body);
 	free(chosen);
 	free(body);

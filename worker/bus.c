@@ -406,6 +406,10 @@ bus_sub_cb(redisAsyncContext *ac, void *reply, void *priv)
 			    ch->len - BUS_PREFIX_LEN, pl->str, pl->len);
 	} else if (t->len == 9 && memcmp(t->str, "subscribe", 9) == 0) {
 		l->sub_acked++;
+		if (b->subscribed_cb != NULL && ch->len > BUS_PREFIX_LEN &&
+		    memcmp(ch->str, BUS_PREFIX, BUS_PREFIX_LEN) == 0)
+			b->subscribed_cb(b->arg, ch->str + BUS_PREFIX_LEN,
+			    ch->len - BUS_PREFIX_LEN, l->sub_acked);
 		if (!l->ready && l->synced && l->sub_acked >= l->sync_target) {
 			l->ready = 1;
 			bus_check_up(b);
@@ -717,8 +721,11 @@ fail:
 	return NULL;
 }
 
-/* (UN)SUBSCRIBE ws:<key> now, when the link has replayed the set. */
-static void
+/*
+ * (UN)SUBSCRIBE ws:<key> now, when the link has replayed the set: the
+ * SUBSCRIBE's ticket (its rank among the link's SUBSCRIBEs), else 0.
+ */
+static uint64_t
 bus_sub_send(struct bus *b, const char *cmd, const char *key)
 {
 	char		 chan[BUS_PREFIX_LEN + BUS_KEY_MAX];
@@ -727,7 +734,7 @@ bus_sub_send(struct bus *b, const char *cmd, const char *key)
 	size_t		 lens[2];
 
 	if (b->sub.ac == NULL || !b->sub.synced)
-		return;		/* the next bus_sub_sync has it */
+		return 0;	/* the next bus_sub_sync has it */
 	memcpy(chan, BUS_PREFIX, BUS_PREFIX_LEN);
 	memcpy(chan + BUS_PREFIX_LEN, key, klen);
 	argv[0] = cmd;
@@ -735,21 +742,28 @@ bus_sub_send(struct bus *b, const char *cmd, const char *key)
 	argv[1] = chan;
 	lens[1] = BUS_PREFIX_LEN + klen;
 	if (redisAsyncCommandArgv(b->sub.ac, bus_sub_cb, NULL, 2, argv,
-	    lens) == REDIS_OK && cmd[0] == 'S')
-		b->sub.sub_sent++;
+	    lens) != REDIS_OK || cmd[0] != 'S')
+		return 0;
+	return ++b->sub.sub_sent;
 }
 
-void
+uint64_t
 bus_subscribe(struct bus *b, const char *key)
 {
 	if (b->state == BUS_CLOSED)
-		return;
+		return 0;
 	if (strlen(key) >= BUS_KEY_MAX) {
 		log_error("redis: key too long to subscribe: %.40s...", key);
-		return;
+		return 0;
 	}
 	b->nkeys++;
-	bus_sub_send(b, "SUBSCRIBE", key);
+	return bus_sub_send(b, "SUBSCRIBE", key);
+}
+
+void
+bus_on_subscribed(struct bus *b, bus_subscribed_cb cb)
+{
+	b->subscribed_cb = cb;
 }
 
 void
@@ -758,7 +772,7 @@ bus_unsubscribe(struct bus *b, const char *key)
 	if (b->state == BUS_CLOSED || strlen(key) >= BUS_KEY_MAX)
 		return;
 	b->nkeys--;
-	bus_sub_send(b, "UNSUBSCRIBE", key);
+	(void)bus_sub_send(b, "UNSUBSCRIBE", key);
 }
 
 size_t
@@ -770,17 +784,18 @@ bus_subscription_count(const struct bus *b)
 /*
  * Send p's script call on the command link: EVALSHA, or EVAL (which also
  * caches the script) once Redis said NOSCRIPT.  A publish: KEYS ws:K
- * ws:h:K ws:m:K, ARGV event maxlen ttl epoch; a fetch: KEYS ws:h:K ws:m:K,
- * ARGV since epoch ttl.
+ * ws:h:K ws:m:K [ws:d:K:ID], ARGV event maxlen ttl epoch; a fetch: KEYS
+ * ws:h:K ws:m:K, ARGV since epoch ttl.
  */
 static int
 bus_pub_send(struct bus *b, struct bus_pub *p)
 {
-	static const char *pre[3] = { BUS_PREFIX, "ws:h:", "ws:m:" };
+	static const char *pre[4] = { BUS_PREFIX, "ws:h:", "ws:m:", "ws:d:" };
 	char		 size[24], ttl[24], epoch[HISTORY_EPOCH_LEN + 1];
-	char		 sbuf[3][256], *keys[3] = { sbuf[0], sbuf[1], sbuf[2] };
-	const char	*argv[10];
-	size_t		 lens[10], i, k, n = 0, plen, first;
+	char		 sbuf[4][256];
+	char		*keys[4] = { sbuf[0], sbuf[1], sbuf[2], sbuf[3] };
+	const char	*argv[11];
+	size_t		 lens[11], i, k, n = 0, plen, first, nkeys, extra;
 	int		 fetch = p->hcb != NULL, rc = REDIS_ERR;
 
 	if (history_new_epoch(epoch) != 0)
@@ -792,17 +807,25 @@ bus_pub_send(struct bus *b, struct bus_pub *p)
 	argv[n++] = p->retried ?
 	    (fetch ? history_fetch_script : history_script) :
 	    (fetch ? history_fetch_script_sha() : history_script_sha());
-	argv[n++] = fetch ? "2" : "3";
+	nkeys = fetch ? 2 : p->idemlen > 0 ? 4 : 3;
+	argv[n++] = nkeys == 2 ? "2" : nkeys == 3 ? "3" : "4";
 	first = fetch ? 1 : 0;
-	for (i = first; i < 3; i++) {
+	for (i = first; i < first + nkeys; i++) {
+		/* ws:d:K:ID */
+		extra = i == 3 ? 1 + p->idemlen : 0;
 		plen = strlen(pre[i]);
-		if (plen + p->keylen + 1 > sizeof(sbuf[i]) &&
-		    (keys[i] = malloc(plen + p->keylen + 1)) == NULL)
+		if (plen + p->keylen + extra + 1 > sizeof(sbuf[i]) &&
+		    (keys[i] = malloc(plen + p->keylen + extra + 1)) == NULL)
 			goto out;
 		memcpy(keys[i], pre[i], plen);
 		memcpy(keys[i] + plen, p->buf, p->keylen);
+		if (extra > 0) {
+			keys[i][plen + p->keylen] = ':';
+			memcpy(keys[i] + plen + p->keylen + 1,
+			    p->buf + p->keylen + p->len, p->idemlen);
+		}
 		argv[n] = keys[i];
-		lens[n++] = plen + p->keylen;
+		lens[n++] = plen + p->keylen + extra;
 	}
 	k = n;
 	argv[n] = p->buf + p->keylen;		/* event or since */
@@ -817,7 +840,7 @@ bus_pub_send(struct bus *b, struct bus_pub *p)
 	rc = redisAsyncCommandArgv(b->cmd.ac, bus_pub_cb, p, (int)n, argv,
 	    lens);
 out:
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		if (keys[i] != sbuf[i])
 			free(keys[i]);
 	return rc;
@@ -834,10 +857,12 @@ bus_pub_inflight(struct bus *b, struct bus_pub *p)
 
 static void
 bus_pub_start(struct bus *b, const char *key, const char *payload,
-    size_t len, bus_publish_cb cb, bus_history_cb hcb, void *arg)
+    size_t len, const char *idem, bus_publish_cb cb, bus_history_cb hcb,
+    void *arg)
 {
 	struct bus_pub	*p;
 	size_t		 klen = strlen(key);
+	size_t		 ilen = idem != NULL ? strlen(idem) : 0;
 
 	if (b->state == BUS_CLOSED) {
 		/* Only reachable from a callback run by bus_free. */
@@ -848,7 +873,7 @@ bus_pub_start(struct bus *b, const char *key, const char *payload,
 		return;
 	}
 	/* Kept with its text: a NOSCRIPT answer sends it again. */
-	if ((p = calloc(1, sizeof(*p) + klen + len)) == NULL) {
+	if ((p = calloc(1, sizeof(*p) + klen + len + ilen)) == NULL) {
 		if (hcb != NULL)
 			hcb(arg, NULL);
 		else if (cb != NULL)
@@ -861,8 +886,11 @@ bus_pub_start(struct bus *b, const char *key, const char *payload,
 	p->arg = arg;
 	p->keylen = klen;
 	p->len = len;
+	p->idemlen = ilen;
 	memcpy(p->buf, key, klen);
 	memcpy(p->buf + klen, payload, len);
+	if (ilen > 0)
+		memcpy(p->buf + klen + len, idem, ilen);
 	if (b->state == BUS_UP && b->cmd.ac != NULL &&
 	    bus_pub_send(b, p) == REDIS_OK)
 		bus_pub_inflight(b, p);
@@ -872,16 +900,16 @@ bus_pub_start(struct bus *b, const char *key, const char *payload,
 
 void
 bus_publish(struct bus *b, const char *key, const char *payload, size_t len,
-    bus_publish_cb cb, void *arg)
+    const char *idem, bus_publish_cb cb, void *arg)
 {
-	bus_pub_start(b, key, payload, len, cb, NULL, arg);
+	bus_pub_start(b, key, payload, len, idem, cb, NULL, arg);
 }
 
 void
 bus_history_fetch(struct bus *b, const char *key, const char *since,
     bus_history_cb cb, void *arg)
 {
-	bus_pub_start(b, key, since, strlen(since), NULL, cb, arg);
+	bus_pub_start(b, key, since, strlen(since), NULL, NULL, cb, arg);
 }
 
 int

@@ -76,19 +76,29 @@ struct bus	*bus_new(uv_loop_t *, const struct bus_config *,
 /*
  * The caller calls subscribe when a key enters its set (its first local
  * subscriber) and unsubscribe when it leaves (its last); keys are shorter
- * than BUS_KEY_MAX.
+ * than BUS_KEY_MAX.  bus_subscribe returns a ticket, 0 when the link is
+ * not ready (the resubscription when it is, then the link's coming up,
+ * confirm it): Redis has the key subscribed once the subscribed callback
+ * reports the key with a ticket at least as large.
  */
-void	bus_subscribe(struct bus *, const char *key);
+uint64_t bus_subscribe(struct bus *, const char *key);
+/* Redis confirmed a SUBSCRIBE of ws:<key>; arg is bus_new's. */
+typedef void (*bus_subscribed_cb)(void *arg, const char *key, size_t keylen,
+	    uint64_t ticket);
+void	bus_on_subscribed(struct bus *, bus_subscribed_cb);
 void	bus_unsubscribe(struct bus *, const char *key);
 size_t	bus_subscription_count(const struct bus *);
 /*
  * Append payload to the key's history and PUBLISH it on ws:<key> with its
  * position (history.h), in one server-side script (EVALSHA, EVAL again
- * when Redis answers NOSCRIPT).  When the link is down, cb runs with
- * ok = 0 (from the loop, never from inside bus_publish).  cb may be NULL.
+ * when Redis answers NOSCRIPT).  idem (NULL: none) is the publish's
+ * idempotency key (history_idem_valid): one already stored is not stored
+ * or published again, and answers receivers = 0.  When the link is down,
+ * cb runs with ok = 0 (from the loop, never from inside bus_publish).  cb
+ * may be NULL.
  */
 void	bus_publish(struct bus *, const char *key, const char *payload,
-	    size_t len, bus_publish_cb, void *arg);
+	    size_t len, const char *idem, bus_publish_cb, void *arg);
 /*
  * A channel's history position and, from `since` on (inclusive), its
  * entries: pointers valid during the callback only; NULL when the link

@@ -93,8 +93,8 @@ struct bus_pub {
 	bus_history_cb	 hcb;		/* a history fetch */
 	void		*arg;
 	int		 retried;	/* sent again as EVAL after NOSCRIPT */
-	size_t		 keylen, len;
-	char		 buf[];		/* key, then payload or since */
+	size_t		 keylen, len, idemlen;
+	char		 buf[];		/* key, payload or since, idem key */
 };
 
 struct bus {
@@ -142,6 +142,7 @@ struct bus {
 	char			*last_error;	/* last warning logged */
 
 	bus_message_cb		 message_cb;
+	bus_subscribed_cb	 subscribed_cb;
 	bus_state_cb		 state_cb;
 	void			*arg;
 };

@@ -13,11 +13,15 @@
 /*
  * One round trip, atomic: append to the Stream, then PUBLISH.  A new epoch
  * comes from the caller (scripts must stay deterministic for replication).
+ * A publish with an idempotency key names KEYS[4], ws:d:K:ID: a key seen
+ * in the last HISTORY_DEDUP_TTL seconds is neither stored nor published
+ * again (answer 0), so a retry after a lost reply cannot double an event.
  * An event that is not an object ending in '}' is published as is: it
  * stays in history but carries no position.  Keep clients/node/publisher.js
  * in step: it runs the same text.
  */
 const char history_script[] =
+    "if KEYS[4] and redis.call('EXISTS', KEYS[4]) == 1 then return 0 end\n"
     "local m = redis.call('HMGET', KEYS[3], 'epoch', 'last')\n"
     "local ep, prev = m[1], m[2]\n"
     "if not ep then ep = ARGV[4]; prev = '0-0' end\n"
@@ -25,6 +29,7 @@ const char history_script[] =
     "local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*',"
     " 'e', ARGV[1], 'p', prev)\n"
     "redis.call('HSET', KEYS[3], 'epoch', ep, 'last', id)\n"
+    "if KEYS[4] then redis.call('SET', KEYS[4], id, 'EX', 600) end\n"
     "local ttl = tonumber(ARGV[3])\n"
     "if ttl > 0 then\n"
     "  redis.call('EXPIRE', KEYS[2], ttl)\n"
@@ -86,6 +91,18 @@ history_fetch_script_sha(void)
 	if (hex[0] == '\0')
 		history_sha(history_fetch_script, hex);
 	return hex;
+}
+
+int
+history_idem_valid(const char *id)
+{
+	size_t	n;
+
+	for (n = 0; id[n] != '\0'; n++)
+		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789._-", id[n]) == NULL)
+			return 0;
+	return n > 0 && n <= HISTORY_IDEM_MAX;
 }
 
 int

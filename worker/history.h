@@ -22,7 +22,13 @@
 #define HISTORY_EPOCH_LEN	16	/* hex characters of a new epoch */
 #define HISTORY_ID_MAX		48	/* longest id or epoch + 1 */
 
-/* The Lua text; KEYS ws:K ws:h:K ws:m:K, ARGV event maxlen ttl new-epoch. */
+/*
+ * The Lua text; KEYS ws:K ws:h:K ws:m:K [ws:d:K:ID], ARGV event maxlen ttl
+ * new-epoch.  With the fourth key (an idempotency key ID), a publish of an
+ * ID already stored within HISTORY_DEDUP_TTL s does nothing and answers 0.
+ */
+#define HISTORY_DEDUP_TTL	600	/* the script's text says it too */
+#define HISTORY_IDEM_MAX	128	/* longest idempotency key */
 extern const char history_script[];
 
 /*
@@ -35,6 +41,12 @@ extern const char history_fetch_script[];
 /* Their SHA1 in hex, for EVALSHA (computed once). */
 const char *history_script_sha(void);
 const char *history_fetch_script_sha(void);
+
+/*
+ * An idempotency key wsd accepts: 1 to HISTORY_IDEM_MAX characters of
+ * [A-Za-z0-9._-] (no ':', so ws:d:K:ID names one pair only).
+ */
+int	history_idem_valid(const char *id);
 
 /* A fresh random epoch candidate: HISTORY_EPOCH_LEN hex digits + NUL. */
 int	history_new_epoch(char out[HISTORY_EPOCH_LEN + 1]);

@@ -15,6 +15,8 @@ struct hub_entry {
 	struct hub_entry	*next;		/* hash chain */
 	struct hub_sub		*subs;		/* subscribers of this key */
 	struct hub_sub		*psubs;		/* those that asked for positions */
+	struct hub_fetch	*fetch;		/* the key's history read in flight */
+	uint64_t		 sub_ticket;	/* its SUBSCRIBE until confirmed */
 	uint32_t		 hash;
 	uint32_t		 nsubs;
 	size_t			 keylen;
@@ -49,21 +51,34 @@ struct hub_held {
 };
 
 /*
- * A history fetch in flight.  Its subscriber may leave meanwhile (ps is
- * then NULL); the fetch frees itself when Redis answers.
+ * A key's history read in flight: one per key, whatever the number of its
+ * subscribers that wait for it.  Its key may go meanwhile (e is then
+ * NULL); the read frees itself when Redis answers.
  */
 struct hub_fetch {
-	struct hub_psub		*ps;
-	hub_pos_cb		 cb;		/* the first fetch: the reply */
-	void			*arg;
+	struct hub_entry	*e;
+};
+
+/*
+ * Where a subscriber with positions stands.  LIVE: events go straight to
+ * it.  WANT: it owes a history read (just subscribed, a gap in the chain,
+ * the link came back); the key's next read covers it.  FETCH: the read in
+ * flight covers it.  Outside LIVE, live events are held.
+ */
+enum hub_ps_state {
+	HUB_PS_LIVE,
+	HUB_PS_WANT,
+	HUB_PS_FETCH,
 };
 
 struct hub_psub {
 	struct hub_sub		 sub;
-	struct hub_fetch	*fetch;
+	hub_pos_cb		 cb;		/* the subscribe's reply, until sent */
+	void			*arg;
 	struct hub_held		*held, **held_tail;
 	uint32_t		 nheld;
-	int			 gap;		/* a fetch is owed (link down) */
+	uint8_t			 state;		/* enum hub_ps_state */
+	uint8_t			 resync;	/* owed before its next event */
 	char			 last[HISTORY_ID_MAX];	/* "" until known */
 	char			 epoch[HISTORY_ID_MAX];
 };
@@ -72,6 +87,12 @@ static struct bus	 *hub_bus;
 static struct hub_psub	 *hub_psub_of(struct hub_sub *);
 static void		  hub_psub_free(struct hub_psub *);
 static void		  hub_held_flush(struct hub_psub *);
+static void		  hub_entry_fetch(struct hub_entry *);
+static struct hub_psub	 *hub_current;	/* the one hub_fetch_cb serves */
+/* A key's fetch while hub_fetch_cb serves its answer: no new read yet. */
+static struct hub_fetch	  hub_serving;
+static void		  hub_subscribed_cb(void *, const char *, size_t,
+			    uint64_t);
 static struct hub_entry	**hub_table;
 static size_t		  hub_size;	/* buckets, a power of two */
 static size_t		  hub_nkeys;
@@ -94,6 +115,8 @@ void
 hub_set_bus(struct bus *bus)
 {
 	hub_bus = bus;
+	if (bus != NULL)
+		bus_on_subscribed(bus, hub_subscribed_cb);
 }
 
 static struct hub_entry *
@@ -151,6 +174,8 @@ hub_entry_get(const char *key)
 	e->hash = h;
 	e->subs = NULL;
 	e->psubs = NULL;
+	e->fetch = NULL;
+	e->sub_ticket = 0;
 	e->nsubs = 0;
 	e->keylen = len;
 	memcpy(e->key, key, len + 1);
@@ -158,7 +183,7 @@ hub_entry_get(const char *key)
 	hub_table[h & (hub_size - 1)] = e;
 	hub_nkeys++;
 	if (hub_bus != NULL)
-		bus_subscribe(hub_bus, e->key);
+		e->sub_ticket = bus_subscribe(hub_bus, e->key);
 	return e;
 }
 
@@ -179,6 +204,8 @@ hub_entry_release(struct hub_entry *e)
 	hub_nkeys--;
 	if (hub_bus != NULL)
 		bus_unsubscribe(hub_bus, e->key);
+	if (e->fetch != NULL)
+		e->fetch->e = NULL;	/* the read frees itself */
 	free(e);
 }
 
@@ -299,35 +326,22 @@ hub_held_pop(struct hub_psub *ps)
 	free(h);
 }
 
+static void	hub_fetch_cb(void *, const struct bus_history *);
+
 static void
 hub_psub_free(struct hub_psub *ps)
 {
-	if (ps->fetch != NULL)
-		ps->fetch->ps = NULL;	/* the fetch frees itself */
+	hub_pos_cb	 cb = ps->cb;
+	void		*arg = ps->arg;
+
+	if (ps == hub_current)
+		hub_current = NULL;	/* hub_fetch_cb must not touch it */
 	while (ps->held != NULL)
 		hub_held_pop(ps);
 	free(ps);
-}
-
-static void	hub_fetch_cb(void *, const struct bus_history *);
-
-/* Ask Redis for the key's position and what follows ps->last. */
-static int
-hub_fetch_start(struct hub_psub *ps, hub_pos_cb cb, void *arg)
-{
-	struct hub_fetch	*fx;
-
-	if ((fx = calloc(1, sizeof *fx)) == NULL) {
-		ps->gap = 1;
-		return -1;
-	}
-	fx->ps = ps;
-	fx->cb = cb;
-	fx->arg = arg;
-	ps->fetch = fx;
-	ps->gap = 0;
-	bus_history_fetch(hub_bus, ps->sub.e->key, ps->last, hub_fetch_cb, fx);
-	return 0;
+	/* Its reply is owed exactly once: the socket is leaving. */
+	if (cb != NULL)
+		cb(arg, HUB_POS_FAIL, NULL, NULL);
 }
 
 /* Send an event with its position; ps->last moves to it. */
@@ -335,9 +349,23 @@ static void
 hub_pos_deliver(struct hub_psub *ps, struct frame *f, const char *off,
     size_t offlen)
 {
+	/* A resync found by a read goes right before the channel's next
+	 * event: a client knows by it which channel the new epoch is. */
+	if (ps->resync) {
+		ps->resync = 0;
+		session_resync(hub_psub_session(ps), ps->sub.e->key);
+	}
 	if (session_send(hub_psub_session(ps), f) == 0)
 		metrics.deliveries++;
 	(void)hub_id_set(ps->last, off, offlen);
+}
+
+/* ps owes a history read: the key's next one covers it. */
+static void
+hub_psub_want(struct hub_psub *ps)
+{
+	ps->state = HUB_PS_WANT;
+	hub_entry_fetch(ps->sub.e);
 }
 
 /*
@@ -352,10 +380,10 @@ hub_held_flush(struct hub_psub *ps)
 	struct hub_held	*h;
 	int		 c;
 
-	while (ps->fetch == NULL && (h = ps->held) != NULL) {
+	while (ps->state == HUB_PS_LIVE && (h = ps->held) != NULL) {
 		if (strcmp(h->epoch, ps->epoch) != 0) {
 			/* History was lost (Redis restarted, key deleted). */
-			session_resync(hub_psub_session(ps), ps->sub.e->key);
+			ps->resync = 1;
 			(void)hub_id_set(ps->epoch, h->epoch, strlen(h->epoch));
 			hub_pos_deliver(ps, h->f, h->off, strlen(h->off));
 		} else if (history_cmp(h->off, strlen(h->off), ps->last,
@@ -364,7 +392,7 @@ hub_held_flush(struct hub_psub *ps)
 		} else if (strcmp(h->prev, ps->last) == 0)
 			hub_pos_deliver(ps, h->f, h->off, strlen(h->off));
 		else {
-			(void)hub_fetch_start(ps, NULL, NULL);
+			hub_psub_want(ps);
 			return;
 		}
 		hub_held_pop(ps);
@@ -378,7 +406,7 @@ hub_held_push(struct hub_psub *ps, const struct history_pos *pos,
 	struct hub_held	*h;
 
 	if (ps->nheld >= HUB_HELD_MAX) {
-		/* Redis is slow to answer: drop them, the fetch after has them. */
+		/* Redis is slow to answer: drop them, the read after has them. */
 		while (ps->held != NULL)
 			hub_held_pop(ps);
 		return -1;
@@ -414,106 +442,221 @@ hub_pos_fan_out(struct hub_entry *e, const struct history_pos *pos,
 			/* a legacy PUBLISH: delivered, without a position */
 			if (session_send(hub_psub_session(ps), f) == 0)
 				metrics.deliveries++;
-		} else if (ps->fetch == NULL && !ps->gap && ps->held == NULL &&
+		} else if (ps->state == HUB_PS_LIVE && ps->held == NULL &&
 		    hub_id_eq(ps->epoch, pos->epoch, pos->epochlen) &&
 		    hub_id_eq(ps->last, pos->prev, pos->prevlen))
 			hub_pos_deliver(ps, pf, pos->offset, pos->offsetlen);
-		else {
-			if (hub_held_push(ps, pos, pf) != 0) {
-				metrics.errors++;
-				ps->gap = 1;	/* history has it */
-			}
-			/* a failed fetch is tried again with the next event */
-			if (ps->gap && ps->fetch == NULL && ps->last[0] != '\0')
-				(void)hub_fetch_start(ps, NULL, NULL);
-			else
-				hub_held_flush(ps);
-		}
+		else if (hub_held_push(ps, pos, pf) != 0) {
+			metrics.errors++;
+			hub_psub_want(ps);	/* history has it */
+		} else if (ps->state == HUB_PS_LIVE)
+			hub_held_flush(ps);
+		else
+			hub_entry_fetch(e);	/* a failed read: again */
 	}
 	return metrics.deliveries - n;
 }
 
-/* Is what follows `last` in h complete?  The index to resume from, or -1. */
+/*
+ * Start the key's history read for every subscriber that owes one, from
+ * the oldest position among them, unless one is in flight (its answer
+ * starts the next) or the key's SUBSCRIBE is not confirmed yet: reading
+ * before it could miss an event published in between.
+ */
+static void
+hub_entry_fetch(struct hub_entry *e)
+{
+	struct hub_sub	*sub;
+	struct hub_psub	*ps;
+	struct hub_fetch *fx;
+	const char	*since = "";
+	int		 c, any = 0;
+
+	if (e->fetch != NULL || e->sub_ticket != 0)
+		return;
+	for (sub = e->psubs; sub != NULL; sub = sub->enext) {
+		ps = (struct hub_psub *)sub;
+		if (ps->state != HUB_PS_WANT)
+			continue;
+		any = 1;
+		/* "-" is no epoch: such a socket resyncs whatever comes. */
+		if (ps->last[0] != '\0' && strcmp(ps->epoch, "-") != 0 &&
+		    (since[0] == '\0' || (history_cmp(ps->last,
+		    strlen(ps->last), since, strlen(since), &c) == 0 && c < 0)))
+			since = ps->last;
+	}
+	if (!any || (fx = malloc(sizeof *fx)) == NULL)
+		return;		/* tried again with the next event */
+	fx->e = e;
+	e->fetch = fx;
+	for (sub = e->psubs; sub != NULL; sub = sub->enext) {
+		ps = (struct hub_psub *)sub;
+		if (ps->state == HUB_PS_WANT)
+			ps->state = HUB_PS_FETCH;
+	}
+	bus_history_fetch(hub_bus, e->key, since, hub_fetch_cb, fx);
+}
+
+/*
+ * Where ps resumes in h (entries from the oldest position asked, in
+ * order): the index of the first entry after ps->last, or -1 when h
+ * cannot prove that nothing is missing after it.
+ */
 static long
 hub_fetch_resume_at(const struct hub_psub *ps, const struct bus_history *h)
 {
+	size_t	lo = 0, hi = h->n, mid;
+	int	c;
+
 	if (!hub_id_eq(ps->epoch, h->epoch, h->epochlen))
 		return -1;
+	/* The first entry past ps->last. */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (history_cmp(h->e[mid].id, h->e[mid].idlen, ps->last,
+		    strlen(ps->last), &c) != 0)
+			return -1;
+		if (c <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo > 0)
+		return hub_id_eq(ps->last, h->e[lo - 1].id,
+		    h->e[lo - 1].idlen) ? (long)lo : -1;
 	if (h->n == 0)
 		return hub_id_eq(ps->last, h->last, h->lastlen) ? 0 : -1;
-	if (hub_id_eq(ps->last, h->e[0].id, h->e[0].idlen))
-		return 1;
-	if (hub_id_eq(ps->last, h->e[0].prev, h->e[0].prevlen))
-		return 0;
-	return -1;	/* trimmed, expired, or lost in a failover */
+	/* ps->last is older than the read: the chain must reach it. */
+	return hub_id_eq(ps->last, h->e[0].prev, h->e[0].prevlen) ? 0 : -1;
+}
+
+/* Entry i of h with its position, framed once for every subscriber. */
+static struct frame *
+hub_fetch_frame(const struct bus_history *h, size_t i, struct frame **fr)
+{
+	const struct bus_entry	*en = &h->e[i];
+	char			*buf;
+	size_t			 len;
+
+	if (fr[i] != NULL)
+		return fr[i];
+	if (en->evlen == 0 || en->ev[en->evlen - 1] != '}')
+		return fr[i] = frame_new(en->ev, en->evlen);
+	len = history_with_pos_len(en->evlen, en->idlen, h->epochlen);
+	if ((buf = malloc(len)) == NULL)
+		return NULL;
+	len = history_with_pos(en->ev, en->evlen, en->id, en->idlen,
+	    h->epoch, h->epochlen, buf);
+	fr[i] = frame_new(buf, len);
+	free(buf);
+	return fr[i];
+}
+
+/* Hand one subscriber its part of the key's read. */
+static void
+hub_fetch_serve(struct hub_psub *ps, const struct bus_history *h,
+    struct frame **fr)
+{
+	struct frame	*f;
+	hub_pos_cb	 cb = ps->cb;
+	long		 at = (long)h->n;
+	size_t		 i;
+	int		 resync = 0;
+
+	ps->state = HUB_PS_LIVE;
+	if (ps->last[0] != '\0' && (at = hub_fetch_resume_at(ps, h)) < 0)
+		resync = 1;
+	if (ps->last[0] == '\0' || resync) {
+		(void)hub_id_set(ps->last, h->last, h->lastlen);
+		(void)hub_id_set(ps->epoch, h->epoch, h->epochlen);
+		at = (long)h->n;
+	}
+	if (cb != NULL) {
+		/* The reply first; the socket may leave inside it. */
+		ps->cb = NULL;
+		hub_current = ps;
+		cb(ps->arg, resync ? HUB_POS_RESYNC : HUB_POS_OK, ps->last,
+		    ps->epoch);
+		if (hub_current == NULL)
+			return;
+	} else if (resync)
+		ps->resync = 1;
+	for (i = (size_t)at; i < h->n; i++) {
+		if ((f = hub_fetch_frame(h, i, fr)) == NULL) {
+			metrics.errors++;
+			ps->state = HUB_PS_WANT;
+			return;
+		}
+		hub_pos_deliver(ps, f, h->e[i].id, h->e[i].idlen);
+	}
+	hub_held_flush(ps);
 }
 
 static void
 hub_fetch_cb(void *arg, const struct bus_history *h)
 {
 	struct hub_fetch	*fx = arg;
-	struct hub_psub		*ps = fx->ps;
-	struct frame		*f;
-	char			*buf;
-	size_t			 i, len;
-	long			 at = 0;
-	int			 resync = 0;
+	struct hub_entry	*e = fx->e;
+	struct hub_sub		*sub, *next;
+	struct hub_psub		*ps;
+	struct frame		**fr = NULL;
+	hub_pos_cb		 cb;
+	size_t			 i;
+	int			 ok, again = 0;
 
-	if (ps == NULL || h == NULL || h->epochlen >= HISTORY_ID_MAX ||
-	    h->lastlen >= HISTORY_ID_MAX) {
-		if (ps != NULL) {
-			ps->fetch = NULL;
-			ps->gap = 1;	/* fetched again when the link is back */
-		}
-		if (fx->cb != NULL)
-			fx->cb(fx->arg, HUB_POS_FAIL, NULL, NULL);
-		free(fx);
-		return;
-	}
-	if (ps->last[0] != '\0' && (at = hub_fetch_resume_at(ps, h)) < 0) {
-		resync = 1;
-		at = (long)h->n;	/* none of them */
-	}
-	if (ps->last[0] == '\0' || resync) {
-		(void)hub_id_set(ps->last, h->last, h->lastlen);
-		(void)hub_id_set(ps->epoch, h->epoch, h->epochlen);
-		at = (long)h->n;
-	}
-	/* The reply first; the socket may leave inside the callback. */
-	if (fx->cb != NULL)
-		fx->cb(fx->arg, resync ? HUB_POS_RESYNC : HUB_POS_OK,
-		    ps->last, ps->epoch);
-	else if (resync)
-		session_resync(hub_psub_session(ps), ps->sub.e->key);
-	if ((ps = fx->ps) == NULL) {
-		free(fx);
-		return;
-	}
-	ps->fetch = NULL;
 	free(fx);
-	for (i = (size_t)at; i < h->n; i++) {
-		len = history_with_pos_len(h->e[i].evlen, h->e[i].idlen,
-		    h->epochlen);
-		if (h->e[i].evlen == 0 || h->e[i].ev[h->e[i].evlen - 1] != '}')
-			f = frame_new(h->e[i].ev, h->e[i].evlen);
-		else if ((buf = malloc(len)) == NULL)
-			f = NULL;
-		else {
-			len = history_with_pos(h->e[i].ev, h->e[i].evlen,
-			    h->e[i].id, h->e[i].idlen, h->epoch, h->epochlen,
-			    buf);
-			f = frame_new(buf, len);
-			free(buf);
+	if (e == NULL)
+		return;		/* every subscriber left, their replies sent */
+	/*
+	 * A gap found while serving asks for a read: it waits until every
+	 * subscriber of this answer is served, or it would take theirs.
+	 */
+	e->fetch = &hub_serving;
+	ok = h != NULL && h->epochlen < HISTORY_ID_MAX &&
+	    h->lastlen < HISTORY_ID_MAX &&
+	    (h->n == 0 || (fr = calloc(h->n, sizeof *fr)) != NULL);
+	/*
+	 * Pinned while its subscribers are served: a reply may make one
+	 * leave.  Only that one: a socket has one subscription per key, and
+	 * what the reply runs touches that socket alone.
+	 */
+	e->nsubs++;
+	for (sub = e->psubs; sub != NULL; sub = next) {
+		next = sub->enext;
+		ps = (struct hub_psub *)sub;
+		if (ps->state != HUB_PS_FETCH)
+			continue;
+		if (ok) {
+			hub_fetch_serve(ps, h, fr);
+			continue;
 		}
-		if (f == NULL) {
-			metrics.errors++;
-			ps->gap = 1;
-			return;
+		/* fetched again when the link is back */
+		ps->state = HUB_PS_WANT;
+		if ((cb = ps->cb) != NULL) {
+			ps->cb = NULL;
+			cb(ps->arg, HUB_POS_FAIL, NULL, NULL);
 		}
-		hub_pos_deliver(ps, f, h->e[i].id, h->e[i].idlen);
-		frame_unref(f);
 	}
-	hub_held_flush(ps);
+	hub_current = NULL;
+	for (i = 0; fr != NULL && i < h->n; i++)
+		if (fr[i] != NULL)
+			frame_unref(fr[i]);
+	free(fr);
+	/*
+	 * Those that came meanwhile or found a gap read next; after a failed
+	 * read only those awaiting their reply (so the link's absence does
+	 * not spin: the link coming back repairs the rest).
+	 */
+	for (sub = e->psubs; sub != NULL; sub = sub->enext) {
+		ps = (struct hub_psub *)sub;
+		if (ps->state == HUB_PS_WANT && (ok || ps->cb != NULL))
+			again = 1;
+	}
+	e->fetch = NULL;
+	e->nsubs--;
+	if (again)
+		hub_entry_fetch(e);
+	hub_entry_release(e);
 }
 
 int
@@ -560,31 +703,59 @@ hub_subscribe_pos(struct hub_sub **list, struct session *s, const char *key,
 	ps->sub.snext = *list;
 	*list = &ps->sub;
 	hub_nsubs++;
-	if (hub_fetch_start(ps, cb, arg) != 0) {
-		(void)hub_unsubscribe(list, key);
-		goto fail;
-	}
+	ps->cb = cb;
+	ps->arg = arg;
+	/* Its read waits for the key's SUBSCRIBE (or a read in flight). */
+	hub_psub_want(ps);
 	return 1;
 fail:
 	*added = removed ? -1 : 0;	/* the old subscription is gone */
 	return -1;
 }
 
+/*
+ * Redis confirmed a SUBSCRIBE of `key`: the history reads that waited for
+ * it may start, and miss nothing published since.
+ */
+static void
+hub_subscribed_cb(void *arg, const char *key, size_t keylen, uint64_t ticket)
+{
+	struct hub_entry	*e = hub_find(key, keylen, hub_hash(key, keylen));
+
+	(void)arg;
+	/* An earlier SUBSCRIBE's answer does not count (churned keys). */
+	if (e == NULL || e->sub_ticket == 0 || ticket < e->sub_ticket)
+		return;
+	e->sub_ticket = 0;
+	hub_entry_fetch(e);
+}
+
 void
-hub_repair(void)
+hub_link_changed(int up)
 {
 	struct hub_entry	*e;
 	struct hub_sub		*sub;
 	struct hub_psub		*ps;
 	size_t			 i;
 
+	/*
+	 * Up: every key is subscribed again, and whatever was published
+	 * while the link was away is in history: one read per key serves
+	 * all its subscribers.  Down: the reads waiting for a SUBSCRIBE go
+	 * now, and fail, so that no subscribe reply waits for the link.
+	 */
 	for (i = 0; i < hub_size; i++)
-		for (e = hub_table[i]; e != NULL; e = e->next)
-			for (sub = e->psubs; sub != NULL; sub = sub->enext) {
+		for (e = hub_table[i]; e != NULL; e = e->next) {
+			e->sub_ticket = 0;
+			for (sub = e->psubs; up && sub != NULL;
+			    sub = sub->enext) {
 				ps = (struct hub_psub *)sub;
-				if (ps->fetch == NULL && ps->last[0] != '\0')
-					(void)hub_fetch_start(ps, NULL, NULL);
+				if (ps->state == HUB_PS_LIVE &&
+				    ps->last[0] != '\0')
+					ps->state = HUB_PS_WANT;
 			}
+			hub_entry_fetch(e);
+		}
 }
 
 /* Deliver f to the plain subscribers of e; returns how many took it. */
@@ -658,10 +829,10 @@ oom:
 
 int
 hub_publish_out(const char *key, const char *payload, size_t len,
-    size_t *receivers, bus_publish_cb cb, void *arg)
+    const char *idem, size_t *receivers, bus_publish_cb cb, void *arg)
 {
 	if (hub_bus != NULL) {
-		bus_publish(hub_bus, key, payload, len, cb, arg);
+		bus_publish(hub_bus, key, payload, len, idem, cb, arg);
 		return 0;
 	}
 	*receivers = hub_publish(key, strlen(key), payload, len);

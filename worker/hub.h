@@ -48,8 +48,12 @@ typedef void (*hub_pos_cb)(void *arg, enum hub_pos_result,
 int	hub_subscribe_pos(struct hub_sub **list, struct session *s,
 	    const char *key, const char *since, const char *epoch,
 	    int *added, hub_pos_cb cb, void *arg);
-/* The Redis link came back: every positioned subscriber fetches its gap. */
-void	hub_repair(void);
+/*
+ * The Redis link went up or down (a bus_state_cb's news).  Up: every key
+ * with subscribers with positions reads, once, what its subscribers
+ * missed meanwhile, and each gets it from its own last offset.
+ */
+void	hub_link_changed(int up);
 
 /* 1 when removed, 0 when it was not subscribed. */
 int	hub_unsubscribe(struct hub_sub **list, const char *key);
@@ -65,10 +69,11 @@ size_t	hub_publish(const char *key, size_t keylen, const char *payload,
  * worker's through hub_publish): returns 0, and cb(arg, ok, receivers)
  * runs exactly once, later, never from inside this call.  Without a bus
  * it goes to the local subscribers at once: returns 1 with *receivers set,
- * and cb never runs.
+ * and cb never runs.  idem (NULL: none) is the publish's idempotency key,
+ * honoured with a bus (bus_publish).
  */
 int	hub_publish_out(const char *key, const char *payload, size_t len,
-	    size_t *receivers, bus_publish_cb cb, void *arg);
+	    const char *idem, size_t *receivers, bus_publish_cb cb, void *arg);
 
 /* The keys with local subscribers, for the bus (a bus_keys_cb). */
 void	hub_each_key(void *arg, bus_put_key put, void *ctx);

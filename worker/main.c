@@ -106,8 +106,7 @@ worker_bus_state_cb(void *arg, int up)
 	log_json(up ? LOG_INFO : LOG_WARN, json_pack("{s:s}", "redis",
 	    up ? "up" : "down"), up ? "redis link up" : "redis link down");
 	/* Events published while the link was down are in history. */
-	if (up)
-		hub_repair();
+	hub_link_changed(up);
 }
 
 /*

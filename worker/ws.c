@@ -13,6 +13,7 @@
 
 #include "bus.h"
 #include "channels.h"
+#include "history.h"
 #include "hub.h"
 #include "log.h"
 #include "metrics.h"
@@ -605,6 +606,26 @@ ws_publish_cb(void *arg, int ok, long long receivers)
 }
 
 /*
+ * The request's Idempotency-Key into buf: 1 when there is one, 0 when
+ * none, -1 when it is not one wsd accepts (history_idem_valid).
+ */
+static int
+ws_idem(struct lws *wsi, char buf[HISTORY_IDEM_MAX + 1])
+{
+	static const char	name[] = "idempotency-key:";
+	int			 n;
+
+	n = lws_hdr_custom_length(wsi, name, (int)sizeof(name) - 1);
+	if (n < 0)
+		return 0;
+	if (n > HISTORY_IDEM_MAX ||
+	    lws_hdr_custom_copy(wsi, buf, HISTORY_IDEM_MAX + 1, name,
+	    (int)sizeof(name) - 1) < 0)
+		return -1;
+	return history_idem_valid(buf) ? 1 : -1;
+}
+
+/*
  * The body of POST /api/publish (edge.c read it whole).  It is the event itself with
  * one routing member added, "channel" (the key); every other member is the
  * event's and reaches the clients as sent (fonana's flat events such as
@@ -615,10 +636,10 @@ ws_publish(struct lws *wsi, struct ws_http *h, const char *body, size_t len)
 {
 	json_t			*req, *chv;
 	const char		*channel, *type;
-	char			*payload;
+	char			*payload, idem[HISTORY_IDEM_MAX + 1];
 	struct ws_pending	*pd;
 	size_t			 n;
-	int			 delivered;
+	int			 delivered, has_idem;
 
 	req = json_loadb(body != NULL ? body : "", len, 0, NULL);
 	channel = json_string_value(json_object_get(req, "channel"));
@@ -629,6 +650,12 @@ ws_publish(struct lws *wsi, struct ws_http *h, const char *body, size_t len)
 		metrics.errors++;
 		return ws_error(wsi, 400, "expected {\"channel\":\"KEY\","
 		    "\"type\":\"…\",…event members}");
+	}
+	if ((has_idem = ws_idem(wsi, idem)) < 0) {
+		json_decref(req);
+		metrics.errors++;
+		return ws_error(wsi, 400, "Idempotency-Key: 1 to 128 of "
+		    "A-Z a-z 0-9 . _ -");
 	}
 	/* The key outlives its member: the event is req without it. */
 	chv = json_incref(json_object_get(req, "channel"));
@@ -648,8 +675,8 @@ ws_publish(struct lws *wsi, struct ws_http *h, const char *body, size_t len)
 	}
 	pd = ws_spare;
 	pd->wsi = wsi;
-	delivered = hub_publish_out(channel, payload, strlen(payload), &n,
-	    ws_publish_cb, pd);
+	delivered = hub_publish_out(channel, payload, strlen(payload),
+	    has_idem ? idem : NULL, &n, ws_publish_cb, pd);
 	free(payload);
 	json_decref(chv);
 	json_decref(req);

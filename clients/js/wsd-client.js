@@ -40,7 +40,7 @@
 		this.channels = new Map();	// JSON(channel) → { channel, key, pos }
 		this.byKey = new Map();		// channelKey → entry
 		this.byEpoch = new Map();	// epoch → entry (events carry no key)
-		this.awaiting = [];		// entries resynced live: next new epoch
+		this.resynced = null;		// a live resync's entry: the next event's
 		this.attempt = 0;
 		this.prev = null;		// the entry whose subscribed came last
 		this.ws = null;
@@ -77,6 +77,19 @@
 		    Math.floor(this.random() * cap));
 	};
 
+	// A subscribe the worker could not serve (its Redis or database
+	// down: "Failed to subscribe") is sent again after a backoff of its
+	// own, as long as the socket lasts; a new socket resubscribes anyway.
+	WsdClient.prototype.retrySubscribe = function (c) {
+		var self = this, ws = this.ws;
+		if (this.stopped || c.timer) return;
+		var cap = Math.min(this.max, this.min * Math.pow(2, c.attempt++));
+		c.timer = setTimeout(function () {
+			c.timer = null;
+			if (self.ws === ws && self.channels.get(JSON.stringify(c.channel)) === c) self.sendSubscribe(c);
+		}, Math.floor(this.random() * cap));
+	};
+
 	WsdClient.prototype.send = function (m) {
 		if (this.ws && this.ws.readyState === 1) this.ws.send(JSON.stringify(m));
 	};
@@ -91,7 +104,7 @@
 	WsdClient.prototype.subscribe = function (channel) {
 		var id = JSON.stringify(channel);
 		if (!this.channels.has(id)) {
-			var c = { channel: channel, key: null, pos: null };
+			var c = { channel: channel, key: null, pos: null, attempt: 0, timer: null };
 			this.channels.set(id, c);
 			this.sendSubscribe(c);
 		}
@@ -101,6 +114,8 @@
 		var id = JSON.stringify(channel), c = this.channels.get(id);
 		if (!c) return;
 		this.channels.delete(id);
+		if (c.timer) clearTimeout(c.timer);
+		c.timer = null;
 		if (c.key) this.byKey.delete(c.key);
 		if (c.pos) this.byEpoch.delete(c.pos.epoch);
 		this.send({ type: 'unsubscribe', channel: channel });
@@ -113,21 +128,27 @@
 	};
 
 	WsdClient.prototype.handle = function (text) {
-		var m, c, prev = this.prev;
+		var m, c, prev = this.prev, resynced = this.resynced;
 		try { m = JSON.parse(text); } catch (e) { return; }
 		this.onMessage(m);
 		this.prev = null;
+		this.resynced = null;
 		if (!m || typeof m !== 'object') return;
 		switch (m.type) {
 		case 'connected':
 			this.attempt = 0;
 			var self = this;
-			this.channels.forEach(function (ch) { self.sendSubscribe(ch); });
+			this.channels.forEach(function (ch) {
+				if (ch.timer) clearTimeout(ch.timer);
+				ch.timer = null;
+				self.sendSubscribe(ch);
+			});
 			return;
 		case 'subscribed':
 			c = this.channels.get(JSON.stringify(m.data && m.data.channel));
 			if (!c) return;
 			c.key = m.data.channelKey;
+			c.attempt = 0;
 			this.byKey.set(c.key, c);
 			this.prev = c;
 			// Keep our own position if the epoch holds: missed events follow.
@@ -138,18 +159,23 @@
 			c = this.byKey.get(m.data && m.data.channelKey);
 			if (c) {
 				// Right after its subscribed: the position there is the
-				// new one.  Later (history lost under a live socket): the
-				// next event with an epoch we do not know is this channel's.
-				if (prev !== c) this.awaiting.push(c);
+				// new one.  Later (history lost under a live socket): wsd
+				// sends it right before the channel's first event of the
+				// new epoch, so the next message is that event.
+				if (prev !== c) this.resynced = c;
 				this.onResync(c.key, c.channel);
 			}
 			return;
-		case 'unsubscribed': case 'pong': case 'error':
+		case 'error':
+			c = m.data && m.data.message === 'Failed to subscribe' && m.data.channel ?
+			    this.channels.get(JSON.stringify(m.data.channel)) : null;
+			if (c) this.retrySubscribe(c);
+			return;
+		case 'unsubscribed': case 'pong':
 			return;
 		}
 		if (typeof m.offset === 'string' && typeof m.epoch === 'string') {
-			c = this.byEpoch.get(m.epoch);
-			if (!c && this.awaiting.length) c = this.awaiting.shift();
+			c = resynced || this.byEpoch.get(m.epoch);
 			if (c) this.setPos(c, m.offset, m.epoch);
 			this.onEvent(m, c ? c.key : null);
 		} else

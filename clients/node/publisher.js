@@ -19,12 +19,14 @@ const crypto = require('crypto');
 // Must stay byte-for-byte the text of history_script in worker/history.c:
 // the worker reads the position this appends.
 const SCRIPT =
+    "if KEYS[4] and redis.call('EXISTS', KEYS[4]) == 1 then return 0 end\n" +
     "local m = redis.call('HMGET', KEYS[3], 'epoch', 'last')\n" +
     "local ep, prev = m[1], m[2]\n" +
     "if not ep then ep = ARGV[4]; prev = '0-0' end\n" +
     "if not prev then prev = '0-0' end\n" +
     "local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[1], 'p', prev)\n" +
     "redis.call('HSET', KEYS[3], 'epoch', ep, 'last', id)\n" +
+    "if KEYS[4] then redis.call('SET', KEYS[4], id, 'EX', 600) end\n" +
     "local ttl = tonumber(ARGV[3])\n" +
     "if ttl > 0 then\n" +
     "  redis.call('EXPIRE', KEYS[2], ttl)\n" +
@@ -40,6 +42,8 @@ const SCRIPT =
     "return redis.call('PUBLISH', KEYS[1], body .. sep .. '\"_wsd\":[\"' .. prev .. '\",\"' .. id .. '\",\"' .. ep .. '\"]}')\n";
 
 const KEY_RE = /^[^\s\x00-\x1f\x7f]{1,255}$/;
+// An idempotency key, as the worker takes it (history_idem_valid).
+const IDEM_RE = /^[A-Za-z0-9._-]{1,128}$/;
 
 function envNumber(name, def) {
 	const v = process.env[name];
@@ -65,7 +69,7 @@ function createPublisher(redis, opts) {
 	const size = opts.historySize !== undefined ? opts.historySize : envNumber('WS_HISTORY_SIZE', 1000);
 	const ttl = opts.historyTtl !== undefined ? opts.historyTtl : envNumber('WS_HISTORY_TTL', 86400);
 	if (typeof redis.wsdPublish !== 'function')
-		redis.defineCommand('wsdPublish', { numberOfKeys: 3, lua: SCRIPT });
+		redis.defineCommand('wsdPublish', { numberOfKeys: 4, lua: SCRIPT });
 	const retryMs = opts.retryMs !== undefined ? opts.retryMs : 60000;
 	let reconnecting = null;
 	// One reconnect for all publishes refused at once.
@@ -77,16 +81,22 @@ function createPublisher(redis, opts) {
 		return reconnecting;
 	}
 	return {
-		// Resolves to PUBLISH's count (worker links that got it).
-		async publish(key, event) {
+		// Resolves to PUBLISH's count (worker links that got it); 0 for an
+		// idempotency key already stored.  Every publish has one: opts.
+		// idempotencyKey, else a fresh UUID; its retries reuse it, so an
+		// event whose reply was lost is not stored twice.
+		async publish(key, event, popts) {
 			if (typeof key !== 'string' || !KEY_RE.test(key)) throw new Error('wsd publish: bad channel key ' + JSON.stringify(key));
 			const text = typeof event === 'string' ? event : JSON.stringify(event);
 			if (typeof text !== 'string') throw new Error('wsd publish: the event is not JSON');
+			const idem = popts && popts.idempotencyKey !== undefined ? popts.idempotencyKey : crypto.randomUUID();
+			if (typeof idem !== 'string' || !IDEM_RE.test(idem)) throw new Error('wsd publish: bad idempotency key ' + JSON.stringify(idem));
 			const until = Date.now() + retryMs;
 			for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
 				const epoch = crypto.randomBytes(8).toString('hex');
 				try {
-					return await redis.wsdPublish('ws:' + key, 'ws:h:' + key, 'ws:m:' + key, text, String(size), String(ttl), epoch);
+					return await redis.wsdPublish('ws:' + key, 'ws:h:' + key, 'ws:m:' + key, 'ws:d:' + key + ':' + idem,
+					    text, String(size), String(ttl), epoch);
 				} catch (e) {
 					if (!RETRY_RE.test(String(e && e.message)) || Date.now() + delay > until) throw e;
 					if (/^(READONLY|NOREPLICAS)/.test(e.message)) await reconnect();

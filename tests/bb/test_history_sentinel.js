@@ -5,7 +5,14 @@
 // and a client using clients/js/wsd-client.js on a worker that follows the
 // sentinels.  Across SENTINEL FAILOVER, then kill -9 of the new master (and
 // its restart as a replica: with min-replicas-to-write 1 a lone master takes
-// no writes), every event published arrives, once, in order.
+// no writes), with the client's own connection cut at each step, every
+// event published arrives, once, in order.
+//
+// The control: the same failover without min-replicas-to-write.  The
+// demoted master then keeps taking the publisher's writes until the
+// sentinels reconfigure it, and those events never reach the new master:
+// the run must show them (else the first test proves nothing about the
+// settings).
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -17,7 +24,6 @@ const { createPublisher } = require(path.join(lib.TOP, 'clients/node/publisher.j
 
 const s = lib.suite();
 const SAFE = ['--min-replicas-to-write', '1', '--min-replicas-max-lag', '10'];
-let m, r, sentinels = [], rc, pub, w;
 
 async function startSentinel(masterPort) {
 	const port = await lib.freePort();
@@ -33,70 +39,138 @@ async function startSentinel(masterPort) {
 
 const role = async (port) => (await lib.redisCmd(port, ['ROLE']).catch(() => ['down']))[0];
 
-s.setup(async () => {
-	m = await lib.startRedis({ args: SAFE });
-	r = await lib.startRedis({ args: SAFE.concat(['--replicaof', '127.0.0.1', String(m.port)]) });
-	await lib.waitFor(async () => /master_link_status:up/.test(await lib.redisCmd(r, ['INFO', 'replication'])), 15000, 'replica in sync');
-	for (let i = 0; i < 3; i++) sentinels.push(await startSentinel(m.port));
+// A master, its replica, 3 sentinels, a worker following them, a default
+// ioredis Sentinel publisher and a helper client counting numbered events.
+async function cluster(args) {
+	const x = { sentinels: [], got: [], resyncs: [], acked: new Set() };
+	x.m = await lib.startRedis({ args });
+	x.r = await lib.startRedis({ args: args.concat(['--replicaof', '127.0.0.1', String(x.m.port)]) });
+	await lib.waitFor(async () => /master_link_status:up/.test(await lib.redisCmd(x.r, ['INFO', 'replication'])), 15000, 'replica in sync');
+	for (let i = 0; i < 3; i++) x.sentinels.push(await startSentinel(x.m.port));
 	await lib.waitFor(async () => {
-		for (const x of sentinels) {
-			const info = (await lib.redisCmd(x.port, ['SENTINEL', 'MASTER', 'mymaster'])).join(' ');
+		for (const y of x.sentinels) {
+			const info = (await lib.redisCmd(y.port, ['SENTINEL', 'MASTER', 'mymaster'])).join(' ');
 			if (!/num-slaves 1 /.test(info + ' ') || !/num-other-sentinels 2 /.test(info + ' ')) return false;
 		}
 		return true;
 	}, 30000, 'sentinels see the replica and each other');
-	const list = sentinels.map((x) => '127.0.0.1:' + x.port).join(',');
-	w = await lib.startWorker({ redis: null, env: { REDIS_SENTINELS: list, WS_REDIS_BACKOFF_MAX_MS: '500' } });
-	await lib.waitFor(async () => (await lib.httpGet(w.port, '/health')).status === 200, 15000, 'the worker on the master');
+	const list = x.sentinels.map((y) => '127.0.0.1:' + y.port).join(',');
+	x.w = await lib.startWorker({ redis: null, env: { REDIS_SENTINELS: list, WS_REDIS_BACKOFF_MAX_MS: '500' } });
+	await lib.waitFor(async () => (await lib.httpGet(x.w.port, '/health')).status === 200, 15000, 'the worker on the master');
 	// A default ioredis Sentinel client, as the application has.
-	rc = new Redis({ sentinels: sentinels.map((x) => ({ host: '127.0.0.1', port: x.port })), name: 'mymaster' });
-	rc.on('error', () => {});	// reconnects by itself; publish() retries
-	pub = createPublisher(rc);
-});
-s.teardown(() => { if (rc) rc.disconnect(); });
-
-s.test('SENTINEL FAILOVER, then kill -9 of the new master, while publishing: 0 lost, 0 doubled at the client', async () => {
-	const got = [];
-	const resyncs = [];
-	const c = new WsdClient({
-		url: w.url, token: () => lib.token(lib.SECRET, 'sent1'), WebSocket: lib.WebSocket, backoffMin: 50, backoffMax: 500,
-		onEvent: (ev) => { if (ev.type === 'num') got.push(ev.data.n); },
-		onResync: (key) => resyncs.push(key),
+	x.rc = new Redis({ sentinels: x.sentinels.map((y) => ({ host: '127.0.0.1', port: y.port })), name: 'mymaster' });
+	x.rc.on('error', () => {});	// reconnects by itself; publish() retries
+	// History long enough to hold the whole run, for missingFrom.
+	x.pub = createPublisher(x.rc, { historySize: 100000 });
+	x.c = new WsdClient({
+		url: x.w.url, token: () => lib.token(lib.SECRET, 'sent1'), WebSocket: lib.WebSocket, backoffMin: 50, backoffMax: 500,
+		onEvent: (ev) => { if (ev.type === 'num') x.got.push(ev.data.n); },
+		onResync: (key) => x.resyncs.push(key),
 	});
-	c.subscribe({ type: 'post', postId: 's1' });
-	await lib.waitFor(() => c.byKey.size === 1, 10000, 'the helper subscribed');
-	let n = 0, stop = false;
-	const loop = (async () => {
-		while (!stop) await pub.publish('post_s1', { type: 'num', data: { n: ++n } });
+	x.c.subscribe({ type: 'post', postId: 's1' });
+	await lib.waitFor(() => x.c.byKey.size === 1 && x.c.ws && x.c.ws.readyState === 1, 10000, 'the helper subscribed');
+	x.n = 0;
+	x.stop = false;
+	x.loop = (async () => {
+		while (!x.stop) {
+			const k = ++x.n;
+			await x.pub.publish('post_s1', { type: 'num', data: { n: k } });
+			x.acked.add(k);
+			await lib.sleep(20);	// about 50 events/s, as the issue measured
+		}
 	})();
+	x.close = async () => {
+		x.stop = true;
+		await x.loop.catch(() => {});
+		x.c.close();
+		x.rc.disconnect();
+		lib.killGroup(x.w.pid);
+		for (const y of x.sentinels) lib.killGroup(y.proc.pid);
+		await x.m.kill();
+		await x.r.kill();
+	};
+	return x;
+}
+
+// The client's own network goes (no close frame); the helper reconnects
+// and resumes with `since`.
+function cutClient(x) {
+	if (x.c.ws && x.c.ws._socket) x.c.ws._socket.destroy();
+}
+
+// The acknowledged publishes up to `at` that the master's history lacks
+// (within what its capped history still holds).
+async function missingFrom(port, acked, at) {
+	const h = await lib.redisCmd(port, ['XRANGE', 'ws:h:post_s1', '-', '+']);
+	const have = new Set(h.map(([, f]) => JSON.parse(f[f.indexOf('e') + 1]).data.n));
+	const from = Math.min(...have);
+	return [...acked].filter((k) => k >= from && k <= at && !have.has(k));
+}
+
+s.test('SENTINEL FAILOVER, then kill -9 of the new master, while publishing and cutting the client\'s connection: 0 lost, 0 doubled at the client', async () => {
+	const x = await cluster(SAFE);
 	try {
-		await lib.waitFor(() => got.length >= 50, 15000, '50 events before the failover');
-		lib.note('failover at ' + n);
-		assert.strictEqual(await lib.redisCmd(sentinels[0].port, ['SENTINEL', 'FAILOVER', 'mymaster']), 'OK');
-		await lib.waitFor(async () => (await role(r.port)) === 'master' && (await role(m.port)) === 'slave', 30000, 'the replica promoted');
-		const at = n;
-		await lib.waitFor(() => got.length > 0 && got[got.length - 1] > at + 50, 30000, '50 events after the failover');
-		lib.note('kill -9 at ' + n);
-		await r.kill();		// kill -9 of the new master: the old one comes back
-		await lib.waitFor(async () => (await role(m.port)) === 'master', 40000, 'the first master promoted again');
+		await lib.waitFor(() => x.got.length >= 50, 15000, '50 events before the failover');
+		lib.note('failover at ' + x.n);
+		assert.strictEqual(await lib.redisCmd(x.sentinels[0].port, ['SENTINEL', 'FAILOVER', 'mymaster']), 'OK');
+		cutClient(x);
+		await lib.waitFor(async () => (await role(x.r.port)) === 'master' && (await role(x.m.port)) === 'slave', 30000, 'the replica promoted');
+		const at = x.n;
+		await lib.waitFor(() => x.got.length > 0 && x.got[x.got.length - 1] > at + 50, 30000, '50 events after the failover');
+		// Every publish the publisher saw succeed is on the new master.
+		const missing = await missingFrom(x.r.port, x.acked, at);
+		assert.deepStrictEqual(missing, [], 'acknowledged publishes missing from the new master');
+		lib.note('kill -9 at ' + x.n);
+		await x.r.kill();		// kill -9 of the new master: the old one comes back
+		cutClient(x);
+		await lib.waitFor(async () => (await role(x.m.port)) === 'master', 40000, 'the first master promoted again');
 		// With min-replicas-to-write 1 it takes writes again once it has a
 		// replica: the dead one, restarted (the publisher retries meanwhile).
-		r = await lib.startRedis({ port: r.port, args: SAFE.concat(['--replicaof', '127.0.0.1', String(m.port)]), gen: 2 });
-		const at2 = n;
-		await lib.waitFor(() => got.length > 0 && got[got.length - 1] > at2 + 50, 40000, '50 events after the kill -9');
+		x.r = await lib.startRedis({ port: x.r.port, args: SAFE.concat(['--replicaof', '127.0.0.1', String(x.m.port)]), gen: 2 });
+		const at2 = x.n;
+		await lib.waitFor(() => x.got.length > 0 && x.got[x.got.length - 1] > at2 + 50, 40000, '50 events after the kill -9');
+		cutClient(x);
+		const at3 = x.n;
+		await lib.waitFor(() => x.got.length > 0 && x.got[x.got.length - 1] > at3 + 20, 40000, '20 events after the last cut');
 	} finally {
-		stop = true;
-		await loop;
+		x.stop = true;
+		await x.loop;
 	}
+	const n = x.n, got = x.got;
 	await lib.waitFor(() => got.length >= n, 20000, 'all ' + n + ' events (got ' + got.length + ')');
 	await lib.sleep(200);
 	const want = []; for (let i = 1; i <= n; i++) want.push(i);
-	const dups = got.filter((x, i) => got.indexOf(x) !== i);
-	const lost = want.filter((x) => !got.includes(x));
-	lib.note(n + ' events published, ' + got.length + ' received, resyncs ' + JSON.stringify(resyncs));
+	const dups = got.filter((v, i) => got.indexOf(v) !== i);
+	const lost = want.filter((v) => !got.includes(v));
+	lib.note(n + ' events published, ' + got.length + ' received, resyncs ' + JSON.stringify(x.resyncs));
 	assert.deepStrictEqual({ lost, dups }, { lost: [], dups: [] });
 	assert.deepStrictEqual(got, want, 'order');
-	c.close();
-}, { timeout: 150000 });
+	await x.close();
+}, { timeout: 180000 });
+
+s.test('control: the same SENTINEL FAILOVER without min-replicas-to-write: the demoted master takes writes the new master never gets', async () => {
+	const x = await cluster([]);
+	let missing;
+	try {
+		await lib.waitFor(() => x.got.length >= 50, 15000, '50 events before the failover');
+		assert.strictEqual(await lib.redisCmd(x.sentinels[0].port, ['SENTINEL', 'FAILOVER', 'mymaster']), 'OK');
+		await lib.waitFor(async () => (await role(x.r.port)) === 'master' && (await role(x.m.port)) === 'slave', 30000, 'the replica promoted');
+		// The old master is a replica of the new one now: whatever it took
+		// meanwhile and did not pass on is gone.
+		await lib.waitFor(async () => /master_link_status:up/.test(await lib.redisCmd(x.m, ['INFO', 'replication'])), 30000, 'the demoted master resynced');
+		const at = x.n;
+		await lib.waitFor(() => x.got.length > 0 && x.got[x.got.length - 1] > at + 20, 30000, '20 events after the failover');
+		missing = await missingFrom(x.r.port, x.acked, at);
+	} finally {
+		x.stop = true;
+		await x.loop;
+	}
+	const lost = [];
+	for (let i = 1; i <= x.n; i++) if (!x.got.includes(i)) lost.push(i);
+	lib.note('without the settings: ' + missing.length + ' acknowledged publishes not on the new master, ' +
+	    lost.length + ' events never reached the client, resyncs ' + JSON.stringify(x.resyncs));
+	assert.ok(missing.length > 0, 'the control lost nothing: the failover did not exercise the settings');
+	await x.close();
+}, { timeout: 120000 });
 
 s.run();

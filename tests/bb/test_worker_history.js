@@ -122,6 +122,81 @@ s.test('a legacy PUBLISH ws:<key> still delivers verbatim', async () => {
 	c.close();
 });
 
+// ------------------------------------------------------- idempotency keys
+
+function apiPublishIdem(port, body, idem) {
+	return lib.httpRequest(port, 'POST', '/api/publish', { 'Content-Type': 'application/json',
+	    Authorization: 'Bearer ' + lib.API_KEY, 'Idempotency-Key': idem }, JSON.stringify(body));
+}
+
+// A socket that counts the events of one type it gets, ended by a marker
+// published after them: what it got then is all it will get.
+async function countedUntilMarker(c, key, type) {
+	assert.strictEqual((await apiPublish(w.port, { channel: key, type: 'marker' })).status, 200);
+	await c.expect((j) => j && j.type === 'marker', 'the marker');
+	return c.msgs.filter((m) => m.json && m.json.type === type).length;
+}
+
+s.test('POST /api/publish with the same Idempotency-Key twice: stored and delivered once; another key is another event; a bad key is 400', async () => {
+	const c = await lib.connectUser(w.url, 'idem1');
+	await lib.subscribe(c, { type: 'post', postId: 'idem1' });
+	for (let i = 0; i < 2; i++) {
+		const r = await apiPublishIdem(w.port, { channel: 'post_idem1', type: 'once', data: { n: 1 } }, 'evt-1.a_B');
+		assert.strictEqual(r.status, 200, r.body);
+	}
+	assert.strictEqual((await apiPublishIdem(w.port, { channel: 'post_idem1', type: 'once', data: { n: 2 } }, 'evt-2')).status, 200);
+	assert.strictEqual((await history('post_idem1')).length, 2);
+	assert.ok(await lib.redisCmd(redis, ['TTL', 'ws:d:post_idem1:evt-1.a_B']) > 0, 'the dedup key expires');
+	for (const bad of ['a:b', 'x'.repeat(129), 'sp ace']) {
+		const r = await apiPublishIdem(w.port, { channel: 'post_idem1', type: 'once', data: { n: 3 } }, bad);
+		assert.strictEqual(r.status, 400, bad + ': ' + r.body);
+	}
+	assert.strictEqual(await countedUntilMarker(c, 'post_idem1', 'once'), 2);
+	c.close();
+});
+
+s.test('wsctl publish --idempotency-key twice: stored once', async () => {
+	const env = { WS_PORT: String(w.port), WS_API_KEY: lib.API_KEY, WSD_HOME: path.join(require('os').tmpdir(), 'wsd-none-' + process.pid) };
+	for (let i = 0; i < 2; i++) {
+		const r = require('child_process').spawnSync(path.join(lib.BIN, 'wsctl'),
+		    ['publish', 'post_idem2', '{"type":"once"}', '--idempotency-key', 'cli-1'], { env: lib.cleanEnv(env), encoding: 'utf8' });
+		assert.strictEqual(r.status, 0, r.stderr);
+	}
+	assert.strictEqual((await history('post_idem2')).length, 1);
+	const bad = require('child_process').spawnSync(path.join(lib.BIN, 'wsctl'),
+	    ['publish', 'post_idem2', '{"type":"once"}', '--idempotency-key', 'a b'], { env: lib.cleanEnv(env), encoding: 'utf8' });
+	assert.notStrictEqual(bad.status, 0);
+	assert.match(bad.stderr, /idempotency-key/);
+});
+
+s.test('clients/node/publisher.js: its connection cut after the script went out, before the reply: the retry stores and delivers the event once', async () => {
+	const Redis = require('ioredis');
+	const { createPublisher } = require(path.join(lib.TOP, 'clients/node/publisher.js'));
+	const rc = new Redis({ port: redis.port, host: '127.0.0.1' });
+	const c = await lib.connectUser(w.url, 'idem3');
+	try {
+		await lib.subscribe(c, { type: 'post', postId: 'idem3' });
+		const pub = createPublisher(rc);
+		await pub.publish('post_idem3w', { type: 'warm' });	// connected, script loaded
+		// The network goes the moment the script call is written: Redis
+		// runs it, its reply is lost, the client retries.
+		let cut = 0;
+		const stream = rc.stream, write = stream.write;
+		stream.write = function (...a) {
+			const r = write.apply(this, a);
+			if (!cut && String(a[0]).includes('ws:h:post_idem3')) { cut = 1; setImmediate(() => stream.destroy()); }
+			return r;
+		};
+		await pub.publish('post_idem3', { type: 'once', data: { n: 1 } });
+		assert.strictEqual(cut, 1, 'the connection was cut');
+		assert.strictEqual((await history('post_idem3')).length, 1, 'stored once');
+		assert.strictEqual(await countedUntilMarker(c, 'post_idem3', 'once'), 1, 'delivered once');
+	} finally {
+		rc.disconnect();
+		c.close();
+	}
+});
+
 // ------------------------------------------------------------ positions
 
 // Subscribe asking for positions; resolves to the subscribed reply.

@@ -130,7 +130,7 @@ static void
 probe_publish(void)
 {
 	pub_sent = 1;
-	bus_publish(bus, pub_key, pub_payload, strlen(pub_payload),
+	bus_publish(bus, pub_key, pub_payload, strlen(pub_payload), NULL,
 	    probe_pub_cb, NULL);
 }
 
@@ -209,7 +209,8 @@ probe_command(char *cmd)
 	} else if ((strcmp(cmd, "pub") == 0 || strcmp(cmd, "pubquit") == 0) &&
 	    (rest = strchr(arg, ' ')) != NULL) {
 		*rest++ = '\0';
-		bus_publish(bus, arg, rest, strlen(rest), probe_pub_cb, NULL);
+		bus_publish(bus, arg, rest, strlen(rest), NULL, probe_pub_cb,
+		    NULL);
 		/* pubquit: bus_free with the publish still in flight. */
 		if (cmd[3] == 'q')
 			probe_stop(0);

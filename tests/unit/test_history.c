@@ -129,6 +129,27 @@ test_epoch(void **state)
 	    history_fetch_script_sha());
 }
 
+static void
+test_idem(void **state)
+{
+	char	big[HISTORY_IDEM_MAX + 2];
+
+	(void)state;
+	assert_true(history_idem_valid("a"));
+	assert_true(history_idem_valid("550e8400-e29b-41d4-a716-446655440000"));
+	assert_true(history_idem_valid("evt_1.A-z"));
+	assert_false(history_idem_valid(""));
+	assert_false(history_idem_valid("a:b"));	/* ws:d:K:ID stays one pair */
+	assert_false(history_idem_valid("a b"));
+	assert_false(history_idem_valid("\"x\""));
+	memset(big, 'x', sizeof big - 1);
+	big[HISTORY_IDEM_MAX] = '\0';
+	assert_true(history_idem_valid(big));
+	big[HISTORY_IDEM_MAX] = 'x';
+	big[HISTORY_IDEM_MAX + 1] = '\0';
+	assert_false(history_idem_valid(big));
+}
+
 int
 main(void)
 {
@@ -138,6 +159,7 @@ main(void)
 		cmocka_unit_test(test_with_pos),
 		cmocka_unit_test(test_cmp),
 		cmocka_unit_test(test_epoch),
+		cmocka_unit_test(test_idem),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
