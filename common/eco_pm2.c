@@ -181,12 +181,6 @@ eco_pm2_node_instances(json_t *app, json_t *v)
 	return json_is_string(v) && strcmp(json_string_value(v), "1") != 0;
 }
 
-static int
-eco_pm2_node_wait_ready(json_t *app, json_t *v)
-{
-	return json_is_true(v) && eco_pm2_is_node(app);
-}
-
 static const struct {
 	const char	*key;
 	int		(*applies)(json_t *, json_t *);
@@ -203,11 +197,6 @@ static const struct {
 	    "gets the port as a listening socket in LISTEN_FDS, so a server "
 	    "that binds the port itself fails with EADDRINUSE from the second "
 	    "instance on (exec_mode: \"fork\" runs separate processes)" },
-	{ "wait_ready", eco_pm2_node_wait_ready, "PM2 waits for "
-	    "process.send('ready'); wsd gives no Node IPC channel (process.send "
-	    "is undefined) and waits for {\"ready\":true} on the descriptor "
-	    "in WSD_IPC_FD, else counts the instance online after "
-	    "listen_timeout" },
 };
 
 /*

@@ -91,6 +91,11 @@ view_inst_json(const struct inst *in, int details)
 		json_object_set_new(o, "exit_signal", json_string(sn));
 	} else
 		json_object_set_new(o, "exit_signal", json_null());
+	/* Why it is errored or stopped, when the policy said (not a stop
+	 * someone asked for). */
+	if ((in->ps.state == ST_ERRORED || in->ps.state == ST_STOPPED) &&
+	    in->ps.why != NULL)
+		json_object_set_new(o, "reason", json_string(in->ps.why));
 	json_object_set_new(o, "cpu", json_real(in->pid != 0 ? in->cpu : 0));
 	json_object_set_new(o, "memory", json_integer(in->pid != 0 ?
 	    (json_int_t)in->mem : 0));

@@ -476,14 +476,14 @@ test_unknown_keys(void **state)
 {
 	struct ecosystem eco;
 	static const char *const w[] = {
-		"@F: apps[0].watch: not supported by wsd, ignored",
+		"@F: apps[0].watch_options: not supported by wsd, ignored",
 		"@F: apps[0].node_args: not supported by wsd, ignored",
 		"@F: apps[0].colour: unknown key, ignored",
 		NULL,
 	};
 
 	(void)state;
-	assert_int_equal(load("[{\"script\":\"s\",\"watch\":true,"
+	assert_int_equal(load("[{\"script\":\"s\",\"watch_options\":{},"
 	    "\"node_args\":\"--x\",\"colour\":\"red\"}]", &eco, none, w), 0);
 	assert_int_equal(eco.napps, 1);
 	eco_free(&eco);
@@ -803,7 +803,7 @@ test_docs_keys(void **state)
 		eol = strchr(p + 1, '\n');
 		check_doc_row(p + 1, eol, seen);
 	}
-	/* "…get `not supported by wsd, ignored`; these are `watch`, …" */
+	/* "…get `not supported by wsd, ignored`; these are `watch_options`, …" */
 	assert_non_null(p = strstr(doc, "these are `"));
 	end = strstr(p, ".\n");
 	p += strlen("these are ");
