@@ -67,6 +67,8 @@ struct fswatch {
 	int			 limited;	/* the kernel's limit was said */
 	enum fswatch_phase	 phase;
 	char			*changed;	/* the first change's path */
+	char			*last;		/* what the last restart was for */
+	uint64_t		 last_at;	/* its epoch ms */
 };
 
 /*
@@ -299,6 +301,9 @@ fswatch_restart(struct fswatch *fw)
 	}
 	log_json(LOG_INFO, json_pack("{ss}", "app", a->cfg.name),
 	    "watch: %s changed: restarting", fw->changed);
+	free(fw->last);
+	fw->last = xstrdup(fw->changed);
+	fw->last_at = wsd_epoch_ms();
 	for (i = 0; i < a->ninsts; i++)
 		if (a->insts[i] != NULL && !a->insts[i]->removing &&
 		    a->insts[i]->ps.state != ST_STOPPED)
@@ -415,7 +420,21 @@ fswatch_close_cb(uv_handle_t *h)
 	}
 	free(fw->dirs);
 	free(fw->changed);
+	free(fw->last);
 	free(fw);
+}
+
+json_t *
+fswatch_json(const struct app *a)
+{
+	const struct fswatch *fw = a->fswatch;
+
+	if (fw == NULL)
+		return NULL;
+	return json_pack("{sIsbsosI}", "dirs", (json_int_t)fw->ndirs,
+	    "capped", fw->capped, "last_change", fw->last != NULL ?
+	    json_string(fw->last) : json_null(),
+	    "last_restart_at", (json_int_t)fw->last_at);
 }
 
 void

@@ -283,6 +283,8 @@ void	 watch_memory(void);	/* after app_sample_stats */
 /* fswatch.c: watch (inotify): a change restarts the app, as PM2's does. */
 void	 fswatch_app(struct app *);	/* (re)start following its definition */
 void	 fswatch_app_stop(struct app *);
+/* {"dirs","capped","last_change","last_restart_at"}, or NULL: no watch. */
+json_t	*fswatch_json(const struct app *);
 /* Whether `rel` is ignored by the patterns (dflt: PM2's default list). */
 int	 fswatch_ignored(char *const *pats, size_t n, int dflt, const char *rel);
 

@@ -71,6 +71,9 @@ else
 	not_ok "start FILE: an errored instance → ✗, exit 1" "exit $st" "$(cat "$T/fail.out" "$T/fail.err")"
 fi
 grep -q '✗ good' "$T/fail.err" && not_ok "the good app is not reported" || ok "the good app is not reported"
+wsctl describe quick | grep -q 'reason .*too many unstable restarts' &&
+    ok "describe gives the reason an instance is errored" ||
+    not_ok "describe gives the reason" "$(wsctl describe quick | head -30)"
 wsctl start quick > "$T/fail2.out" 2> "$T/fail2.err"
 st=$?
 [ "$st" = 1 ] && grep -q '✗ quick' "$T/fail2.err" &&

@@ -48,6 +48,9 @@ if wait_for 30 "dev restarted" restarted "$DEV" "$pid"; then
 	    not_ok "the log says which file changed" "$(logs | grep watch)"
 	[ "$(instance_field "$DEV" restarts)" = $((r0 + 1)) ] &&
 	    ok "counted as a restart (↺ +1)" || not_ok "↺ +1"
+	wsctl describe dev | grep -q "watch .*2 folders; last restart: $A/lib/x.js changed, at " &&
+	    ok "describe shows the watch and the change that restarted it" ||
+	    not_ok "describe shows the watch" "$(wsctl describe dev | grep -i watch)"
 else
 	not_ok "a file written under cwd restarts the app" "$(logs | tail -20)"
 fi
