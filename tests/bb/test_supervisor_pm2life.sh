@@ -57,6 +57,33 @@ else
 	not_ok "the Node app runs" "$(cat "$T/ready.out")"
 fi
 
+# --- Node's channel: wsd's messages are 'message' events, it holds nothing --
+cat > "$T/msg.js" <<'S'
+const fs = require('fs');
+process.on('message', (m) => fs.appendFileSync(process.env.OUT, JSON.stringify(m) + '\n'));
+process.on('SIGINT', () => setTimeout(() => process.exit(0), 100));
+setInterval(() => {}, 1000);
+S
+cat > "$T/once.js" <<'S'
+console.log('once: send is a ' + typeof process.send);
+S
+cat > "$T/node.json" <<EOF
+{"apps":[{"name":"msg","script":"$T/msg.js","min_uptime":100,"env":{"OUT":"$T/msg.out"}},
+ {"name":"once","script":"$T/once.js","autorestart":false}]}
+EOF
+wsctl start "$T/node.json" > /dev/null 2>&1
+ONCE=$(id_of once)
+wait_for 30 "once stopped" instance_status "$ONCE" stopped &&
+    [ "$(instance_field "$ONCE" exit_code)" = 0 ] &&
+    grep -q 'once: send is a function' "$WSD_HOME/logs/once-out-$ONCE.log" &&
+    ok "a Node script that ends exits 0 with the channel open (process.send is there)" ||
+    not_ok "a Node script that ends exits 0" "status $(instance_field "$ONCE" status)"
+wsctl stop msg > /dev/null
+grep -q '{"cmd":"drain"}' "$T/msg.out" 2>/dev/null &&
+    ok "wsd's drain reaches a Node app as a 'message' event" ||
+    not_ok "wsd's drain reaches a Node app as a 'message' event" "$(cat "$T/msg.out" 2>&1)"
+wsctl delete all > /dev/null
+
 # --- start reports an instance that did not come up ------------------------
 cat > "$T/fail.json" <<EOF
 {"apps":[{"name":"quick","script":"/bin/sh","args":["-c","exit 3"],"max_restarts":2},
