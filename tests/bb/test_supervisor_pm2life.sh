@@ -150,4 +150,10 @@ fi
 grep -q 'live was running: restarted with the file' "$T/live.start" &&
     ok "start FILE says it restarted the running app" ||
     not_ok "start FILE says it restarted it" "$(cat "$T/live.start")"
+eco hola
+wsctl restart "$T/live.json" > "$T/live.restart" 2>&1
+st=$?
+[ "$st" = 0 ] && [ "$(cat "$T/live.out")" = hola ] &&
+    ok "restart FILE applies the file's new env first (as PM2 passes it)" ||
+    not_ok "restart FILE applies the file's new env" "exit $st, says $(cat "$T/live.out")" "$(cat "$T/live.restart")"
 finish
