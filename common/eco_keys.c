@@ -615,6 +615,60 @@ eco_key_cron_restart(struct eco_ctx *ctx, struct app_config *a, const char *k,
 	a->cron_restart = s;
 }
 
+/* A string or an array of non-empty strings, into *out (replaced). */
+static int
+eco_strings(struct eco_ctx *ctx, const char *k, json_t *v, char ***out,
+    size_t *nout)
+{
+	char **list = NULL;
+	size_t n = 0, i;
+	json_t *e;
+
+	if (json_is_string(v) && *json_string_value(v) != '\0')
+		strv_push(&list, &n, json_string_value(v));
+	else if (json_is_array(v)) {
+		json_array_foreach(v, i, e) {
+			if (!json_is_string(e) || *json_string_value(e) == '\0') {
+				strv_free(list, n);
+				goto bad;
+			}
+			strv_push(&list, &n, json_string_value(e));
+		}
+	} else
+		goto bad;
+	strv_free(*out, *nout);
+	*out = list;
+	*nout = n;
+	return 0;
+bad:
+	eco_error(ctx, k, "expected a path or an array of paths");
+	return -1;
+}
+
+/* watch: true/false, or the paths to watch (an empty list: cwd, as PM2). */
+static void
+eco_key_watch(struct eco_ctx *ctx, struct app_config *a, const char *k,
+    json_t *v)
+{
+	if (json_is_boolean(v)) {
+		a->watch = json_is_true(v);
+		strv_free(a->watch_paths, a->nwatch_paths);
+		a->watch_paths = NULL;
+		a->nwatch_paths = 0;
+		return;
+	}
+	if (eco_strings(ctx, k, v, &a->watch_paths, &a->nwatch_paths) == 0)
+		a->watch = 1;
+}
+
+static void
+eco_key_ignore_watch(struct eco_ctx *ctx, struct app_config *a,
+    const char *k, json_t *v)
+{
+	if (eco_strings(ctx, k, v, &a->ignore_watch, &a->nignore_watch) == 0)
+		a->ignore_watch_set = 1;
+}
+
 #define ECO_AT(field)	offsetof(struct app_config, field)
 
 /*
@@ -687,12 +741,14 @@ static const struct eco_key eco_keys[] = {
 	{ "cron_restart", ECO_CUSTOM, ECO_AT(cron_restart), NULL,
 	    eco_key_cron_restart, NULL },
 	{ "treekill", ECO_BOOL, ECO_AT(treekill), "true", NULL, NULL },
+	{ "watch", ECO_CUSTOM, ECO_AT(watch), "false", eco_key_watch, NULL },
+	{ "ignore_watch", ECO_CUSTOM, ECO_AT(ignore_watch), NULL,
+	    eco_key_ignore_watch, NULL },
+	{ "watch_delay", ECO_DURATION, ECO_AT(watch_delay_ms), "0", NULL,
+	    NULL },
 
 	/* PM2 keys wsd knows and deliberately does not implement. */
-	{ "watch", ECO_IGNORED, 0, NULL, NULL, NULL },
-	{ "ignore_watch", ECO_IGNORED, 0, NULL, NULL, NULL },
 	{ "watch_options", ECO_IGNORED, 0, NULL, NULL, NULL },
-	{ "watch_delay", ECO_IGNORED, 0, NULL, NULL, NULL },
 	{ "source_map_support", ECO_IGNORED, 0, NULL, NULL, NULL },
 	{ "disable_source_map_support", ECO_IGNORED, 0, NULL, NULL, NULL },
 	{ "vizion", ECO_IGNORED, 0, NULL, NULL, NULL },

@@ -181,12 +181,6 @@ eco_pm2_node_instances(json_t *app, json_t *v)
 }
 
 static int
-eco_pm2_node_wait_ready(json_t *app, json_t *v)
-{
-	return json_is_true(v) && eco_pm2_is_node(app);
-}
-
-static int
 eco_pm2_given(json_t *app, json_t *v)
 {
 	(void)app;
@@ -215,11 +209,6 @@ static const struct {
 	    "instance on (exec_mode: \"fork\" runs separate processes)" },
 	{ "uid", eco_pm2_given, ECO_PM2_USER },
 	{ "user", eco_pm2_given, ECO_PM2_USER },
-	{ "wait_ready", eco_pm2_node_wait_ready, "PM2 waits for "
-	    "process.send('ready'); wsd gives no Node IPC channel (process.send "
-	    "is undefined) and waits for {\"ready\":true} on the descriptor "
-	    "in WSD_IPC_FD, else counts the instance online after "
-	    "listen_timeout" },
 };
 
 static void

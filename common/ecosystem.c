@@ -161,6 +161,8 @@ eco_app_free(struct app_config *a)
 	free(a->log_file);
 	free(a->log_date_format);
 	free(a->cron_restart);
+	strv_free(a->watch_paths, a->nwatch_paths);
+	strv_free(a->ignore_watch, a->nignore_watch);
 	json_decref(a->raw);
 	free(a->origin);
 	memset(a, 0, sizeof *a);
@@ -202,6 +204,7 @@ eco_app_copy(struct app_config *dst, const struct app_config *src)
 	dst->args = dst->env_files = dst->secrets = dst->node_args = NULL;
 	dst->instance_var = dst->increment_var = NULL;
 	dst->user = dst->group = dst->home = NULL;
+	dst->watch_paths = dst->ignore_watch = NULL;
 	dst->modes = NULL;
 	dst->nmodes = 0;
 	dst->stop_exit_codes = NULL;
@@ -228,6 +231,9 @@ eco_app_copy(struct app_config *dst, const struct app_config *src)
 	rc |= strv_dup(&dst->args, src->args, strv_len(src->args));
 	rc |= strv_dup(&dst->env_files, src->env_files, src->nenv_files);
 	rc |= strv_dup(&dst->secrets, src->secrets, src->nsecrets);
+	rc |= strv_dup(&dst->watch_paths, src->watch_paths, src->nwatch_paths);
+	rc |= strv_dup(&dst->ignore_watch, src->ignore_watch,
+	    src->nignore_watch);
 	rc |= env_copy(&dst->env, &src->env);
 	if (src->nmodes > 0) {
 		dst->modes = calloc(src->nmodes, sizeof *dst->modes);

@@ -76,6 +76,14 @@ struct app_config {
 	int		 log_retain;	/* 10 */
 
 	char		*cron_restart;	/* validated 5-field cron or NULL */
+	/* watch: restart on file changes (supervisor/fswatch.c) */
+	int		 watch;		/* false */
+	char		**watch_paths;	/* as written, relative to cwd; none = cwd */
+	size_t		 nwatch_paths;
+	char		**ignore_watch;	/* globs and paths */
+	size_t		 nignore_watch;
+	int		 ignore_watch_set; /* else PM2's: dot files, node_modules */
+	uint64_t	 watch_delay_ms;	/* 0 */
 	int		 treekill;	/* true */
 
 	json_t		*raw;		/* the app object as written (for dump/describe) */

@@ -9,6 +9,9 @@
 #define IPCMSG_SETTINGS	"settings"
 #define IPCMSG_SET_OK	"settings_ok"
 #define IPCMSG_SET_ERR	"settings_error"
+/* What a Node app under PM2 says with process.send('ready'): a bare JSON
+ * string on Node's channel (NODE_CHANNEL_FD, which is this one). */
+#define IPCMSG_PM2_READY	"ready"
 
 /* The "cmd" values, by command; the others have no name. */
 static const char *ipcmsg_cmd_names[] = {
@@ -55,8 +58,13 @@ ipcmsg_parse(const char *line, size_t len, struct ipcmsg *m)
 	size_t i;
 
 	memset(m, 0, sizeof *m);
-	if ((v = json_loadb(line, len, 0, NULL)) == NULL)
+	if ((v = json_loadb(line, len, JSON_DECODE_ANY, NULL)) == NULL)
 		return NULL;
+	if (json_is_string(v) &&
+	    strcmp(json_string_value(v), IPCMSG_PM2_READY) == 0) {
+		m->ready = 1;
+		return v;
+	}
 	if (!json_is_object(v)) {
 		json_decref(v);
 		return NULL;

@@ -3,6 +3,8 @@
  * docs/control-protocol.md): one JSON object per line.
  *
  *   instance → wsd   {"ready":true}           serving (once)
+ *                    "ready"                  the same, as a Node app says it
+ *                                             (process.send('ready'), PM2's)
  *                    {"stats":{…}}            counters, every interval
  *                    {"settings_ok":true}     hot settings applied
  *                    {"settings_error":"…"}   hot settings refused (none applied)
@@ -48,9 +50,10 @@ json_t	*ipcmsg_settings(json_t *settings);
 json_t	*ipcmsg_settings_ack(const char *error);
 
 /*
- * Parse one line (without its '\n').  Returns the object, a new reference
- * that owns what *m borrows, or NULL when the line is not a JSON object
- * (ignored: a peer cannot upset the other side through its channel).
+ * Parse one line (without its '\n').  Returns the object (or the string
+ * "ready"), a new reference that owns what *m borrows, or NULL when the
+ * line is anything else (ignored: a peer cannot upset the other side
+ * through its channel).
  */
 json_t	*ipcmsg_parse(const char *line, size_t len, struct ipcmsg *m);
 

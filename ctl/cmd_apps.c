@@ -190,18 +190,49 @@ cmd_apps_hot(json_t *apps)
 	}
 }
 
-static void
+/*
+ * A start or restart names the instances that did not come up (errored,
+ * stopped after a failed exit, still not online): one ✗ line each, on
+ * stderr, and the command fails.  EXIT_OK when there are none.
+ */
+static int
+cmd_apps_failed(const struct ctl *ctl, const char *verb, const char *what,
+    json_t *data)
+{
+	json_t *failed = json_object_get(data, "failed"), *f;
+	size_t i;
+
+	if (json_array_size(failed) == 0)
+		return EXIT_OK;
+	if (!ctl->json)
+		printf("[wsd] %s %s ✗\n", verb, what);
+	json_array_foreach(failed, i, f)
+		ctl_warn("✗ %s (id %lld, instance %lld) did not come up: %s",
+		    json_string_value(json_object_get(f, "name")),
+		    json_integer_value(json_object_get(f, "id")),
+		    json_integer_value(json_object_get(f, "instance")),
+		    json_string_value(json_object_get(f, "reason")));
+	return EXIT_CMDFAIL;
+}
+
+static int
 cmd_apps_done(struct ctl *ctl, const char *verb, const char *what,
     json_t *data)
 {
 	json_t *list, *in;
 	size_t i;
+	int rc;
 
 	ctl_warnings(data);
-	if (ctl->json) {
+	json_array_foreach(json_object_get(data, "restarted"), i, in)
+		if (!ctl->json)
+			printf("[wsd] %s was running: restarted with the file's "
+			    "new definition\n", json_string_value(in));
+	if (ctl->json)
 		status_json_print(data);
-		return;
-	}
+	if ((rc = cmd_apps_failed(ctl, verb, what, data)) != EXIT_OK ||
+	    ctl->json)
+		return rc;
 	printf("[wsd] %s %s", verb, what);
 	list = json_object_get(data, "instances");
 	if (list == NULL)
@@ -217,6 +248,7 @@ cmd_apps_done(struct ctl *ctl, const char *verb, const char *what,
 	}
 	printf(" ✓\n");
 	cmd_apps_hot(json_object_get(data, "apps"));
+	return EXIT_OK;
 }
 
 /*
@@ -515,7 +547,9 @@ cmd_apps_start(struct ctl *ctl, int argc, char **argv)
 			worst = rc;
 			continue;
 		}
-		cmd_apps_done(ctl, "started", argv[i], data);
+		if ((rc = cmd_apps_done(ctl, "started", argv[i], data)) !=
+		    EXIT_OK)
+			worst = rc;
 		json_decref(data);
 	}
 	if (!ctl->json && (rc = status_show(ctl)) != EXIT_OK)
@@ -555,7 +589,8 @@ cmd_apps_each(struct ctl *ctl, int argc, char **argv, const char *cmd,
 			worst = rc;
 			continue;
 		}
-		cmd_apps_done(ctl, verb, argv[i], data);
+		if ((rc = cmd_apps_done(ctl, verb, argv[i], data)) != EXIT_OK)
+			worst = rc;
 		json_decref(data);
 	}
 	if (!ctl->json && (rc = status_show(ctl)) != EXIT_OK)
@@ -659,7 +694,8 @@ cmd_apps_file_act(struct ctl *ctl, const char *file,
     int start_missing)
 {
 	char abspath[PATH_MAX];
-	json_t *args, *data, *names, *list, *missing, *only = NULL, *v, *in;
+	json_t *args, *data, *names, *list, *missing, *listed, *only = NULL;
+	json_t *v, *in;
 	const char *mode;
 	size_t i, k;
 	int rc, worst = EXIT_OK, found;
@@ -679,6 +715,7 @@ cmd_apps_file_act(struct ctl *ctl, const char *file,
 		return rc;
 	}
 	missing = json_array();
+	listed = json_array();
 	json_array_foreach(json_object_get(names, "names"), i, v) {
 		found = only == NULL;
 		json_array_foreach(only, k, in)
@@ -700,6 +737,18 @@ cmd_apps_file_act(struct ctl *ctl, const char *file,
 			worst = EXIT_CMDFAIL;
 			continue;
 		}
+		json_array_append(listed, v);
+	}
+	/* The file's definitions first, as PM2 passes the file's env: a
+	 * reload then pushes what changed only hot settings. */
+	if (json_array_size(listed) > 0 && (rc = client_call(ctl, "start",
+	    json_pack("{sssbsO}", "file", abspath, "update", 1, "only",
+	    listed), &data)) != 0) {
+		json_array_clear(listed);
+		worst = rc;
+	} else if (json_array_size(listed) > 0)
+		json_decref(data);
+	json_array_foreach(listed, i, v) {
 		args = json_pack("{sO}", "target", v);
 		if (o->update_env)
 			json_object_set_new(args, "update_env", json_true());
@@ -707,7 +756,9 @@ cmd_apps_file_act(struct ctl *ctl, const char *file,
 			worst = rc;
 			continue;
 		}
-		cmd_apps_done(ctl, verb, json_string_value(v), data);
+		if ((rc = cmd_apps_done(ctl, verb, json_string_value(v),
+		    data)) != EXIT_OK)
+			worst = rc;
 		json_decref(data);
 	}
 	if (json_array_size(missing) > 0 && start_missing) {
@@ -717,7 +768,9 @@ cmd_apps_file_act(struct ctl *ctl, const char *file,
 		if ((rc = client_call(ctl, "start", args, &data)) != 0)
 			worst = rc;
 		else {
-			cmd_apps_done(ctl, "started", file, data);
+			if ((rc = cmd_apps_done(ctl, "started", file, data)) !=
+			    EXIT_OK)
+				worst = rc;
 			json_decref(data);
 		}
 	} else if (json_array_size(missing) > 0 && (strcmp(cmd, "restart") == 0 ||
@@ -729,6 +782,7 @@ cmd_apps_file_act(struct ctl *ctl, const char *file,
 		worst = EXIT_CMDFAIL;
 	}
 	json_decref(missing);
+	json_decref(listed);
 	json_decref(only);
 	json_decref(names);
 	json_decref(list);

@@ -316,6 +316,26 @@ cmd_info_time(char *buf, size_t len, json_t *ms)
 	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+/* watch: the folders followed, and the last change that restarted the app. */
+static void
+cmd_info_watch(struct table *t, json_t *w)
+{
+	char at[64];
+	json_t *last = json_object_get(w, "last_change");
+
+	if (w == NULL)
+		return;
+	cmd_info_time(at, sizeof at, json_object_get(w, "last_restart_at"));
+	table_row(t);
+	table_cell(t, 0, TABLE_PLAIN, "watch");
+	table_cell(t, 1, TABLE_PLAIN, "%lld folders%s; last restart: %s%s%s",
+	    json_integer_value(json_object_get(w, "dirs")),
+	    json_is_true(json_object_get(w, "capped")) ? " (capped)" : "",
+	    json_is_string(last) ? json_string_value(last) : "none",
+	    json_is_string(last) ? " changed, at " : "",
+	    json_is_string(last) ? at : "");
+}
+
 /* A JSON value as a cell: strings bare, null as "-", the rest as JSON. */
 static void
 cmd_info_kv(struct table *t, const char *key, json_t *v)
@@ -416,6 +436,8 @@ cmd_info_describe_one(struct ctl *ctl, json_t *in)
 	table_cell(t, 1, TABLE_PLAIN, "%s", buf);
 	cmd_info_kv(t, "last exit code", json_object_get(in, "exit_code"));
 	cmd_info_kv(t, "last exit signal", json_object_get(in, "exit_signal"));
+	cmd_info_kv(t, "reason", json_object_get(in, "reason"));
+	cmd_info_watch(t, json_object_get(in, "watch"));
 	cmd_info_kv(t, "autorestart", json_object_get(in, "autorestart"));
 	cmd_info_kv(t, "env mode", json_object_get(in, "env_mode"));
 	cmd_info_kv(t, "config file", json_object_get(in, "config_file"));

@@ -2,7 +2,7 @@
  * The control commands: one handler per command of common/ctlcmd.c (which
  * says who may run it), and the waiters that answer a command once the
  * instances it touched have reached the state it waits for (stop,
- * restart, delete).
+ * delete; start and restart wait in settle.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +18,8 @@
 
 enum wait_kind {
 	WAIT_STOPPED,	/* each instance has no process */
-	WAIT_SPAWNED,	/* each instance started a new process (or gave up) */
 	WAIT_GONE,	/* each instance left the table */
+	WAIT_SETTLED,	/* each instance came up or failed: settle.c's */
 };
 
 struct waiter {
@@ -27,7 +27,6 @@ struct waiter {
 	struct reply		*reply;
 	json_t			*id;
 	int			*ids;
-	uint64_t		*spawns;
 	size_t			 n;
 	LIST_ENTRY(waiter)	 entry;
 };
@@ -136,14 +135,10 @@ command_waiter_done(struct waiter *w)
 			if (in->pid != 0 || in->ps.state == ST_STOPPING)
 				return 0;
 			break;
-		case WAIT_SPAWNED:
-			if (in->spawns <= w->spawns[i] &&
-			    in->ps.state != ST_ERRORED &&
-			    in->ps.state != ST_STOPPED)
-				return 0;
-			break;
 		case WAIT_GONE:
 			return 0;
+		case WAIT_SETTLED:
+			break;
 		}
 	}
 	return 1;
@@ -167,7 +162,6 @@ command_waiter_finish(struct waiter *w)
 	control_reply_done(w->reply, proto_reply_ok(w->id, data));
 	json_decref(w->id);
 	free(w->ids);
-	free(w->spawns);
 	free(w);
 }
 
@@ -192,14 +186,11 @@ command_wait(struct cmd_ctx *ctx, enum wait_kind kind, struct inst **v,
 
 	w = xcalloc(1, sizeof *w);
 	w->ids = xcalloc(n + 1, sizeof *w->ids);
-	w->spawns = xcalloc(n + 1, sizeof *w->spawns);
 	w->kind = kind;
 	w->id = json_incref(ctx->id != NULL ? ctx->id : json_null());
 	w->n = n;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		w->ids[i] = v[i]->id;
-		w->spawns[i] = v[i]->spawns;
-	}
 	w->reply = control_reply_defer(ctx->client);
 	LIST_INSERT_HEAD(&command_waiters, w, entry);
 	return NULL;
@@ -319,39 +310,150 @@ command_config_error(struct cmd_ctx *ctx, struct diag *errors)
 	    errors->n > 0 ? errors->msgs[0] : "configuration error");
 }
 
-/* Load FILE and add its apps; the reply lists their instances. */
+static char	*command_act(struct cmd_ctx *, struct inst **, size_t,
+		    enum wait_kind, void (*)(struct inst *), json_t *);
+
+static void
+command_start_inst(struct inst *in)
+{
+	inst_start(in);
+}
+
+/* Whether an instance of the app runs or is about to (not stopped). */
+static int
+command_app_running(const struct app *a)
+{
+	size_t i;
+
+	for (i = 0; a != NULL && i < a->ninsts; i++)
+		if (a->insts[i] != NULL && !a->insts[i]->removing &&
+		    a->insts[i]->ps.state != ST_STOPPED &&
+		    a->insts[i]->ps.state != ST_ERRORED)
+			return 1;
+	return 0;
+}
+
+/*
+ * `start FILE` on an app that runs: as PM2 does, its instances are
+ * restarted, here with the file's whole new definition and env (PM2
+ * passes the env only).  Not one being reloaded: that reload's
+ * replacements already run the new definition's predecessor, so the app
+ * is named in the warnings.  Those restarted go to `restarted`.
+ */
+static void
+command_start_apply(struct app *a, json_t *restarted, json_t *warnings)
+{
+	size_t i;
+
+	if (reload_busy(a)) {
+		json_array_append_new(warnings, json_sprintf("%s is being "
+		    "reloaded: its new definition applies at its next restart",
+		    a->cfg.name));
+		return;
+	}
+	json_array_append_new(restarted, json_string(a->cfg.name));
+	log_json(LOG_INFO, json_pack("{ss}", "app", a->cfg.name),
+	    "restarting with the file's new definition");
+	/* A restart frees nothing: only removed instances leave the table. */
+	for (i = 0; i < a->ninsts; i++)
+		if (a->insts[i] != NULL && !a->insts[i]->removing)
+			inst_restart(a->insts[i]);
+}
+
+/* FILE loaded (its apps of args.only): NULL, else the error reply. */
+static char *
+command_load(struct cmd_ctx *ctx, struct config *c, const char *file,
+    const struct config_opts *o)
+{
+	char *r;
+
+	if (config_load(c, file, o) < 0 ||
+	    command_pm2_only(c, ctx->args, &c->errors) < 0) {
+		r = command_config_error(ctx, &c->errors);
+		config_free(c);
+		return r;
+	}
+	return NULL;
+}
+
+/* `update`: an app in the table keeps the --env mode it runs with. */
+static const char *
+command_mode_of_cb(const char *name, const char *mode)
+{
+	struct app *a = name != NULL ? app_by_name(name) : NULL;
+
+	return a != NULL ? a->env_mode : mode;
+}
+
+/*
+ * start FILE with `update`: the new definitions of the file's apps that
+ * are in the table (of `only`), applied without starting or restarting
+ * anything, for `wsctl reload|restart FILE`, which then act on the apps
+ * (a reload pushes what only changed hot settings).  Others are skipped.
+ */
+static char *
+command_update_file(struct cmd_ctx *ctx, const char *file)
+{
+	struct config c;
+	struct config_opts o = { NULL, &wsd_base_env, command_mode_of_cb };
+	struct app *a;
+	json_t *updated;
+	size_t i;
+	char *r;
+
+	if ((r = command_load(ctx, &c, file, &o)) != NULL)
+		return r;
+	updated = json_array();
+	for (i = 0; i < c.napps; i++)
+		if (app_by_name(c.apps[i].cfg.name) != NULL &&
+		    app_add(&c.apps[i], c.path, 0, &a) == 0)
+			json_array_append_new(updated, json_string(a->cfg.name));
+	config_free(&c);
+	return proto_reply_ok(ctx->id, json_pack("{so}", "updated", updated));
+}
+
+/*
+ * Load FILE and add its apps (those running are restarted with their new
+ * definition); the reply, once they have settled, lists their instances.
+ */
 static char *
 command_start_file(struct cmd_ctx *ctx, const char *file, const char *mode)
 {
 	struct config c;
 	struct config_opts o = { mode, &wsd_base_env, NULL };
-	struct app **apps = NULL, *a;
-	size_t i, napps = 0;
-	json_t *data, *w;
+	struct inst **v;
+	struct app *a;
+	size_t i, k, n = 0, cap = 0;
+	json_t *data, *w, *restarted;
 	char *r;
+	int running;
 
 	/* Every app's env is resolved first, so a bad one starts nothing. */
-	if (config_load(&c, file, &o) < 0 ||
-	    command_pm2_only(&c, ctx->args, &c.errors) < 0) {
-		r = command_config_error(ctx, &c.errors);
-		config_free(&c);
+	if ((r = command_load(ctx, &c, file, &o)) != NULL)
 		return r;
-	}
-	apps = xcalloc(c.napps + 1, sizeof *apps);
-	for (i = 0; i < c.napps; i++)
-		if (app_add(&c.apps[i], c.path, 1, &a) == 0)
-			apps[napps++] = a;
-	data = json_pack("{so}", "instances", view_app_insts(apps, napps));
 	w = json_array();
+	restarted = json_array();
 	for (i = 0; i < c.warnings.n; i++) {
 		json_array_append_new(w, json_string(c.warnings.msgs[i]));
 		log_warn("%s", c.warnings.msgs[i]);
 	}
-	json_object_set_new(data, "warnings", w);
-	r = proto_reply_ok(ctx->id, data);
-	free(apps);
+	for (i = 0; i < c.napps; i++)
+		cap += c.apps[i].cfg.instances > 0 ?
+		    (size_t)c.apps[i].cfg.instances : 1;
+	v = xcalloc(cap + 1, sizeof *v);
+	for (i = 0; i < c.napps; i++) {
+		running = command_app_running(app_by_name(c.apps[i].cfg.name));
+		if (app_add(&c.apps[i], c.path, 1, &a) < 0)
+			continue;
+		if (running)
+			command_start_apply(a, restarted, w);
+		for (k = 0; k < a->ninsts && n < cap; k++)
+			if (a->insts[k] != NULL && !a->insts[k]->removing)
+				v[n++] = a->insts[k];
+	}
+	data = json_pack("{soso}", "warnings", w, "restarted", restarted);
 	config_free(&c);
-	return r;
+	return command_act(ctx, v, n, WAIT_SETTLED, NULL, data);
 }
 
 static char *
@@ -360,7 +462,7 @@ cmd_start(struct cmd_ctx *ctx)
 	json_t *file = json_object_get(ctx->args, "file");
 	json_t *mode = json_object_get(ctx->args, "env");
 	struct inst **v;
-	size_t n, i;
+	size_t n;
 	char *err, *r;
 
 	if (file != NULL && !json_is_null(file)) {
@@ -370,6 +472,9 @@ cmd_start(struct cmd_ctx *ctx)
 		if (mode != NULL && !json_is_null(mode) && !json_is_string(mode))
 			return proto_reply_error(ctx->id, "bad_request",
 			    "\"env\" must be a string");
+		if (json_is_true(json_object_get(ctx->args, "update")))
+			return command_update_file(ctx,
+			    json_string_value(file));
 		return command_start_file(ctx, json_string_value(file),
 		    json_is_string(mode) ? json_string_value(mode) : NULL);
 	}
@@ -379,12 +484,7 @@ cmd_start(struct cmd_ctx *ctx)
 		free(v);
 		return r;
 	}
-	for (i = 0; i < n; i++)
-		inst_start(v[i]);
-	r = proto_reply_ok(ctx->id, json_pack("{so}", "instances",
-	    command_insts_json(v, n, 0)));
-	free(v);
-	return r;
+	return command_act(ctx, v, n, WAIT_SETTLED, command_start_inst, NULL);
 }
 
 /* The target's instances, none of them mid-reload; else an error reply. */
@@ -403,13 +503,14 @@ command_idle_target(struct cmd_ctx *ctx, struct inst ***v, size_t *n)
 }
 
 /*
- * Register the reply (sent once every instance reaches `kind`), then apply
- * `act` to each.  Acting may free an instance or finish at once, so each
- * is looked up again by id.  Frees v.
+ * Register the reply (sent once every instance reaches `kind`; data, moved,
+ * is what a settled reply says besides), then apply `act` to each.  Acting
+ * may free an instance or finish at once, so each is looked up again by
+ * id.  Frees v.
  */
 static char *
 command_act(struct cmd_ctx *ctx, struct inst **v, size_t n,
-    enum wait_kind kind, void (*act)(struct inst *))
+    enum wait_kind kind, void (*act)(struct inst *), json_t *data)
 {
 	struct inst *in;
 	size_t i;
@@ -419,14 +520,18 @@ command_act(struct cmd_ctx *ctx, struct inst **v, size_t n,
 	ids = xcalloc(n + 1, sizeof *ids);
 	for (i = 0; i < n; i++)
 		ids[i] = v[i]->id;
-	r = command_wait(ctx, kind, v, n);
+	if (kind == WAIT_SETTLED)
+		r = settle_reply(ctx, v, n, data);
+	else
+		r = command_wait(ctx, kind, v, n);
 	free(v);
-	for (i = 0; i < n; i++) {
+	for (i = 0; act != NULL && i < n; i++) {
 		if ((in = app_inst_by_id(ids[i])) != NULL)
 			act(in);
 	}
 	free(ids);
 	command_check_waiters();
+	settle_check();
 	return r;
 }
 
@@ -439,7 +544,7 @@ cmd_stop(struct cmd_ctx *ctx)
 
 	if ((r = command_idle_target(ctx, &v, &n)) != NULL)
 		return r;
-	return command_act(ctx, v, n, WAIT_STOPPED, inst_stop);
+	return command_act(ctx, v, n, WAIT_STOPPED, inst_stop, NULL);
 }
 
 static char *
@@ -476,7 +581,7 @@ command_restart(struct cmd_ctx *ctx, int update_env)
 		}
 		diag_free(&errors);
 	}
-	return command_act(ctx, v, n, WAIT_SPAWNED, inst_restart);
+	return command_act(ctx, v, n, WAIT_SETTLED, inst_restart, NULL);
 }
 
 static char *
@@ -516,7 +621,7 @@ cmd_delete(struct cmd_ctx *ctx)
 
 	if ((r = command_idle_target(ctx, &v, &n)) != NULL)
 		return r;
-	return command_act(ctx, v, n, WAIT_GONE, inst_delete);
+	return command_act(ctx, v, n, WAIT_GONE, inst_delete, NULL);
 }
 
 /*
@@ -785,4 +890,5 @@ void
 command_init(void)
 {
 	inst_observe(command_settled_cb);
+	settle_init();
 }

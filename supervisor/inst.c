@@ -17,8 +17,9 @@
 #include "wsd.h"
 
 /* Called after each transition once the dust has settled, in the order
- * they were given: reload.c, command.c (its deferred replies), main.c. */
-#define INST_OBSERVERS	4
+ * they were given: reload.c, command.c and settle.c (their deferred
+ * replies), main.c. */
+#define INST_OBSERVERS	8
 static void		(*inst_observers[INST_OBSERVERS])(void);
 static size_t		 inst_nobservers;
 static int		 inst_in_step;

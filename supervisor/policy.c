@@ -378,8 +378,13 @@ void
 policy_step(const struct policy_conf *pc, struct policy_state *ps,
     const struct policy_event *ev, uint64_t now, struct policy_out *out)
 {
+	enum inst_state before = ps->state;
+
 	memset(out, 0, sizeof *out);
 	if ((size_t)ev->type < sizeof policy_on / sizeof policy_on[0] &&
 	    policy_on[ev->type] != NULL)
 		policy_on[ev->type](pc, ps, ev, now, out);
+	/* What `wsctl start` reports when an instance did not come up. */
+	if (ps->state != before)
+		ps->why = out->why;
 }

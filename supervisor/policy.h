@@ -69,6 +69,8 @@ struct policy_state {
 	unsigned	 ncrashes;	/* total ever, ring index = n % MAX */
 	int		 last_code;	/* -1 none */
 	int		 last_signal;	/* 0 none */
+	const char	*why;		/* static: why the last change of state
+					   happened, NULL when nobody said */
 };
 
 struct policy_event {

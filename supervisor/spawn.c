@@ -133,12 +133,20 @@ spawn_plan(struct spawn_plan *p, const struct spawn_what *w)
 		env_set(&env, "LISTEN_PID", "00000000000000000000", 0);
 		env_set(&env, "WSD_LISTEN_FD", "3", 0);
 		env_set(&env, "WSD_IPC_FD", "4", 0);
+		env_set(&env, "NODE_CHANNEL_FD", "4", 0);
 	} else {
 		env_unset(&env, "LISTEN_FDS");
 		env_unset(&env, "LISTEN_PID");
 		env_unset(&env, "WSD_LISTEN_FD");
 		env_set(&env, "WSD_IPC_FD", "3", 0);
+		env_set(&env, "NODE_CHANNEL_FD", "3", 0);
 	}
+	/*
+	 * The same channel is Node's, as PM2 gives every fork mode process:
+	 * process.send('ready') is wsd's "ready"; wsd's own messages are
+	 * 'message' events, which an app without a listener never sees.
+	 */
+	env_set(&env, "NODE_CHANNEL_SERIALIZATION_MODE", "json", 0);
 	p->envp = env_to_envp(&env);
 	env_free(&env);
 	return p->envp != NULL ? 0 : -1;

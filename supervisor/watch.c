@@ -1,7 +1,8 @@
 /*
  * The triggers that reload instances on their own: cron_restart (a timer
  * per app, armed when the app is added) and max_memory_restart (checked
- * after each stats sample).  Above the table and reload.c: app.c only
+ * after each stats sample); and watch (fswatch.c), which restarts them,
+ * followed from the same hooks.  Above the table and reload.c: app.c only
  * calls the hooks watch_init gives it.
  */
 #include <stdlib.h>
@@ -78,11 +79,13 @@ watch_cron_arm(struct app *a)
 	uv_timer_start(a->cron_timer, watch_cron_cb, ms, 0);
 }
 
-/* The app's definition changed (or it is new): its cron time too. */
+/* The app's definition changed (or it is new): its cron time and its
+ * watched paths too. */
 static void
 watch_added_cb(struct app *a)
 {
 	watch_cron_arm(a);
+	fswatch_app(a);
 }
 
 static void
@@ -91,6 +94,7 @@ watch_freed_cb(struct app *a)
 	if (a->cron_timer != NULL)
 		uv_close((uv_handle_t *)a->cron_timer, watch_cron_free_cb);
 	a->cron_timer = NULL;
+	fswatch_app_stop(a);
 }
 
 void

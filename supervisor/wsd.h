@@ -164,6 +164,7 @@ struct app {
 	int			 listen_port;
 	uv_timer_t		*cron_timer;	/* watch.c: cron_restart, or NULL */
 	int64_t			 cron_at;	/* watch.c: epoch s of the armed time */
+	struct fswatch		*fswatch;	/* fswatch.c: watch, or NULL */
 	TAILQ_ENTRY(app)	 entry;
 };
 TAILQ_HEAD(app_list, app);
@@ -284,6 +285,14 @@ void	 inst_steer(struct app *);
 /* watch.c: cron_restart and max_memory_restart, above app.c and reload.c. */
 void	 watch_init(void);	/* before any app is added */
 void	 watch_memory(void);	/* after app_sample_stats */
+
+/* fswatch.c: watch (inotify): a change restarts the app, as PM2's does. */
+void	 fswatch_app(struct app *);	/* (re)start following its definition */
+void	 fswatch_app_stop(struct app *);
+/* {"dirs","capped","last_change","last_restart_at"}, or NULL: no watch. */
+json_t	*fswatch_json(const struct app *);
+/* Whether `rel` is ignored by the patterns (dflt: PM2's default list). */
+int	 fswatch_ignored(char *const *pats, size_t n, int dflt, const char *rel);
 
 /* view.c: the JSON views (status, describe, dump.json). */
 /* One instance; details adds the app's config and env, secrets masked. */
@@ -466,6 +475,18 @@ char	*command_pm2_app_names(struct cmd_ctx *);
 /* start FILE --only a,b: keep those apps of the file; -1 with errors. */
 int	 command_pm2_only(struct config *, json_t *args, struct diag *);
 void	 command_init(void);	/* its waiters follow the instances */
+
+/*
+ * settle.c: the reply of start and restart, sent once each of v's
+ * instances is up (online for min_uptime), errored or stopped, or a bound
+ * has passed; its "failed" member names the ones that did not come up.
+ * data (moved, may be NULL): the reply's other members.  Returns NULL
+ * (deferred); act on the instances, then settle_check().
+ */
+char	*settle_reply(struct cmd_ctx *, struct inst **v, size_t n,
+	    json_t *data);
+void	 settle_check(void);
+void	 settle_init(void);	/* its replies follow the instances */
 
 /* reload.c: reload jobs, instance by instance, one app at a time. */
 /*

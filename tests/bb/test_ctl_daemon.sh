@@ -31,7 +31,7 @@ cat > "$T/app/eco.json" <<EOF
 {"apps":[
  {"name":"ctlapp","script":"app.sh","instances":2,"exec_mode":"fork","kill_timeout":1000,
   "env":{"NEXTAUTH_SECRET":"$SECRET","WS_PORT":$WS_PORT_APP,"WS_API_KEY":"$API_KEY"}},
- {"name":"other","script":"app.sh","instances":1,"kill_timeout":1000,"watch":false}
+ {"name":"other","script":"app.sh","instances":1,"kill_timeout":1000,"vizion":false}
 ]}
 EOF
 
@@ -43,8 +43,8 @@ if [ "$s" = 0 ] && grep -q 'ctlapp' "$T/out" && grep -q '┌' "$T/out"; then
 else
 	not_ok "wsctl start eco.json (relative path, no daemon) starts wsd and prints the table" "status $s" "$(cat "$T/out" "$T/err")"
 fi
-grep -q '^wsctl: warning: .*watch' "$T/err" && ok "start prints the daemon's warnings (unknown key watch)" ||
-	not_ok "start prints the daemon's warnings (unknown key watch)" "$(cat "$T/err")"
+grep -q '^wsctl: warning: .*vizion' "$T/err" && ok "start prints the daemon's warnings (unknown key vizion)" ||
+	not_ok "start prints the daemon's warnings (unknown key vizion)" "$(cat "$T/err")"
 check "ping answers after start" sh -c "wsctl ping > /dev/null"
 wait_for 10 "instance 0 online" instance_status 0 online
 wait_for 10 "instance 1 online" instance_status 1 online

@@ -20,7 +20,7 @@ EOF2
 # A bad file: every error at once, exit 78, for -n and for a real start.
 cat > "$T/bad.json" <<'EOF2'
 {"apps":[{"name":"a","script":"x","instances":"lots"},
-         {"name":"b","script":"y","max_restarts":"many","watch":true}]}
+         {"name":"b","script":"y","max_restarts":"many","vizion":true}]}
 EOF2
 wsd -n "$T/bad.json" > "$T/n.out" 2>&1; st=$?
 if [ "$st" = 78 ] && grep -q 'apps\[0\].instances' "$T/n.out" && grep -q 'apps\[1\].max_restarts' "$T/n.out"; then
@@ -28,7 +28,7 @@ if [ "$st" = 78 ] && grep -q 'apps\[0\].instances' "$T/n.out" && grep -q 'apps\[
 else
 	not_ok "wsd -n bad file" "status $st" "$(cat "$T/n.out")"
 fi
-grep -q 'apps\[1\].watch' "$T/n.out" && ok "unknown key warned" || not_ok "unknown key warned" "$(cat "$T/n.out")"
+grep -q 'apps\[1\].vizion' "$T/n.out" && ok "unknown key warned" || not_ok "unknown key warned" "$(cat "$T/n.out")"
 wsd --foreground -f "$T/bad.json" > "$T/f.out" 2>&1; st=$?
 if [ "$st" = 78 ] && grep -q 'apps\[0\].instances' "$T/f.out" && grep -q 'apps\[1\].max_restarts' "$T/f.out" && [ ! -e "$WSD_HOME/wsd.sock" ]; then
 	ok "wsd -f bad file: exit 78, nothing started"

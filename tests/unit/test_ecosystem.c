@@ -533,14 +533,14 @@ test_unknown_keys(void **state)
 {
 	struct ecosystem eco;
 	static const char *const w[] = {
-		"@F: apps[0].watch: not supported by wsd, ignored",
+		"@F: apps[0].watch_options: not supported by wsd, ignored",
 		"@F: apps[0].vizion: not supported by wsd, ignored",
 		"@F: apps[0].colour: unknown key, ignored",
 		NULL,
 	};
 
 	(void)state;
-	assert_int_equal(load("[{\"script\":\"s\",\"watch\":true,"
+	assert_int_equal(load("[{\"script\":\"s\",\"watch_options\":{},"
 	    "\"vizion\":true,\"colour\":\"red\"}]", &eco, none, w), 0);
 	assert_int_equal(eco.napps, 1);
 	eco_free(&eco);
@@ -669,6 +669,46 @@ test_copy(void **state)
 	assert_string_equal(json_string_value(json_object_get(c.raw, "name")),
 	    "n");
 	eco_app_free(&c);
+}
+
+/* watch: true, a path or paths (an empty list: cwd), false; ignore_watch. */
+static void
+test_watch(void **state)
+{
+	struct ecosystem eco;
+	struct app_config c;
+
+	(void)state;
+	LOAD_OK("[{\"name\":\"a\",\"script\":\"s\",\"watch\":true},"
+	    "{\"name\":\"b\",\"script\":\"s\",\"watch\":\"src\","
+	    "\"ignore_watch\":\"*.log\",\"watch_delay\":\"1s\"},"
+	    "{\"name\":\"c\",\"script\":\"s\",\"watch\":[\"x\",\"y/z\"],"
+	    "\"ignore_watch\":[\"node_modules\",\"\\\\.git\"]},"
+	    "{\"name\":\"d\",\"script\":\"s\",\"watch\":[]},"
+	    "{\"name\":\"e\",\"script\":\"s\",\"watch\":false}]", &eco);
+	assert_true(eco.apps[0].watch);
+	assert_int_equal(eco.apps[0].nwatch_paths, 0);
+	assert_false(eco.apps[0].ignore_watch_set);
+	assert_int_equal(eco.apps[0].watch_delay_ms, 0);
+	assert_string_equal(eco.apps[1].watch_paths[0], "src");
+	assert_string_equal(eco.apps[1].ignore_watch[0], "*.log");
+	assert_true(eco.apps[1].ignore_watch_set);
+	assert_int_equal(eco.apps[1].watch_delay_ms, 1000);
+	assert_int_equal(eco.apps[2].nwatch_paths, 2);
+	assert_string_equal(eco.apps[2].watch_paths[1], "y/z");
+	assert_string_equal(eco.apps[2].ignore_watch[1], "\\.git");
+	assert_true(eco.apps[3].watch);
+	assert_int_equal(eco.apps[3].nwatch_paths, 0);
+	assert_false(eco.apps[4].watch);
+	/* A copy holds its own lists. */
+	assert_int_equal(eco_app_copy(&c, &eco.apps[2]), 0);
+	eco_free(&eco);
+	assert_string_equal(c.watch_paths[0], "x");
+	assert_string_equal(c.ignore_watch[0], "node_modules");
+	eco_app_free(&c);
+	LOAD_ERR("[{\"script\":\"s\",\"watch\":3,\"ignore_watch\":[\"a\",1]}]",
+	    "@F: apps[0].watch: expected a path or an array of paths",
+	    "@F: apps[0].ignore_watch: expected a path or an array of paths");
 }
 
 /* The same default twice: read from the table, and written in a file. */
@@ -860,7 +900,7 @@ test_docs_keys(void **state)
 		eol = strchr(p + 1, '\n');
 		check_doc_row(p + 1, eol, seen);
 	}
-	/* "…get `not supported by wsd, ignored`; these are `watch`, …" */
+	/* "…get `not supported by wsd, ignored`; these are `watch_options`, …" */
 	assert_non_null(p = strstr(doc, "these are `"));
 	end = strstr(p, ".\n");
 	p += strlen("these are ");
@@ -928,6 +968,7 @@ main(void)
 		T(test_words),
 		T(test_resolve_env),
 		T(test_copy),
+		T(test_watch),
 		T(test_key_defaults),
 		T(test_docs_keys),
 		T(test_man_defaults),

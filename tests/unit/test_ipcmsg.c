@@ -94,8 +94,14 @@ test_parse_odd(void **state)
 	assert_null(parse("garbage", &m));
 	assert_false(m.ready);
 	assert_null(parse("[1,2]", &m));
-	assert_null(parse("\"ready\"", &m));
+	assert_null(parse("\"online\"", &m));
+	assert_null(parse("42", &m));
 	assert_null(parse("", &m));
+	/* A Node app's process.send('ready') (PM2's word) is ready. */
+	assert_non_null(v = parse("\"ready\"", &m));
+	assert_true(m.ready);
+	assert_null(m.stats);
+	json_decref(v);
 	/* Only true is ready; only an object is stats. */
 	assert_non_null(v = parse("{\"ready\":1,\"stats\":[1]}", &m));
 	assert_false(m.ready);

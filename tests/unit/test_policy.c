@@ -142,6 +142,13 @@ test_exit78_errored_at_once(void **state)
 	ev(PEV_EXIT, 78, 0);
 	assert_int_equal(fx.ps.state, ST_ERRORED);
 	assert_false(fx.out.act & (PACT_SPAWN | PACT_TIMER));
+	/* Why is kept with the state (wsctl start reports it)... */
+	assert_non_null(fx.ps.why);
+	assert_non_null(strstr(fx.ps.why, "78"));
+	/* ...and forgotten by the next change that gives none. */
+	ev(PEV_START, 0, 0);
+	assert_int_equal(fx.ps.state, ST_LAUNCHING);
+	assert_null(fx.ps.why);
 	/* Even a long-lived process exiting 78 is not respawned. */
 	setup(NULL);
 	start();

@@ -76,6 +76,11 @@ test_env_with_socket(void **state)
 	assert_string_equal(envp_get(p.envp, "WSD_APP_NAME"), "chat");
 	assert_string_equal(envp_get(p.envp, "WSD_INSTANCE"), "2");
 	assert_string_equal(envp_get(p.envp, "NODE_APP_INSTANCE"), "2");
+	/* Node's IPC channel is wsd's (process.send('ready')). */
+	assert_string_equal(envp_get(p.envp, "NODE_CHANNEL_FD"),
+	    envp_get(p.envp, "WSD_IPC_FD"));
+	assert_string_equal(envp_get(p.envp, "NODE_CHANNEL_SERIALIZATION_MODE"),
+	    "json");
 	assert_string_equal(envp_get(p.envp, "pm_id"), "7");
 	assert_string_equal(envp_get(p.envp, "LISTEN_FDS"), "1");
 	/* Room for the pid the child writes in. */
