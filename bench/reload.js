@@ -28,6 +28,10 @@ const TICK_MS = 10;		// publisher's clock
 const SETTLE_MS = 1000;		// publishing before the reload and after the last client is back
 const BACK_MS = 120000;		// at most this long for every client to come back
 const TAIL_MS = 15000;		// for every client to get its channel's last event
+// A connect that hangs (accepted into the backlog of a process on its way
+// out) is given up after this long, as a browser gives up in the end;
+// wsd-client.js then retries with its backoff.
+const HANDSHAKE_MS = 10000;
 
 function parseArgs(argv) {
 	const o = { channels: 0, rate: 0, history: false, cmd: [] };
@@ -86,20 +90,29 @@ function clientMain() {
 			process.send({ a: 'status', up: cs.filter((c) => c.up).length,
 			    cycled: cs.filter((c) => c.up && c.closes > 0).length });
 		} else if (m.q === 'caught_up') {
-			process.send({ a: 'caught_up', n: cs.filter((c) => c.seen.has(m.last[c.ch])).length });
+			process.send({ a: 'caught_up', n: cs.filter((c) => !m.last[c.ch] || c.seen.has(m.last[c.ch])).length });
 		} else if (m.q === 'stats') {
-			process.send({ a: 'stats', ...stats(cs, m.last) });
+			process.send({ a: 'stats', ...stats(cs, m.last), why });
 			for (const c of cs) c.client.close();
 			setTimeout(() => process.exit(0), 100);
 		}
 	});
 }
 
+const why = { errors: {}, codes: {} };
+
 async function openAll(m, WebSocket, WsdClient) {
 	// wsd-client.js makes its sockets with `new WS(url)`: the source
 	// address goes in through a subclass.
+	// What ended each socket, for the report: the close codes and the
+	// errors of connects that failed.
+	const tally = (o, k) => { o[k] = (o[k] || 0) + 1; };
 	class WS extends WebSocket {
-		constructor(u) { super(u, { localAddress: m.src, perMessageDeflate: false }); }
+		constructor(u) {
+			super(u, { localAddress: m.src, perMessageDeflate: false, handshakeTimeout: HANDSHAKE_MS });
+			this.on('error', (e) => tally(why.errors, e.code || String(e.message).slice(0, 60)));
+			this.on('close', (code) => tally(why.codes, code));
+		}
 	}
 	const cs = [];
 	let next = 0;
@@ -137,7 +150,7 @@ async function openAll(m, WebSocket, WsdClient) {
 
 function stats(cs, last) {
 	const r = { clients: cs.length, lost: 0, doubled: 0, lost_max: 0, doubled_max: 0,
-	    clients_lost: 0, clients_doubled: 0, resyncs: 0, not_back: 0, back: [], closed: [] };
+	    clients_lost: 0, clients_doubled: 0, resyncs: 0, not_back: 0, back: [], closed: [], outage: [] };
 	for (const c of cs) {
 		let lost = 0, doubled = 0;
 		for (let s = 1; s <= last[c.ch]; s++) {
@@ -155,6 +168,8 @@ function stats(cs, last) {
 		if (!c.up) r.not_back++;
 		r.back.push(...c.back);
 		r.closed.push(...c.closed);
+		// its first close (by the server) to its last welcome
+		if (c.back.length && c.closed.length) r.outage.push(c.back[c.back.length - 1] - c.closed[0]);
 	}
 	return r;
 }
@@ -184,6 +199,11 @@ function publisher(o, send) {
 		}
 	}, TICK_MS);
 	return { stop: () => clearInterval(timer), seq, failed: () => failed };
+}
+
+function pct(xs, p) {
+	const s = xs.slice().sort((a, b) => a - b);
+	return s.length ? s[Math.min(s.length - 1, Math.ceil(p / 100 * s.length) - 1)] : null;
 }
 
 function peak(ts, bucketMs) {
@@ -254,7 +274,19 @@ async function driverMain(o) {
 		r.doubled_max = Math.max(...st.map((x) => x.doubled_max));
 		const back = [].concat(...st.map((x) => x.back));
 		const closed = [].concat(...st.map((x) => x.closed));
+		const outage = [].concat(...st.map((x) => x.outage));
 		r.reconnects = back.length;
+		// every close a client saw: the server's, and each failed attempt
+		r.failed_attempts = closed.length - back.length - r.not_back;
+		r.outage_p50_ms = pct(outage, 50);
+		r.outage_p99_ms = pct(outage, 99);
+		r.outage_max_ms = pct(outage, 100);
+		r.connect_errors = {};
+		r.close_codes = {};
+		for (const x of st) {
+			for (const [k, v] of Object.entries(x.why.errors)) r.connect_errors[k] = (r.connect_errors[k] || 0) + v;
+			for (const [k, v] of Object.entries(x.why.codes)) r.close_codes[k] = (r.close_codes[k] || 0) + v;
+		}
 		r.peak_reconnects_per_s = peak(back, 100);
 		r.peak_reconnects_per_s_1s = peak(back, 1000);
 		if (closed.length && back.length)

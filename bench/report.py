@@ -196,17 +196,20 @@ def history_section(rows, meta, w):
     rev = meta.get("pre_rev") if not meta.get("pre_note") else ""
     w("### Channel history's cost (SPEC §6)")
     w("")
+    if rev:
+        before = ("the worker of %s, built from git in the run's temp folder, fed by a "
+                  "plain `PUBLISH`" % rev)
+    else:
+        before = "not run (%s), so no ratios" % (meta.get("pre_note") or "no baseline")
     w("One server process, %s sockets on one channel, %s events pipelined 50 at a "
       "time; server CPU per 1000 deliveries (= µs per delivery). **Before "
-      "history**: the worker of %s, built from git in the run's temp folder, fed by "
-      "a plain `PUBLISH`. **Today, plain PUBLISH**: today's worker fed the same way "
+      "history**: %s. **Today, plain PUBLISH**: today's worker fed the same way "
       "(an app that was not changed). **No positions**: today's worker, every event "
       "through the history script (`clients/node/publisher.js`), sockets that did not ask for "
       "positions. **Positions**: the same, sockets subscribed with `recover:true`. "
       "**Node**: `bench/peer/server.js` alone (no PM2), plain `PUBLISH`. Ratios of "
       "medians, with SPEC §6's targets."
-      % (meta.get("hist_sockets"), meta.get("hist_events"),
-         rev or "– (not run: %s)" % (meta.get("pre_note") or "no baseline")))
+      % (meta.get("hist_sockets"), meta.get("hist_events"), before))
     w("")
     w("| figure | before history%s | today, plain PUBLISH | no positions | positions | "
       "Node ws | no positions ÷ before | positions ÷ before |"
@@ -241,6 +244,11 @@ RELOAD_ROWS = (
      "reconnects", "n"),
     ("reload command wall time", "cmd_ms", "ms"),
     ("first close → last client back", "window_ms", "ms"),
+    ("one client's outage (its first close → its last welcome): p50", "outage_p50_ms", "ms"),
+    ("… p99", "outage_p99_ms", "ms"),
+    ("… the longest", "outage_max_ms", "ms"),
+    ("reconnect attempts that failed (refused, reset, upgrade not answered in 10 s)",
+     "failed_attempts", "n"),
     ("numbered events published during the run (all channels)", "events", "n"),
     ("events lost, all clients", "lost", "n"),
     ("… clients that lost any", "clients_lost", "n"),
@@ -652,8 +660,9 @@ def main():
       "figure is in the raw lines too), from the first publish to the last "
       "delivery; Redis CPU the same for redis-server over the publishes. The baseline is the worker of %s, "
       "before channel history existed (`git archive` + `make bin/wsworker` in the "
-      "temp folder)." % (meta.get("hist_sockets"), meta.get("hist_events"),
-                         meta.get("pre_rev")))
+      "temp folder)%s." % (meta.get("hist_sockets"), meta.get("hist_events"),
+                           meta.get("pre_rev"),
+                           "; not run here: " + meta["pre_note"] if meta.get("pre_note") else ""))
     w("- **Reload under load**: `bench/reload.js`, on a fresh 2-instance stack: "
       "%s clients in processes of at most 2 500 (each from its own 127.0.0.x source "
       "address), each its own user, subscribed to one of N/100 post channels "
@@ -663,9 +672,12 @@ def main():
       "from 1 at 2 events/s per channel; 1 s in, the reload command runs; once "
       "every client has been closed and is subscribed again, 1 s more, then the "
       "publisher stops and each client's numbers are checked: a number never "
-      "received is lost, one received twice doubled. A reconnect is a welcome "
+      "received is lost, one received twice doubled. A connect whose upgrade is not "
+      "answered within 10 s is given up (as a browser gives up in the end) and "
+      "retried with the client's backoff. A reconnect is a welcome "
       "received after a close, timed by the client (one clock: same machine); the "
-      "peak is the busiest 100 ms bucket × 10 (and the busiest 1 s bucket)."
+      "peak is the busiest 100 ms bucket × 10 (and the busiest 1 s bucket). The "
+      "close codes and connect errors the clients saw are in the details below."
       % meta.get("reload_n"))
     w("- **The naive ceiling**: `bench/ceiling/ceiling.c`, one process, one thread, "
       "one level-triggered epoll: takes any token (no JWT check), sends the same "
@@ -747,6 +759,12 @@ def main():
                      x.get("deliveries_per_s", 0), x.get("gen_cpu_s", 0),
                      x.get("server_cpu_s", 0), x.get("redis_receivers"),
                      ", error: " + x["error"] if x.get("error") else ""))
+    for r in rows:
+        if r["scenario"].startswith("reload_"):
+            x = r["r"]
+            w("- %s %s rep %s: close codes the clients saw %s, errors of their connects %s"
+              % (r["stack"], r["scenario"], r["rep"], json.dumps(x.get("close_codes")),
+                 json.dumps(x.get("connect_errors"))))
     for r in rows:
         if r["scenario"] == "up_failed":
             w("- %s rep %s: the stack did not come up for a session (see the run's log)"

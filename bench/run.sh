@@ -446,7 +446,7 @@ PRE_BINDIR=
 PRE_NOTE=
 build_pre() {
 	if ! git -C "$TOP" cat-file -e "$PRE_REV^{commit}" 2>/dev/null; then
-		PRE_NOTE="revision $PRE_REV is not available (no git history here)"
+		PRE_NOTE="revision $PRE_REV is not available: no git history here"
 		return 1
 	fi
 	mkdir -p "$W/pre"
