@@ -180,6 +180,112 @@ def pg_section(rows, w):
     w("")
 
 
+HIST_COLS = (("pre", "hist_fanout_pre"), ("wsd", "hist_fanout_legacy"),
+             ("wsd", "hist_fanout_plain"), ("wsd", "hist_fanout_positions"),
+             ("node", "hist_fanout_node"))
+
+
+def hist_per_delivery(r):
+    return r["cpu_ms_per_1k_deliveries"]
+
+
+def history_section(rows, meta, w):
+    """Channel history's cost (SPEC §6): bench/history.js's rows."""
+    if not any(r["scenario"].startswith("hist_fanout_") for r in rows):
+        return
+    rev = meta.get("pre_rev") if not meta.get("pre_note") else ""
+    w("### Channel history's cost (SPEC §6)")
+    w("")
+    if rev:
+        before = ("the worker of %s, built from git in the run's temp folder, fed by a "
+                  "plain `PUBLISH`" % rev)
+    else:
+        before = "not run (%s), so no ratios" % (meta.get("pre_note") or "no baseline")
+    w("One server process, %s sockets on one channel, %s events pipelined 50 at a "
+      "time; server CPU per 1000 deliveries (= µs per delivery). **Before "
+      "history**: %s. **Today, plain PUBLISH**: today's worker fed the same way "
+      "(an app that was not changed). **No positions**: today's worker, every event "
+      "through the history script (`clients/node/publisher.js`), sockets that did not ask for "
+      "positions. **Positions**: the same, sockets subscribed with `recover:true`. "
+      "**Node**: `bench/peer/server.js` alone (no PM2), plain `PUBLISH`. Ratios of "
+      "medians, with SPEC §6's targets."
+      % (meta.get("hist_sockets"), meta.get("hist_events"), before))
+    w("")
+    w("| figure | before history%s | today, plain PUBLISH | no positions | positions | "
+      "Node ws | no positions ÷ before | positions ÷ before |"
+      % (" (%s)" % rev if rev else ""))
+    w("|---|---|---|---|---|---|---|---|")
+    cells, meds = [], []
+    for stack, scen in HIST_COLS:
+        c, m = cell(samples(rows, stack, scen, hist_per_delivery), "ms")
+        cells.append(c)
+        meds.append(m)
+    w("| server CPU per 1000 deliveries | %s | %s | %s | %s | %s | %s | %s |"
+      % tuple(cells + [cost_ratio(meds[2], meds[0], "≤ 1.05"),
+                       cost_ratio(meds[3], meds[0], "≤ 1.15")]))
+    w("")
+    by_kind = {}
+    for r in rows:
+        if r["scenario"].startswith("hist_fanout_") and "redis_ms_per_1k_publishes" in r["r"]:
+            by_kind.setdefault(r["r"].get("publish"), []).append(
+                float(r["r"]["redis_ms_per_1k_publishes"]))
+    cp, mp = cell(by_kind.get("plain", []), "ms")
+    ch, mh = cell(by_kind.get("history", []), "ms")
+    w("| figure | plain `PUBLISH` | history script (`EVALSHA`) | script ÷ `PUBLISH` |")
+    w("|---|---|---|---|")
+    w("| redis-server CPU per 1000 publishes | %s | %s | %s |" % (cp, ch, cost_ratio(mh, mp, None)))
+    w("")
+
+
+RELOAD_ROWS = (
+    ("peak reconnects per second (100 ms buckets × 10)", "peak_reconnects_per_s", "n"),
+    ("peak reconnects in one 1 s bucket", "peak_reconnects_per_s_1s", "n"),
+    ("reconnects, all clients (a client closed again by the instance reloaded next counts twice)",
+     "reconnects", "n"),
+    ("reload command wall time", "cmd_ms", "ms"),
+    ("first close → last client back", "window_ms", "ms"),
+    ("one client's outage (its first close → its last welcome): p50", "outage_p50_ms", "ms"),
+    ("… p99", "outage_p99_ms", "ms"),
+    ("… the longest", "outage_max_ms", "ms"),
+    ("reconnect attempts that failed (refused, reset, upgrade not answered in 10 s)",
+     "failed_attempts", "n"),
+    ("numbered events published during the run (all channels)", "events", "n"),
+    ("events lost, all clients", "lost", "n"),
+    ("… clients that lost any", "clients_lost", "n"),
+    ("… most lost by one client", "lost_max", "n"),
+    ("events doubled, all clients", "doubled", "n"),
+    ("… most doubled by one client", "doubled_max", "n"),
+    ("`resync` messages received", "resyncs", "n"),
+    ("clients not back at the end", "not_back", "n"),
+)
+
+
+def reload_section(rows, meta, w):
+    """A reload under load: bench/reload.js's rows."""
+    scen = "reload_" + meta.get("reload_n", "")
+    if not any(r["scenario"] == scen for r in rows):
+        return
+    x = [r["r"] for r in rows if r["scenario"] == scen][0]
+    w("### A reload of 2 instances holding %s clients" % meta.get("reload_n"))
+    w("")
+    w("%s clients (%d client processes), each subscribed to one of %s post channels "
+      "with positions through `clients/js/wsd-client.js`, which reconnects with "
+      "backoff and full jitter and resubscribes with `since`; %s numbered events/s "
+      "in all, steady, during the reload: `wsctl reload fonana-ws` (events through "
+      "the history script) / `pm2 reload fonana-ws` (plain `PUBLISH`: the Node "
+      "server has no history, so its clients lose what is published while they "
+      "are away). Medians over repeats."
+      % (meta.get("reload_n"), x.get("client_procs", 0), x.get("channels"), x.get("rate")))
+    w("")
+    w("| figure | wsd | Node ws + PM2 |")
+    w("|---|---|---|")
+    for label, field, unit in RELOAD_ROWS:
+        a, _ = cell(samples(rows, "wsd", scen, lambda r: r[field]), unit)
+        b, _ = cell(samples(rows, "node", scen, lambda r: r[field]), unit)
+        w("| %s | %s | %s |" % (label, a, b))
+    w("")
+
+
 def main():
     rows = load(sys.argv[1])
     out = sys.argv[2]
@@ -360,6 +466,19 @@ def main():
                     "CPU-second, wsd ÷ Node" % storm, "≥ 10",
                     div(med("wsd", "storm_" + storm, hs), med("node", "storm_" + storm, hs)),
                     "x", lambda v: v >= 10))
+    hpd = hist_per_delivery
+    pre = med("pre", "hist_fanout_pre", hpd)
+    targets.append(("fan-out CPU per delivery with history, sockets without positions "
+                    "÷ the worker before history", "≤ 1.05",
+                    div(med("wsd", "hist_fanout_plain", hpd), pre), "x", lambda v: v <= 1.05))
+    targets.append(("… sockets with positions ÷ the worker before history", "≤ 1.15",
+                    div(med("wsd", "hist_fanout_positions", hpd), pre), "x",
+                    lambda v: v <= 1.15))
+    rscen = "reload_" + meta.get("reload_n", "")
+    for what in ("lost", "doubled"):
+        targets.append(("events %s by clients using `since` across `wsctl reload` (%s "
+                        "clients, all of them)" % (what, meta.get("reload_n")), "0 (worst run)",
+                        worst("wsd", rscen, lambda r, k=what: r[k]), "n", lambda v: v == 0))
     limits = os.path.join(os.path.dirname(os.path.abspath(__file__)), "limits.md")
 
     lines = []
@@ -442,6 +561,8 @@ def main():
           cost_ratio(ma, mc, t_ceil), cost_ratio(mb, ma, t_node)))
     w("")
     pg_section(rows, w)
+    history_section(rows, meta, w)
+    reload_section(rows, meta, w)
     w("### SPEC §6 targets in this run")
     w("")
     w("Each target against this run's medians (worst run for the failed-connect "
@@ -528,6 +649,36 @@ def main():
       "time of the 2 instances' threads from before the first connect to 200 ms after "
       "the last welcome; the figure is welcomes ÷ that CPU time. Not run against the "
       "ceiling, which checks no token." % (storm, storm))
+    w("- **Channel history's cost**: `bench/history.js`: for each column "
+      "a fresh redis-server and one server process (the five columns alternate, "
+      "reversed in even repeats); %s sockets (Node `ws`, one "
+      "process) subscribe to `post_bench`, 100 events warm up, then %s events are "
+      "published 50 in flight at a time (plain `PUBLISH`, or the publisher module's "
+      "`publish()`, which runs the history script with `EVALSHA`). Server CPU = the "
+      "process's utime+stime over every thread, read in ns from "
+      "`/proc/<pid>/task/*/schedstat` (`/proc/<pid>/stat` counts 10 ms ticks; its "
+      "figure is in the raw lines too), from the first publish to the last "
+      "delivery; Redis CPU the same for redis-server over the publishes. The baseline is the worker of %s, "
+      "before channel history existed (`git archive` + `make bin/wsworker` in the "
+      "temp folder)%s." % (meta.get("hist_sockets"), meta.get("hist_events"),
+                           meta.get("pre_rev"),
+                           "; not run here: " + meta["pre_note"] if meta.get("pre_note") else ""))
+    w("- **Reload under load**: `bench/reload.js`, on a fresh 2-instance stack: "
+      "%s clients in processes of at most 2 500 (each from its own 127.0.0.x source "
+      "address), each its own user, subscribed to one of N/100 post channels "
+      "through `clients/js/wsd-client.js` (backoff from 500 ms, full jitter, "
+      "`since` on resubscribe). Each channel gets one event before the clients "
+      "come (so it has a position), then a publisher numbers each channel's events "
+      "from 1 at 2 events/s per channel; 1 s in, the reload command runs; once "
+      "every client has been closed and is subscribed again, 1 s more, then the "
+      "publisher stops and each client's numbers are checked: a number never "
+      "received is lost, one received twice doubled. A connect whose upgrade is not "
+      "answered within 10 s is given up (as a browser gives up in the end) and "
+      "retried with the client's backoff. A reconnect is a welcome "
+      "received after a close, timed by the client (one clock: same machine); the "
+      "peak is the busiest 100 ms bucket × 10 (and the busiest 1 s bucket). The "
+      "close codes and connect errors the clients saw are in the details below."
+      % meta.get("reload_n"))
     w("- **The naive ceiling**: `bench/ceiling/ceiling.c`, one process, one thread, "
       "one level-triggered epoll: takes any token (no JWT check), sends the same "
       "welcome and `subscribed` replies as the worker, SUBSCRIBEs `ws:<key>` while "
@@ -575,6 +726,11 @@ def main():
     w("wsbench exectime -n %s -- wsctl status     # and pm2 status, jlist, /bin/true"
       % meta.get("ctl_runs"))
     w("node bench/pgrules.js USERS 64 REPS        # the database rule; also make bench-pg")
+    w("node bench/history.js %s %s REPS           # PRE_BINDIR=<the %s worker>"
+      % (meta.get("hist_sockets"), meta.get("hist_events"), meta.get("pre_rev")))
+    w("node bench/reload.js --stack wsd -n %s --history … -- wsctl reload fonana-ws"
+      % meta.get("reload_n"))
+    w("node bench/reload.js --stack node -n %s … -- pm2 reload fonana-ws" % meta.get("reload_n"))
     w("```")
     w("")
     w("## Details per run")
@@ -603,6 +759,12 @@ def main():
                      x.get("deliveries_per_s", 0), x.get("gen_cpu_s", 0),
                      x.get("server_cpu_s", 0), x.get("redis_receivers"),
                      ", error: " + x["error"] if x.get("error") else ""))
+    for r in rows:
+        if r["scenario"].startswith("reload_"):
+            x = r["r"]
+            w("- %s %s rep %s: close codes the clients saw %s, errors of their connects %s"
+              % (r["stack"], r["scenario"], r["rep"], json.dumps(x.get("close_codes")),
+                 json.dumps(x.get("connect_errors"))))
     for r in rows:
         if r["scenario"] == "up_failed":
             w("- %s rep %s: the stack did not come up for a session (see the run's log)"

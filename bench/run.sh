@@ -10,7 +10,10 @@
 #
 # BENCH_OUT=FILE writes the report elsewhere (default BENCHMARKS.md);
 # BENCH_KEEP=1 keeps the temp folder (every raw wsbench line, the logs);
-# BENCH_CONNS_BIG=N changes the 50 000-connection figure of the full run.
+# BENCH_CONNS_BIG=N changes the 50 000-connection figure of the full run;
+# BENCH_ONLY="history reload" runs only the sessions named (sup load big
+# reload pg history), for work on one of them: the report then lacks the
+# other rows.
 #
 # Everything runs on loopback, on free ports, with a private redis-server,
 # a private WSD_HOME and a private PM2_HOME under one temp folder; a trap
@@ -61,6 +64,7 @@ CLEAN_ENV=(env -i "PATH=$NODE_DIR:/usr/local/bin:/usr/bin:/bin" "HOME=$W"
 if [ "$QUICK" = 1 ]; then
 	REPS=1; CTL_RUNS=5; RESPAWNS=1; CHURN_MS=3000; CONNS=2000
 	FAN_SMALL=1000; FAN_BIG=0; FAN_EVENTS_SMALL=100; PACED_EVENTS=20; CONNS_BIG=0
+	HIST_SOCKETS=300; HIST_EVENTS=1000; RELOAD_N=2000
 	CHURN_ACTIONS="none restart crash scale"
 else
 	REPS=3; CTL_RUNS=15; RESPAWNS=3; CHURN_MS=8000; CONNS=10000
@@ -68,6 +72,7 @@ else
 	FAN_SMALL=1000; FAN_BIG=10000; FAN_EVENTS_SMALL=500; FAN_EVENTS_BIG=100
 	PACED_EVENTS=40
 	CONNS_BIG=${BENCH_CONNS_BIG:-50000}
+	HIST_SOCKETS=500; HIST_EVENTS=4000; RELOAD_N=10000
 	CHURN_ACTIONS="none restart reload crash scale"
 fi
 # SPEC §6's paced fan-out: 5 000 subscribers, 10 events/s.  At that rate
@@ -83,6 +88,7 @@ START_S=$(date +%s)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 log() { echo "bench: $(date +%H:%M:%S) $*" >&2; }
+want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 
 cleanup() {
 	local p
@@ -410,27 +416,85 @@ session_big() {
 	down "$s"
 }
 
+# A reload of 2 instances holding RELOAD_N clients that use positions
+# (bench/reload.js: wsd-client.js, a numbered publisher, the reload in the
+# middle); the Node stack's clients reconnect the same way under
+# `pm2 reload`, its events published with a plain PUBLISH (it has no
+# history).
+session_reload() {
+	local s=$1 out=$W/reload.$s.$REP cmd hist=()
+	log "$s: reload of 2 instances holding $RELOAD_N clients (rep $REP)"
+	if ! up "$s" 2 0; then log "$s: did not come up"; record "$s" up_failed '{}'; down "$s"; return; fi
+	sleep 1
+	if [ "$s" = wsd ]; then
+		cmd=("$WSCTL" reload fonana-ws); hist=(--history)
+	else
+		cmd=("${CLEAN_ENV[@]}" "$PM2" reload fonana-ws)
+	fi
+	timeout -k 5 600 node bench/reload.js --stack "$s" --rep "$REP" --port "$PORT" \
+	    --redis-port "$REDIS_PORT" --secret "$SECRET" -n "$RELOAD_N" "${hist[@]}" \
+	    -- "${cmd[@]}" > "$out" 2> "$out.err" || log "$s: reload session failed (see $out.err)"
+	grep -h '"scenario":"reload_' "$out" >> "$RES"
+	down "$s"
+}
+
+# The worker before channel history existed, built from git in the temp
+# folder: the baseline of the history rows.  No git or no such revision
+# (a tarball of the tree): no baseline, and the report says so.
+PRE_REV=09462f8
+PRE_BINDIR=
+PRE_NOTE=
+build_pre() {
+	if ! git -C "$TOP" cat-file -e "$PRE_REV^{commit}" 2>/dev/null; then
+		PRE_NOTE="revision $PRE_REV is not available: no git history here"
+		return 1
+	fi
+	mkdir -p "$W/pre"
+	# Not this run's O, BINDIR or make flags: that tree builds into itself.
+	if git -C "$TOP" archive "$PRE_REV" | tar -x -C "$W/pre" &&
+	   env -u O -u BINDIR -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	       make -C "$W/pre" -j2 O=build BINDIR=bin bin/wsworker > "$W/pre.log" 2>&1; then
+		PRE_BINDIR=$W/pre/bin
+	else
+		PRE_NOTE="the worker of $PRE_REV did not build"
+		return 1
+	fi
+}
+
 # ---- the run: A/B alternating, repeats ----------------------------------------
 for REP in $(seq 1 "$REPS"); do
 	if [ $((REP % 2)) = 1 ]; then order="wsd node"; else order="node wsd"; fi
-	for s in $order; do session_sup "$s"; done
+	want sup && for s in $order; do session_sup "$s"; done
 	# The ceiling between the two, so that neither stack always runs
 	# right after it (or right before it).
 	set -- $order
-	for s in "$1" ceiling "$2"; do session_load "$s"; done
+	want load && for s in "$1" ceiling "$2"; do session_load "$s"; done
+	want reload && for s in $order; do session_reload "$s"; done
 done
-if [ "$CONNS_BIG" -gt 0 ]; then
+if [ "$CONNS_BIG" -gt 0 ] && want big; then
 	REP=1
 	for s in wsd node; do session_big "$s"; done
+fi
+
+# Channel history's cost (SPEC §6): fan-out CPU per delivery against the
+# worker before history, Redis CPU per publish (bench/history.js).
+if want history; then
+	log "channel history session ($HIST_SOCKETS sockets, $HIST_EVENTS events, $REPS repeat(s))"
+	build_pre || log "no baseline worker: $PRE_NOTE"
+	WSD_TOP=$TOP WSD_BINDIR=$BINDIR PRE_BINDIR=$PRE_BINDIR timeout 1200 \
+	    node bench/history.js "$HIST_SOCKETS" "$HIST_EVENTS" "$REPS" \
+	    >> "$RES" 2>> "$W/history.err" || log "channel history session failed (see $W/history.err)"
 fi
 
 # The database channel rule (SPEC §4.10): wsd alone, against the ceiling
 # of one query per subscribe (bench/pgrules.js).
 PG_USERS=2000
 [ "$QUICK" = 1 ] && PG_USERS=500
-log "database rule session ($PG_USERS users, $REPS repeat(s))"
-WSD_TOP=$TOP WSD_BINDIR=$BINDIR timeout 600 node bench/pgrules.js "$PG_USERS" 64 "$REPS" \
-    >> "$RES" 2>> "$W/pgrules.err" || log "database rule session failed (see $W/pgrules.err)"
+if want pg; then
+	log "database rule session ($PG_USERS users, $REPS repeat(s))"
+	WSD_TOP=$TOP WSD_BINDIR=$BINDIR timeout 600 node bench/pgrules.js "$PG_USERS" 64 "$REPS" \
+	    >> "$RES" 2>> "$W/pgrules.err" || log "database rule session failed (see $W/pgrules.err)"
+fi
 
 END_S=$(date +%s)
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -444,6 +508,8 @@ CMD="make bench"
     "ctl_runs=$CTL_RUNS" "churn_ms=$CHURN_MS" "churn_rate=$CHURN_RATE" \
     "conns=$CONNS" "conns_big=$CONNS_BIG" "storm_n=$STORM_N" \
     "paced_events=$PACED_EVENTS" "paced_subs=$FAN_PACED" "paced_rate=$PACED_RATE" \
+    "hist_sockets=$HIST_SOCKETS" "hist_events=$HIST_EVENTS" "reload_n=$RELOAD_N" \
+    "pre_rev=$PRE_REV" "pre_note=$PRE_NOTE" \
     && log "wrote ${BENCH_OUT:-BENCHMARKS.md} ($((END_S - START_S)) s)"
 [ "${BENCH_KEEP:-0}" = 1 ] && cp "$RES" "$W/results.copy.jsonl"
 exit 0
