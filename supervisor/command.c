@@ -301,19 +301,6 @@ cmd_env(struct cmd_ctx *ctx)
 	return proto_reply_ok(ctx->id, json_pack("{so}", "env", o));
 }
 
-char *
-command_config_error(struct cmd_ctx *ctx, struct diag *errors)
-{
-	json_t *e = json_array();
-	size_t i;
-
-	for (i = 0; i < errors->n; i++)
-		json_array_append_new(e, json_string(errors->msgs[i]));
-	return proto_reply_error_ex(ctx->id, "config_error",
-	    json_pack("{so}", "errors", e), "%s",
-	    errors->n > 0 ? errors->msgs[0] : "configuration error");
-}
-
 /* Load FILE and add its apps; the reply lists their instances. */
 static char *
 command_start_file(struct cmd_ctx *ctx, const char *file, const char *mode)
@@ -328,7 +315,7 @@ command_start_file(struct cmd_ctx *ctx, const char *file, const char *mode)
 	/* Every app's env is resolved first, so a bad one starts nothing. */
 	if (config_load(&c, file, &o) < 0 ||
 	    command_pm2_only(&c, ctx->args, &c.errors) < 0) {
-		r = command_config_error(ctx, &c.errors);
+		r = proto_reply_config_error(ctx->id, &c.errors);
 		config_free(&c);
 		return r;
 	}
@@ -464,7 +451,7 @@ command_restart(struct cmd_ctx *ctx, int update_env)
 				app_update_env(v[i]->app, &errors);
 		}
 		if (errors.n > 0) {
-			r = command_config_error(ctx, &errors);
+			r = proto_reply_config_error(ctx->id, &errors);
 			diag_free(&errors);
 			free(v);
 			return r;
@@ -676,7 +663,7 @@ cmd_resurrect(struct cmd_ctx *ctx)
 	diag_init(&errors);
 	if (dump_resurrect(&errors, &insts) < 0 &&
 	    json_array_size(insts) == 0) {
-		r = command_config_error(ctx, &errors);
+		r = proto_reply_config_error(ctx->id, &errors);
 		json_decref(insts);
 	} else {
 		/* The apps that could not be restored, said with the others. */
@@ -730,8 +717,8 @@ static const struct command command_table[] = {
 	{ "appNames",	command_pm2_app_names },
 };
 
-char *
-command_run(struct cmd_ctx *ctx, const char *name)
+static char *
+command_run_cb(struct cmd_ctx *ctx, const char *name)
 {
 	const struct ctlcmd *cc = ctlcmd_find(name);
 	const struct command *c = NULL;
@@ -771,4 +758,5 @@ void
 command_init(void)
 {
 	inst_observe(command_settled_cb);
+	control_serve(command_run_cb);
 }
