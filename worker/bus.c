@@ -299,16 +299,6 @@ bus_sub_handshake(struct bus_link *l)
 
 /* --- replies ---------------------------------------------------------- */
 
-int
-bus_reply_is(const redisReply *r, const char *s)
-{
-	size_t	 len = strlen(s);
-
-	return r != NULL && (r->type == REDIS_REPLY_STRING ||
-	    r->type == REDIS_REPLY_STATUS) && r->len == len &&
-	    strncasecmp(r->str, s, len) == 0;
-}
-
 static void
 bus_role_check(struct bus_link *l, const redisReply *r, int hb)
 {
@@ -318,7 +308,7 @@ bus_role_check(struct bus_link *l, const redisReply *r, int hb)
 	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
 	    r->element[0]->type == REDIS_REPLY_STRING)
 		role = r->element[0];
-	if (role != NULL && bus_reply_is(role, "master")) {
+	if (role != NULL && bus_link_reply_is(role, "master")) {
 		if (hb)
 			b->hb_wait &= ~BUS_HB_ROLE;
 		else {
@@ -656,6 +646,16 @@ bus_timers(struct bus *b, size_t i)
 	return i < sizeof(t) / sizeof(t[0]) ? t[i] : NULL;
 }
 
+static const struct bus_sentinel_ops bus_sentinel_ops = {
+	.fail = bus_fail,
+	.drop = bus_drop,
+	.notify = bus_notify,
+	.set_addr = bus_set_addr,
+	.connect_start = bus_connect_start,
+	.deadline_start = bus_deadline_start,
+	.next_delay = bus_next_delay,
+};
+
 struct bus *
 bus_new(uv_loop_t *loop, const struct bus_config *cfg, bus_message_cb mcb,
     bus_state_cb scb, bus_keys_cb kcb, void *arg)
@@ -667,6 +667,7 @@ bus_new(uv_loop_t *loop, const struct bus_config *cfg, bus_message_cb mcb,
 
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return NULL;
+	bus_sentinel_set_ops(&bus_sentinel_ops);
 	b->loop = loop;
 	b->message_cb = mcb;
 	b->state_cb = scb;

@@ -172,8 +172,27 @@ void	bus_link_error(struct bus_link *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	bus_link_auth(struct bus_link *, const char *user,
 	    const char *password);
+/* A string or status reply equal to s (any case). */
+int	bus_link_reply_is(const struct redisReply *, const char *s);
 
-/* bus_sentinel.c */
+/*
+ * bus_sentinel.c, below bus.c: what it asks of the state machine above it
+ * goes through these, which bus_new sets (bus_sentinel_set_ops) before any
+ * discovery: fail and start over, close the master links, report a
+ * transition, where the master is, open the master links, the deadline of
+ * the query, the next backoff delay.
+ */
+struct bus_sentinel_ops {
+	void	 (*fail)(struct bus *, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+	void	 (*drop)(struct bus *, enum bus_state next);
+	void	 (*notify)(struct bus *);
+	void	 (*set_addr)(struct bus *, const char *host, int port);
+	void	 (*connect_start)(struct bus *);
+	void	 (*deadline_start)(struct bus *);
+	uint64_t (*next_delay)(const struct bus *, unsigned *attempt);
+};
+void	bus_sentinel_set_ops(const struct bus_sentinel_ops *);
 void	bus_sentinel_discover(struct bus *);
 void	bus_sentinel_watch_start(struct bus *);
 void	bus_sentinel_query_handshake(struct bus_link *);
@@ -196,7 +215,5 @@ void	bus_connect_start(struct bus *);
 void	bus_deadline_start(struct bus *);
 /* The next delay of a retry sequence counted by *attempt. */
 uint64_t bus_next_delay(const struct bus *, unsigned *attempt);
-/* A string or status reply equal to s (any case). */
-int	bus_reply_is(const struct redisReply *, const char *s);
 
 #endif

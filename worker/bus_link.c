@@ -164,3 +164,13 @@ bus_link_auth(struct bus_link *l, const char *user, const char *password)
 	return redisAsyncCommandArgv(l->ac, bus_setup_cb,
 	    (void *)(intptr_t)BUS_STEP_AUTH, argc, argv, lens);
 }
+
+int
+bus_link_reply_is(const redisReply *r, const char *s)
+{
+	size_t	 len = strlen(s);
+
+	return r != NULL && (r->type == REDIS_REPLY_STRING ||
+	    r->type == REDIS_REPLY_STATUS) && r->len == len &&
+	    strncasecmp(r->str, s, len) == 0;
+}

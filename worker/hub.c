@@ -9,7 +9,6 @@
 #include "hub.h"
 #include "log.h"
 #include "metrics.h"
-#include "session.h"
 
 struct hub_entry {
 	struct hub_entry	*next;		/* hash chain */
@@ -69,6 +68,7 @@ struct hub_psub {
 };
 
 static struct bus	 *hub_bus;
+static const struct hub_ops *hub_ops;
 static struct hub_psub	 *hub_psub_of(struct hub_sub *);
 static void		  hub_psub_free(struct hub_psub *);
 static void		  hub_held_flush(struct hub_psub *);
@@ -94,6 +94,12 @@ void
 hub_set_bus(struct bus *bus)
 {
 	hub_bus = bus;
+}
+
+void
+hub_set_ops(const struct hub_ops *ops)
+{
+	hub_ops = ops;
 }
 
 static struct hub_entry *
@@ -335,7 +341,7 @@ static void
 hub_pos_deliver(struct hub_psub *ps, struct frame *f, const char *off,
     size_t offlen)
 {
-	if (session_send(hub_psub_session(ps), f) == 0)
+	if (hub_ops->send(hub_psub_session(ps), f) == 0)
 		metrics.deliveries++;
 	(void)hub_id_set(ps->last, off, offlen);
 }
@@ -355,7 +361,7 @@ hub_held_flush(struct hub_psub *ps)
 	while (ps->fetch == NULL && (h = ps->held) != NULL) {
 		if (strcmp(h->epoch, ps->epoch) != 0) {
 			/* History was lost (Redis restarted, key deleted). */
-			session_resync(hub_psub_session(ps), ps->sub.e->key);
+			hub_ops->resync(hub_psub_session(ps), ps->sub.e->key);
 			(void)hub_id_set(ps->epoch, h->epoch, strlen(h->epoch));
 			hub_pos_deliver(ps, h->f, h->off, strlen(h->off));
 		} else if (history_cmp(h->off, strlen(h->off), ps->last,
@@ -412,7 +418,7 @@ hub_pos_fan_out(struct hub_entry *e, const struct history_pos *pos,
 		ps = (struct hub_psub *)sub;
 		if (pos == NULL) {
 			/* a legacy PUBLISH: delivered, without a position */
-			if (session_send(hub_psub_session(ps), f) == 0)
+			if (hub_ops->send(hub_psub_session(ps), f) == 0)
 				metrics.deliveries++;
 		} else if (ps->fetch == NULL && !ps->gap && ps->held == NULL &&
 		    hub_id_eq(ps->epoch, pos->epoch, pos->epochlen) &&
@@ -484,7 +490,7 @@ hub_fetch_cb(void *arg, const struct bus_history *h)
 		fx->cb(fx->arg, resync ? HUB_POS_RESYNC : HUB_POS_OK,
 		    ps->last, ps->epoch);
 	else if (resync)
-		session_resync(hub_psub_session(ps), ps->sub.e->key);
+		hub_ops->resync(hub_psub_session(ps), ps->sub.e->key);
 	if ((ps = fx->ps) == NULL) {
 		free(fx);
 		return;
@@ -601,7 +607,7 @@ hub_fan_out(struct hub_sub *list, struct frame *f)
 	 */
 	for (sub = list; sub != NULL; sub = next) {
 		next = sub->enext;
-		if (session_send(sub->s, f) == 0)
+		if (hub_ops->send(sub->s, f) == 0)
 			n++;
 	}
 	return n;
