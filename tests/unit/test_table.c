@@ -13,7 +13,8 @@
 #include "ctl.h"
 #include "table.h"
 
-/* status.c reaches the client, which reports through main.c's helpers. */
+/* status.c reaches the client and the command files' helpers: quiet
+ * stand-ins (ctl_usage is main.c's, which no archive holds). */
 void
 ctl_warn(const char *fmt, ...)
 {
