@@ -1,7 +1,7 @@
 /*
- * The app and instance table, and each instance's lifecycle: events (child
- * exits, timers, IPC messages, requests) go through policy_step() and the
- * actions it returns are carried out here.
+ * The app and instance table: adding (a loaded app taken over), scaling,
+ * freeing.  It sits below each instance's lifecycle (inst.c) and reload,
+ * and asks them through the app_ops main.c gives app_init.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>

@@ -622,7 +622,7 @@ cmd_flush(struct cmd_ctx *ctx)
 static char *
 cmd_reload_logs(struct cmd_ctx *ctx)
 {
-	wsd_reopen_logs();
+	logcap_reopen_all();
 	return proto_reply_ok(ctx->id, json_object());
 }
 

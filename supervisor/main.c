@@ -240,7 +240,7 @@ main_signal_cb(uv_signal_t *h, int signum)
 		main_reload_config();
 		break;
 	case SIGUSR2:
-		wsd_reopen_logs();
+		logcap_reopen_all();
 		break;
 	}
 }

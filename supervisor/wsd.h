@@ -179,7 +179,6 @@ extern int		 wsd_foreground;
 /* Stop every app, then exit 0: the lifecycle main.c gives wsd_set_shutdown. */
 void	 wsd_shutdown(const char *why);
 void	 wsd_set_shutdown(void (*cb)(const char *why));
-void	 wsd_reopen_logs(void);	/* wsd.log and every instance log */
 
 /*
  * config.c: an ecosystem file (or dump.json's app) loaded, and each app's
@@ -355,7 +354,7 @@ char	*proc_resolve(const char *script, const char *cwd, const struct env *);
  * itself at EOF, so the last lines of a dead process are kept.  0 or -1. */
 int	 logcap_attach(int fd, const char *path, const char *also,
 	    int time, const char *datefmt, uint64_t max_size, int retain);
-int	 logcap_reopen_all(void);
+void	 logcap_reopen_all(void);	/* wsd.log and every instance log */
 int	 logcap_truncate(const char *path);
 
 /* ipc.c: the JSON-lines channel to an instance. */
