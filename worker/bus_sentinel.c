@@ -57,7 +57,7 @@ bus_sentinel_discover(struct bus *b)
 	bus_sentinel_try(b);
 }
 
-void
+static void
 bus_sentinel_query_failed(struct bus_link *l, const char *why)
 {
 	struct bus	*b = l->bus;
@@ -121,7 +121,7 @@ bus_sentinel_query_cb(redisAsyncContext *ac, void *reply, void *priv)
 		bus_sentinel_answer(l, r);
 }
 
-void
+static void
 bus_sentinel_query_handshake(struct bus_link *l)
 {
 	const struct bus_config	*c = &l->bus->cfg;
@@ -197,7 +197,7 @@ bus_sentinel_watch_cb(redisAsyncContext *ac, void *reply, void *priv)
 	bus_sentinel_switch(b, f[3], (int)port);
 }
 
-void
+static void
 bus_sentinel_watch_handshake(struct bus_link *l)
 {
 	const struct bus_config	*c = &l->bus->cfg;
@@ -240,7 +240,7 @@ bus_sentinel_watch_start(struct bus *b)
 	    b->cfg.connect_timeout_ms, 0);
 }
 
-void
+static void
 bus_sentinel_watch_failed(struct bus_link *l, const char *why)
 {
 	struct bus	*b = l->bus;
@@ -261,3 +261,12 @@ bus_sentinel_watch_timer_cb(uv_timer_t *t)
 	else
 		bus_sentinel_watch_start(b);
 }
+
+const struct bus_link_ops bus_sentinel_query_ops = {
+	.handshake = bus_sentinel_query_handshake,
+	.failed = bus_sentinel_query_failed,
+};
+const struct bus_link_ops bus_sentinel_watch_ops = {
+	.handshake = bus_sentinel_watch_handshake,
+	.failed = bus_sentinel_watch_failed,
+};
