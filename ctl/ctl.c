@@ -1,8 +1,9 @@
-/* wsctl's messages on stderr, for every file of it (below main.c). */
+/* wsctl's messages on stderr (warnings, a command's usage), below main.c. */
 #include <stdarg.h>
 #include <stdio.h>
 
 #include "ctl.h"
+#include "exitcodes.h"
 
 void
 ctl_warn(const char *fmt, ...)
@@ -27,4 +28,13 @@ ctl_warnings(json_t *data)
 		if (json_is_string(w))
 			ctl_warn("warning: %s", json_string_value(w));
 	}
+}
+
+int
+ctl_usage(struct ctl *ctl)
+{
+	/* main.c sets ctl->cmd before the command runs */
+	fprintf(stderr, "usage: wsctl %s%s%s\n", ctl->cmd->name,
+	    *ctl->cmd->usage != '\0' ? " " : "", ctl->cmd->usage);
+	return EXIT_USAGE;
 }

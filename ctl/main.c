@@ -47,18 +47,6 @@ ctl_help(FILE *f)
 	    "78 configuration error.\n");
 }
 
-int
-ctl_usage(struct ctl *ctl)
-{
-	if (ctl->cmd == NULL) {
-		ctl_help(stderr);
-		return EXIT_USAGE;
-	}
-	fprintf(stderr, "usage: wsctl %s%s%s\n", ctl->cmd->name,
-	    *ctl->cmd->usage != '\0' ? " " : "", ctl->cmd->usage);
-	return EXIT_USAGE;
-}
-
 static int
 ctl_alias_match(const char *aliases, const char *name)
 {

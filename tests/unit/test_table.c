@@ -13,8 +13,8 @@
 #include "ctl.h"
 #include "table.h"
 
-/* status.c reaches the client and the command files' helpers: quiet
- * stand-ins (ctl_usage is main.c's, which no archive holds). */
+/* status.c reaches the client, which reports through ctl.c: quiet
+ * stand-ins. */
 void
 ctl_warn(const char *fmt, ...)
 {
