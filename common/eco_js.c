@@ -357,18 +357,18 @@ eco_js_report_failure(const char *shown, int status, struct eco_js_buf *eb,
 		    WEXITSTATUS(status));
 }
 
-json_t *
-eco_js_load(const char *abs, const char *shown, struct diag *errors)
+/*
+ * Start node on the file (in its folder, as cred says), in a process group
+ * of its own; *rd_out and *rd_err read its stdout and stderr.  The pid, or
+ * -1 (errors says why).
+ */
+static pid_t
+eco_js_spawn(const char *abs, const char *shown, struct eco_js_cred *cred,
+    int *rd_out, int *rd_err, struct diag *errors)
 {
-	struct eco_js_buf ob = { NULL, 0, ECO_JS_MAX_OUT, 0 };
-	struct eco_js_buf eb = { NULL, 0, ECO_JS_MAX_ERR, 0 };
-	struct eco_js_cred cred;
-	json_error_t jerr;
-	json_t *doc = NULL;
 	sigset_t all, old;
 	char *node, *dir, *slash;
-	uint64_t timeout = eco_js_timeout_ms();
-	int out[2], err[2], status, e;
+	int out[2], err[2], e;
 	pid_t pid;
 
 	if ((node = eco_js_find_node()) == NULL) {
@@ -377,12 +377,12 @@ eco_js_load(const char *abs, const char *shown, struct diag *errors)
 		    "the file to JSON once with: node -e 'console.log(JSON."
 		    "stringify(require(process.argv[1]), null, 2))' %s > "
 		    "ecosystem.json", shown, abs);
-		return NULL;
+		return -1;
 	}
-	eco_js_cred(abs, &cred);
+	eco_js_cred(abs, cred);
 	if ((dir = strdup(abs)) == NULL) {
 		free(node);
-		return NULL;
+		return -1;
 	}
 	if ((slash = strrchr(dir, '/')) != NULL)
 		slash[slash == dir ? 1 : 0] = '\0';
@@ -390,7 +390,7 @@ eco_js_load(const char *abs, const char *shown, struct diag *errors)
 		diag_add(errors, "%s: pipe: %s", shown, strerror(errno));
 		free(node);
 		free(dir);
-		return NULL;
+		return -1;
 	}
 	if (pipe2(err, O_CLOEXEC) < 0) {
 		diag_add(errors, "%s: pipe: %s", shown, strerror(errno));
@@ -398,13 +398,13 @@ eco_js_load(const char *abs, const char *shown, struct diag *errors)
 		close(out[1]);
 		free(node);
 		free(dir);
-		return NULL;
+		return -1;
 	}
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
 	pid = fork();
 	if (pid == 0)
-		eco_js_child(node, abs, dir, &cred, out[1], err[1]);
+		eco_js_child(node, abs, dir, cred, out[1], err[1]);
 	e = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(out[1]);
@@ -415,11 +415,31 @@ eco_js_load(const char *abs, const char *shown, struct diag *errors)
 		close(out[0]);
 		close(err[0]);
 		diag_add(errors, "%s: fork: %s", shown, strerror(e));
-		return NULL;
+		return -1;
 	}
 	/* Also here: the group must exist before the timeout may kill it. */
 	setpgid(pid, pid);
-	status = eco_js_collect(pid, out[0], err[0], eco_js_now_ms() + timeout,
+	*rd_out = out[0];
+	*rd_err = err[0];
+	return pid;
+}
+
+json_t *
+eco_js_load(const char *abs, const char *shown, struct diag *errors)
+{
+	struct eco_js_buf ob = { NULL, 0, ECO_JS_MAX_OUT, 0 };
+	struct eco_js_buf eb = { NULL, 0, ECO_JS_MAX_ERR, 0 };
+	struct eco_js_cred cred;
+	json_error_t jerr;
+	json_t *doc = NULL;
+	uint64_t timeout = eco_js_timeout_ms();
+	int rd_out, rd_err, status;
+	pid_t pid;
+
+	if ((pid = eco_js_spawn(abs, shown, &cred, &rd_out, &rd_err,
+	    errors)) < 0)
+		return NULL;
+	status = eco_js_collect(pid, rd_out, rd_err, eco_js_now_ms() + timeout,
 	    &ob, &eb);
 	if (status == -1)
 		diag_add(errors, "%s: node did not finish evaluating it within "

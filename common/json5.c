@@ -399,13 +399,43 @@ json5_word(const struct json5 *j, const char *p, const char *w)
 	    !json5_ident_char(j, p + n, 0);
 }
 
+/* 0x…: an integer (a real beyond LLONG_MAX); start is where the number
+ * begins (its sign, if any), p just after the 0x. */
+static json_t *
+json5_hex(struct json5 *j, const char *start, const char *p, int neg)
+{
+	char buf[512];
+	int digits = 0;
+	unsigned long long u;
+
+	while (p < j->end && hexdigit((unsigned char)*p) >= 0)
+		p++, digits++;
+	if (digits == 0 || json5_ident_char(j, p, 0)) {
+		j->p = p;
+		json5_fail(j, "invalid hexadecimal number");
+		return NULL;
+	}
+	if ((size_t)(p - start) >= sizeof buf) {
+		json5_fail(j, "number too long");
+		return NULL;
+	}
+	memcpy(buf, start + neg + (*start == '+'), p - start -
+	    neg - (*start == '+'));
+	buf[p - start - neg - (*start == '+')] = '\0';
+	j->p = p;
+	errno = 0;
+	u = strtoull(buf, NULL, 16);
+	if (errno == 0 && u <= (unsigned long long)LLONG_MAX)
+		return json_integer(neg ? -(long long)u : (long long)u);
+	return json_real(neg ? -strtod(buf, NULL) : strtod(buf, NULL));
+}
+
 static json_t *
 json5_number(struct json5 *j)
 {
 	const char *start = j->p, *p = j->p;
 	char buf[512];
 	int neg = 0, real = 0, digits = 0;
-	unsigned long long u;
 	long long ll;
 	double d;
 	char *e;
@@ -416,29 +446,8 @@ json5_number(struct json5 *j)
 		j->p = p + (*p == 'I' ? 8 : 3);
 		return json_null();	/* what JSON.stringify makes of them */
 	}
-	if (p + 1 < j->end && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
-		p += 2;
-		while (p < j->end && hexdigit((unsigned char)*p) >= 0)
-			p++, digits++;
-		if (digits == 0 || json5_ident_char(j, p, 0)) {
-			j->p = p;
-			json5_fail(j, "invalid hexadecimal number");
-			return NULL;
-		}
-		if ((size_t)(p - start) >= sizeof buf) {
-			json5_fail(j, "number too long");
-			return NULL;
-		}
-		memcpy(buf, start + neg + (*start == '+'), p - start -
-		    neg - (*start == '+'));
-		buf[p - start - neg - (*start == '+')] = '\0';
-		j->p = p;
-		errno = 0;
-		u = strtoull(buf, NULL, 16);
-		if (errno == 0 && u <= (unsigned long long)LLONG_MAX)
-			return json_integer(neg ? -(long long)u : (long long)u);
-		return json_real(neg ? -strtod(buf, NULL) : strtod(buf, NULL));
-	}
+	if (p + 1 < j->end && p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+		return json5_hex(j, start, p + 2, neg);
 	if (p < j->end && *p == '0' && p + 1 < j->end && p[1] >= '0' &&
 	    p[1] <= '9') {
 		j->p = p + 1;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diag.h"
 #include "proto.h"
 
 static char *
@@ -162,6 +163,19 @@ proto_reply_error_ex(json_t *id, const char *code, json_t *extra,
 	s = proto_reply_error_va(id, code, extra, fmt, ap);
 	va_end(ap);
 	return s;
+}
+
+char *
+proto_reply_config_error(json_t *id, const struct diag *errors)
+{
+	json_t *e = json_array();
+	size_t i;
+
+	for (i = 0; i < errors->n; i++)
+		json_array_append_new(e, json_string(errors->msgs[i]));
+	return proto_reply_error_ex(id, "config_error",
+	    json_pack("{so}", "errors", e), "%s",
+	    errors->n > 0 ? errors->msgs[0] : "configuration error");
 }
 
 char *

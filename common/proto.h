@@ -33,6 +33,11 @@ char	*proto_reply_error(json_t *id, const char *code, const char *fmt, ...)
 char	*proto_reply_error_ex(json_t *id, const char *code, json_t *extra,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* A config_error reply carrying every message of `errors` (the first is
+ * the error's message). */
+struct diag;
+char	*proto_reply_config_error(json_t *id, const struct diag *errors);
+
 /* Encode a request line (for wsctl), '\n'-terminated, malloc'd. */
 char	*proto_request_line(long id, const char *cmd, json_t *args /* stolen */);
 

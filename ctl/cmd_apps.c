@@ -680,6 +680,37 @@ cmd_apps_listed(json_t *list, json_t *name)
 	return NULL;
 }
 
+/* The apps of FILE that do not run: started (start_missing), else named. */
+static int
+cmd_apps_file_missing(struct ctl *ctl, const char *file, const char *abspath,
+    const struct cmd_apps_opts *o, const char *cmd, json_t *missing,
+    int start_missing)
+{
+	json_t *args, *data, *v;
+	size_t i;
+	int rc;
+
+	if (json_array_size(missing) == 0)
+		return EXIT_OK;
+	if (start_missing) {
+		args = json_pack("{sssO}", "file", abspath, "only", missing);
+		if (o->env != NULL)
+			json_object_set_new(args, "env", json_string(o->env));
+		if ((rc = client_call(ctl, "start", args, &data)) != 0)
+			return rc;
+		rc = cmd_apps_done(ctl, "started", file, data);
+		json_decref(data);
+		return rc;
+	}
+	if (strcmp(cmd, "restart") != 0 && strcmp(cmd, "reload") != 0)
+		return EXIT_OK;
+	json_array_foreach(missing, i, v)
+		ctl_warn("%s is not running: `wsctl %s FILE` does not start "
+		    "it; `wsctl startOr%c%s %s` does", json_string_value(v),
+		    cmd, cmd[0] - 'a' + 'A', cmd + 1, file);
+	return EXIT_CMDFAIL;
+}
+
 /*
  * Apply `cmd` to the apps FILE defines (those of --only), as PM2 does
  * with `pm2 reload ecosystem.config.js`; the daemon names the apps (it is
@@ -761,26 +792,9 @@ cmd_apps_file_act(struct ctl *ctl, const char *file,
 			worst = rc;
 		json_decref(data);
 	}
-	if (json_array_size(missing) > 0 && start_missing) {
-		args = json_pack("{sssO}", "file", abspath, "only", missing);
-		if (o->env != NULL)
-			json_object_set_new(args, "env", json_string(o->env));
-		if ((rc = client_call(ctl, "start", args, &data)) != 0)
-			worst = rc;
-		else {
-			if ((rc = cmd_apps_done(ctl, "started", file, data)) !=
-			    EXIT_OK)
-				worst = rc;
-			json_decref(data);
-		}
-	} else if (json_array_size(missing) > 0 && (strcmp(cmd, "restart") == 0 ||
-	    strcmp(cmd, "reload") == 0)) {
-		json_array_foreach(missing, i, v)
-			ctl_warn("%s is not running: `wsctl %s FILE` does not start "
-			    "it; `wsctl startOr%c%s %s` does", json_string_value(v),
-			    cmd, cmd[0] - 'a' + 'A', cmd + 1, file);
-		worst = EXIT_CMDFAIL;
-	}
+	if ((rc = cmd_apps_file_missing(ctl, file, abspath, o, cmd, missing,
+	    start_missing)) != EXIT_OK)
+		worst = rc;
 	json_decref(missing);
 	json_decref(listed);
 	json_decref(only);

@@ -232,17 +232,39 @@ monit_keep(json_t *insts)
 	return o;
 }
 
+/* Until `next` (monotonic ms): q or ^C quits, a resize redraws at once. */
+static void
+monit_wait(uint64_t next)
+{
+	struct pollfd pfd;
+	uint64_t now;
+	char key;
+
+	while (!monit_quit && (now = monit_now_ms()) < next) {
+		if (monit_resized) {
+			monit_resized = 0;
+			fputs("\033[2J", stdout);
+			return;
+		}
+		pfd.fd = STDIN_FILENO;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, (int)(next - now)) <= 0)
+			continue;
+		if (read(STDIN_FILENO, &key, 1) == 1 &&
+		    (key == 'q' || key == 'Q' || key == 3))
+			monit_quit = 1;
+	}
+}
+
 static int
 cmd_monit_run(struct ctl *ctl, int argc, char **argv)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGWINCH };
 	struct sigaction sa, old[4];
 	struct termios saved, raw;
-	struct pollfd pfd;
 	json_t *data = NULL, *prev = json_object();
-	uint64_t last = 0, now, next;
-	char key;
-	int rc = EXIT_OK, i, wait;
+	uint64_t last = 0, now;
+	int rc = EXIT_OK, i;
 
 	(void)argv;
 	if (argc != 1)
@@ -291,22 +313,7 @@ cmd_monit_run(struct ctl *ctl, int argc, char **argv)
 			data = NULL;
 			last = now;
 		}
-		next = last + MONIT_TICK_MS;
-		while (!monit_quit && (now = monit_now_ms()) < next) {
-			if (monit_resized) {
-				monit_resized = 0;
-				fputs("\033[2J", stdout);
-				break;
-			}
-			wait = (int)(next - now);
-			pfd.fd = STDIN_FILENO;
-			pfd.events = POLLIN;
-			if (poll(&pfd, 1, wait) <= 0)
-				continue;
-			if (read(STDIN_FILENO, &key, 1) == 1 &&
-			    (key == 'q' || key == 'Q' || key == 3))
-				monit_quit = 1;
-		}
+		monit_wait(last + MONIT_TICK_MS);
 	}
 	fputs("\033[?25h\033[?1049l", stdout);
 	fflush(stdout);

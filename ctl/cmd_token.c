@@ -380,10 +380,51 @@ cmd_token_http(int fd, const char *req, size_t reqlen, char *resp,
 	return status;
 }
 
+/*
+ * The POST /api/publish request (its length, or -1) for the worker env
+ * describes: *host and *port (into env, or defaults), Authorization from
+ * WS_API_KEY (a warning without it).
+ */
+static int
+cmd_token_request(json_t *env, const char *chosen, const char *body,
+    const char *idem, const char **host, const char **port, char **req)
+{
+	const char *key;
+
+	*port = cmd_token_getenv(env, "WS_PORT");
+	if (*port == NULL || **port == '\0')
+		*port = "3002";
+	*host = cmd_token_getenv(env, "WS_HOST");
+	if (*host == NULL || **host == '\0' || strcmp(*host, "0.0.0.0") == 0 ||
+	    strcmp(*host, "::") == 0)
+		*host = "127.0.0.1";
+	key = cmd_token_getenv(env, "WS_API_KEY");
+	if (key == NULL || *key == '\0')
+		ctl_warn("WS_API_KEY is not set%s%s: sending without "
+		    "Authorization", chosen != NULL ? " for " : "",
+		    chosen != NULL ? chosen : "");
+	return asprintf(req, "POST /api/publish HTTP/1.1\r\n"
+	    "Host: %s:%s\r\n"
+	    "User-Agent: wsctl\r\n"
+	    "%s%s%s"
+	    "%s%s%s"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Connection: close\r\n"
+	    "\r\n"
+	    "%s", *host, *port,
+	    key != NULL && *key != '\0' ? "Authorization: Bearer " : "",
+	    key != NULL && *key != '\0' ? key : "",
+	    key != NULL && *key != '\0' ? "\r\n" : "",
+	    idem != NULL ? "Idempotency-Key: " : "", idem != NULL ? idem : "",
+	    idem != NULL ? "\r\n" : "",
+	    strlen(body), body);
+}
+
 static int
 cmd_token_publish(struct ctl *ctl, int argc, char **argv)
 {
-	const char *user = NULL, *ttl = NULL, *app = NULL, *port, *key, *host;
+	const char *user = NULL, *ttl = NULL, *app = NULL, *port, *host;
 	const char *idem = NULL;
 	json_t *env = NULL;
 	char *chosen = NULL, *body = NULL, *req = NULL, resp[65536], *p;
@@ -409,35 +450,7 @@ cmd_token_publish(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	}
 	client_close(ctl);
-	port = cmd_token_getenv(env, "WS_PORT");
-	if (port == NULL || *port == '\0')
-		port = "3002";
-	host = cmd_token_getenv(env, "WS_HOST");
-	if (host == NULL || *host == '\0' || strcmp(host, "0.0.0.0") == 0 ||
-	    strcmp(host, "::") == 0)
-		host = "127.0.0.1";
-	key = cmd_token_getenv(env, "WS_API_KEY");
-	if (key == NULL || *key == '\0')
-		ctl_warn("WS_API_KEY is not set%s%s: sending without "
-		    "Authorization", chosen != NULL ? " for " : "",
-		    chosen != NULL ? chosen : "");
-
-	reqlen = asprintf(&req, "POST /api/publish HTTP/1.1\r\n"
-	    "Host: %s:%s\r\n"
-	    "User-Agent: wsctl\r\n"
-	    "%s%s%s"
-	    "%s%s%s"
-	    "Content-Type: application/json\r\n"
-	    "Content-Length: %zu\r\n"
-	    "Connection: close\r\n"
-	    "\r\n"
-	    "%s", host, port,
-	    key != NULL && *key != '\0' ? "Authorization: Bearer " : "",
-	    key != NULL && *key != '\0' ? key : "",
-	    key != NULL && *key != '\0' ? "\r\n" : "",
-	    idem != NULL ? "Idempotency-Key: " : "", idem != NULL ? idem : "",
-	    idem != NULL ? "\r\n" : "",
-	    strlen(body), body);
+	reqlen = cmd_token_request(env, chosen, body, idem, &host, &port, &req);
 	free(chosen);
 	free(body);
 	if (reqlen < 0) {

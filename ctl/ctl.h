@@ -52,7 +52,7 @@ extern const struct ctl_cmd cmd_monit_cmds[];	/* monit */
 extern const struct ctl_cmd cmd_pm2_cmds[];	/* sendSignal reset cleardump */
 extern const struct ctl_cmd startup_cmds[];	/* startup unstartup (ctl/startup.c) */
 
-/* main.c: "usage: wsctl <usage>" for ctl->cmd on stderr; returns 64. */
+/* ctl.c: "usage: wsctl <usage>" for ctl->cmd on stderr; returns 64. */
 int	ctl_usage(struct ctl *);
 /* Print "wsctl: <msg>" on stderr. */
 void	ctl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

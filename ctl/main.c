@@ -1,5 +1,4 @@
 /* wsctl: finds the daemon's socket, picks the command's row, runs it. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,31 +24,6 @@ static const struct ctl_cmd *groups[] = {
 	NULL
 };
 
-void
-ctl_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fputs("wsctl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-void
-ctl_warnings(json_t *data)
-{
-	json_t *w;
-	size_t i;
-
-	json_array_foreach(json_object_get(data, "warnings"), i, w) {
-		if (json_is_string(w))
-			ctl_warn("warning: %s", json_string_value(w));
-	}
-}
-
 static void
 ctl_help(FILE *f)
 {
@@ -71,18 +45,6 @@ ctl_help(FILE *f)
 	fprintf(f, "\n--json prints the daemon's reply data.  Exit status: "
 	    "0 ok, 1 failed, 64 usage,\n69 daemon not running, "
 	    "78 configuration error.\n");
-}
-
-int
-ctl_usage(struct ctl *ctl)
-{
-	if (ctl->cmd == NULL) {
-		ctl_help(stderr);
-		return EXIT_USAGE;
-	}
-	fprintf(stderr, "usage: wsctl %s%s%s\n", ctl->cmd->name,
-	    *ctl->cmd->usage != '\0' ? " " : "", ctl->cmd->usage);
-	return EXIT_USAGE;
 }
 
 static int

@@ -1,7 +1,7 @@
 /*
- * The app and instance table, and each instance's lifecycle: events (child
- * exits, timers, IPC messages, requests) go through policy_step() and the
- * actions it returns are carried out here.
+ * The app and instance table: adding (a loaded app taken over), scaling,
+ * freeing.  It sits below each instance's lifecycle (inst.c) and reload,
+ * and asks them through the app_ops main.c gives app_init.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -27,6 +27,7 @@
 static struct app_list	 app_list = TAILQ_HEAD_INITIALIZER(app_list);
 static struct inst_list	 inst_list = TAILQ_HEAD_INITIALIZER(inst_list);
 static int		 app_next_id;
+static const struct app_ops *app_ops;
 /* The triggers above the table (watch.c) follow its apps through these. */
 static void		(*app_added_cb)(struct app *);
 static void		(*app_freed_cb)(struct app *);
@@ -34,8 +35,9 @@ static void		(*app_freed_cb)(struct app *);
 static void	app_insert_by_id(struct inst_list *, struct inst *);
 
 void
-app_init(void)
+app_init(const struct app_ops *ops)
 {
+	app_ops = ops;
 	app_next_id = 0;
 }
 
@@ -351,7 +353,7 @@ app_inst_reap(struct inst *in)
 	if (!left)
 		app_free(a);
 	else
-		inst_steer(a);
+		app_ops->steer(a);
 }
 
 static int
@@ -387,7 +389,7 @@ app_scale_blocker(const struct app *a)
 	const struct inst *in;
 	size_t i;
 
-	if (reload_busy(a))
+	if (app_ops->reloading(a))
 		return "a reload of it is in progress";
 	for (i = 0; i < a->ninsts; i++) {
 		if ((in = a->insts[i]) == NULL)
@@ -412,7 +414,7 @@ app_keep(struct inst *in)
 	in->retire_at = 0;
 	log_json(LOG_INFO, app_fields(in), "kept: wanted again before it was "
 	    "stopped");
-	inst_steer(in->app);
+	app_ops->steer(in->app);
 	return 1;
 }
 
@@ -450,15 +452,15 @@ app_scale_apply(struct app *a)
 	for (i = 0; i < n; i++)
 		if (ids[i] == -2)
 			ids[i] = run ? a->insts[i]->id : -1;
-	inst_steer(a);
+	app_ops->steer(a);
 	/* Acting may free an instance: look each up again by id. */
 	for (i = 0; i < n + old; i++) {
 		if (ids[i] < 0 || (in = app_inst_by_id(ids[i])) == NULL)
 			continue;
 		if (i < n)
-			inst_start(in);
+			app_ops->start(in);
 		else
-			inst_delete(in);
+			app_ops->remove(in);
 	}
 	free(ids);
 	return 0;
@@ -547,7 +549,7 @@ app_add(struct config_app *ca, const char *config_file, int start,
 	/* Fewer instances than before: the extra slots go. */
 	for (i = (size_t)a->cfg.instances; i < a->ninsts; i++)
 		if (a->insts[i] != NULL && !a->insts[i]->removing)
-			inst_delete(a->insts[i]);
+			app_ops->remove(a->insts[i]);
 	/* A slot to keep still held by a stopping instance of a scale down
 	 * is filled once that has stopped (app_scale_resume). */
 	for (i = 0; i < a->ninsts && i < (size_t)a->cfg.instances; i++)
@@ -560,7 +562,7 @@ app_add(struct config_app *ca, const char *config_file, int start,
 	if (start)
 		for (i = 0; i < a->ninsts && i < (size_t)a->cfg.instances; i++)
 			if (a->insts[i] != NULL && !a->insts[i]->removing)
-				inst_start(a->insts[i]);
+				app_ops->start(a->insts[i]);
 	*out = a;
 	return 0;
 }
@@ -571,7 +573,7 @@ app_stop_all(void)
 	struct inst *in, *next;
 
 	TAILQ_FOREACH_SAFE(in, &inst_list, entry, next)
-		inst_stop(in);
+		app_ops->stop(in);
 }
 
 int

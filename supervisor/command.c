@@ -297,19 +297,6 @@ cmd_env(struct cmd_ctx *ctx)
 	return proto_reply_ok(ctx->id, json_pack("{so}", "env", o));
 }
 
-char *
-command_config_error(struct cmd_ctx *ctx, struct diag *errors)
-{
-	json_t *e = json_array();
-	size_t i;
-
-	for (i = 0; i < errors->n; i++)
-		json_array_append_new(e, json_string(errors->msgs[i]));
-	return proto_reply_error_ex(ctx->id, "config_error",
-	    json_pack("{so}", "errors", e), "%s",
-	    errors->n > 0 ? errors->msgs[0] : "configuration error");
-}
-
 static char	*command_act(struct cmd_ctx *, struct inst **, size_t,
 		    enum wait_kind, void (*)(struct inst *), json_t *);
 
@@ -369,7 +356,7 @@ command_load(struct cmd_ctx *ctx, struct config *c, const char *file,
 
 	if (config_load(c, file, o) < 0 ||
 	    command_pm2_only(c, ctx->args, &c->errors) < 0) {
-		r = command_config_error(ctx, &c->errors);
+		r = proto_reply_config_error(ctx->id, &c->errors);
 		config_free(c);
 		return r;
 	}
@@ -574,7 +561,7 @@ command_restart(struct cmd_ctx *ctx, int update_env)
 				app_update_env(v[i]->app, &errors);
 		}
 		if (errors.n > 0) {
-			r = command_config_error(ctx, &errors);
+			r = proto_reply_config_error(ctx->id, &errors);
 			diag_free(&errors);
 			free(v);
 			return r;
@@ -745,7 +732,7 @@ cmd_flush(struct cmd_ctx *ctx)
 static char *
 cmd_reload_logs(struct cmd_ctx *ctx)
 {
-	wsd_reopen_logs();
+	logcap_reopen_all();
 	return proto_reply_ok(ctx->id, json_object());
 }
 
@@ -786,7 +773,7 @@ cmd_resurrect(struct cmd_ctx *ctx)
 	diag_init(&errors);
 	if (dump_resurrect(&errors, &insts) < 0 &&
 	    json_array_size(insts) == 0) {
-		r = command_config_error(ctx, &errors);
+		r = proto_reply_config_error(ctx->id, &errors);
 		json_decref(insts);
 	} else {
 		/* The apps that could not be restored, said with the others. */
@@ -849,8 +836,8 @@ static const struct command command_table[] = {
 	{ "update",	cmd_update },
 };
 
-char *
-command_run(struct cmd_ctx *ctx, const char *name)
+static char *
+command_run_cb(struct cmd_ctx *ctx, const char *name)
 {
 	const struct ctlcmd *cc = ctlcmd_find(name);
 	const struct command *c = NULL;
@@ -891,4 +878,5 @@ command_init(void)
 {
 	inst_observe(command_settled_cb);
 	settle_init();
+	control_serve(command_run_cb);
 }

@@ -204,7 +204,7 @@ command_pm2_app_names(struct cmd_ctx *ctx)
 	diag_init(&warnings);
 	memset(&eco, 0, sizeof eco);
 	if (eco_load(json_string_value(file), &eco, &errors, &warnings) < 0)
-		r = command_config_error(ctx, &errors);
+		r = proto_reply_config_error(ctx->id, &errors);
 	else {
 		a = json_array();
 		for (i = 0; i < eco.napps; i++)

@@ -65,6 +65,8 @@ static LIST_HEAD(, client)	 control_clients = LIST_HEAD_INITIALIZER(control_clie
 static int			 control_nclients;
 static uv_timer_t		 control_idle_timer;
 static uint64_t			 control_idle_ms;
+static char			*(*control_run_cb)(struct cmd_ctx *,
+				    const char *);
 
 static void	control_client_close(struct client *);
 
@@ -224,7 +226,9 @@ control_line_cb(void *arg, char *line, size_t len)
 	ctx.args = req.args;
 	ctx.uid = c->uid;
 	ctx.pid = c->pid;
-	out = command_run(&ctx, req.cmd);
+	out = control_run_cb != NULL ? control_run_cb(&ctx, req.cmd) :
+	    proto_reply_error(ctx.id, "unknown_command",
+	    "unknown command \"%.64s\"", req.cmd);
 	if (out != NULL)
 		control_reply_now(c, out);
 	proto_request_free(&req);
@@ -431,6 +435,12 @@ control_idle_cb(uv_timer_t *t)
 		if (control_idle(c) && now - c->active_ms >= control_idle_ms)
 			control_client_close(c);
 	}
+}
+
+void
+control_serve(char *(*run_cb)(struct cmd_ctx *, const char *cmd))
+{
+	control_run_cb = run_cb;
 }
 
 int

@@ -23,6 +23,7 @@
 static void		(*inst_observers[INST_OBSERVERS])(void);
 static size_t		 inst_nobservers;
 static int		 inst_in_step;
+static const struct inst_reload_ops *inst_reload;
 
 /* Whether a process of `in` accepts on the slot socket now. */
 static int
@@ -66,6 +67,12 @@ inst_steer(struct app *a)
 }
 
 void
+inst_set_reload(const struct inst_reload_ops *ops)
+{
+	inst_reload = ops;
+}
+
+void
 inst_observe(void (*cb)(void))
 {
 	if (inst_nobservers < INST_OBSERVERS)
@@ -87,7 +94,7 @@ inst_ipc_cb(void *arg, const struct ipcmsg *m)
 	struct inst *in = arg;
 
 	if (m->settings_ok || m->settings_error != NULL)
-		reload_settings_ack(in, m->settings_error);
+		inst_reload->settings_ack(in, m->settings_error);
 	if (m->ready) {
 		if (in->ps.state == ST_LAUNCHING)
 			log_json(LOG_INFO, app_fields(in), "ready");
@@ -156,7 +163,7 @@ inst_event(struct inst *in, enum policy_ev type, int code, int sig)
 			    po.why != NULL ? ": " : "", po.why != NULL ? po.why : "");
 	}
 	inst_apply(in, &po);
-	reload_advance(in);
+	inst_reload->advance(in);
 	inst_steer(in->app);
 	if (--inst_in_step > 0)
 		return;
@@ -279,8 +286,8 @@ inst_child_exit(pid_t pid, int status)
 		/* The replaced process: never a crash, never restarted. */
 		log_json(in->old_signalled || (WIFEXITED(status) &&
 		    WEXITSTATUS(status) == 0) ? LOG_INFO : LOG_WARN,
-		    reload_old_fields(in), "replaced process %s", what);
-		reload_old_gone(in);
+		    inst_reload->old_fields(in), "replaced process %s", what);
+		inst_reload->old_gone(in);
 		if (in->reload == RL_RETIRING)
 			in->reload = RL_DONE;
 		inst_steer(in->app);
@@ -319,7 +326,7 @@ inst_leader_exit(struct inst *in, int status)
 		in->ps.last_signal = sig;
 		snprintf(before, sizeof before, "%s before it was online",
 		    what);
-		reload_restore(in, before);
+		inst_reload->restore(in, before);
 		inst_steer(in->app);
 		if (inst_in_step == 0)
 			inst_settled();
@@ -351,7 +358,7 @@ void
 inst_stop(struct inst *in)
 {
 	in->retire_at = 0;
-	reload_old_retire(in);
+	inst_reload->old_retire(in);
 	inst_event(in, PEV_STOP, 0, 0);
 }
 
@@ -408,7 +415,7 @@ inst_retire_check(void)
 			continue;
 		}
 		in->retire_at = 0;
-		reload_old_retire(in);
+		inst_reload->old_retire(in);
 		inst_event(in, PEV_STOP, 0, 0);	/* may free `in` */
 		next = TAILQ_FIRST(app_insts());	/* the list may have changed */
 	}
@@ -429,6 +436,6 @@ inst_delete(struct inst *in)
 		return;
 	}
 	in->retire_at = 0;
-	reload_old_retire(in);
+	inst_reload->old_retire(in);
 	inst_event(in, PEV_STOP, 0, 0);
 }

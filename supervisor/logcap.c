@@ -284,19 +284,20 @@ logcap_attach(int fd, const char *path, const char *also, int time,
 	return -1;
 }
 
-int
+/* SIGUSR2, reloadLogs: wsd.log (when detached) and every instance log. */
+void
 logcap_reopen_all(void)
 {
 	struct logfile *lf;
-	int rc = 0;
 
+	if (!wsd_foreground)
+		daemon_open_log(wsd_home);
 	LIST_FOREACH(lf, &logcap_files, entry) {
 		if (lf->fd >= 0)
 			close(lf->fd);
-		if (logcap_fopen(lf) < 0)
-			rc = -1;
+		logcap_fopen(lf);
 	}
-	return rc;
+	log_info("log files reopened");
 }
 
 int

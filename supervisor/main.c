@@ -242,7 +242,7 @@ main_signal_cb(uv_signal_t *h, int signum)
 		main_reload_config();
 		break;
 	case SIGUSR2:
-		wsd_reopen_logs();
+		logcap_reopen_all();
 		break;
 	}
 }
@@ -285,6 +285,15 @@ main_base_env(void)
 		env_unset(&wsd_base_env, main_private_env[i]);
 }
 
+/* What the app table asks of the rooms above it. */
+static const struct app_ops main_app_ops = {
+	.start = inst_start,
+	.stop = inst_stop,
+	.remove = inst_delete,
+	.steer = inst_steer,
+	.reloading = reload_busy,
+};
+
 /* The loop, the signals and every room, in the order they observe the
  * instances; then the control socket.  0 or -1. */
 static int
@@ -298,7 +307,7 @@ main_rooms(int sockfd)
 		uv_signal_init(wsd_loop, &main_signals[i]);
 		uv_signal_start(&main_signals[i], main_signal_cb, sigs[i]);
 	}
-	app_init();
+	app_init(&main_app_ops);
 	wsd_set_shutdown(main_shutdown_cb);
 	watch_init();
 	reload_init();

@@ -55,7 +55,7 @@
  * before it is online, the old process is the instance again, as if
  * nothing had happened (its policy state is restored).
  */
-json_t *
+static json_t *
 reload_old_fields(const struct inst *in)
 {
 	return json_pack("{sssisisi}", "app", in->app->cfg.name,
@@ -88,7 +88,7 @@ reload_old_timer_cb(uv_timer_t *t)
 }
 
 /* Ask the replaced process to drain and exit; SIGKILL after kill_timeout. */
-void
+static void
 reload_old_retire(struct inst *in)
 {
 	int sig = in->app->cfg.kill_signal > 0 ? in->app->cfg.kill_signal : SIGINT;
@@ -113,7 +113,7 @@ reload_old_retire(struct inst *in)
 }
 
 /* The replaced process has exited (and been reaped). */
-void
+static void
 reload_old_gone(struct inst *in)
 {
 	in->old_pid = 0;
@@ -144,7 +144,7 @@ reload_fail(struct inst *in, const char *fmt, ...)
 }
 
 /* The replacement is gone before it was online: the old process is back. */
-void
+static void
 reload_restore(struct inst *in, const char *what)
 {
 	int last_code = in->ps.last_code, last_signal = in->ps.last_signal;
@@ -169,7 +169,7 @@ reload_restore(struct inst *in, const char *what)
 }
 
 /* After each event: move the reload on (drain the old one once online). */
-void
+static void
 reload_advance(struct inst *in)
 {
 	if (in->reload != RL_SPAWNING)
@@ -545,7 +545,7 @@ reload_hot_only(struct inst **v, size_t n)
 	return hot;
 }
 
-void
+static void
 reload_settings_ack(struct inst *in, const char *error)
 {
 	if (in->hot != HP_WAIT)
@@ -754,8 +754,18 @@ reload_settled_cb(void)
 	reload_check();
 }
 
+static const struct inst_reload_ops reload_inst_ops = {
+	.advance = reload_advance,
+	.old_retire = reload_old_retire,
+	.old_gone = reload_old_gone,
+	.old_fields = reload_old_fields,
+	.restore = reload_restore,
+	.settings_ack = reload_settings_ack,
+};
+
 void
 reload_init(void)
 {
 	inst_observe(reload_settled_cb);
+	inst_set_reload(&reload_inst_ops);
 }

@@ -4,7 +4,6 @@
  */
 #include <time.h>
 
-#include "log.h"
 #include "wsd.h"
 
 const char		*wsd_home;
@@ -42,13 +41,4 @@ wsd_shutdown(const char *why)
 {
 	if (wsd_shutdown_cb != NULL)
 		wsd_shutdown_cb(why);
-}
-
-void
-wsd_reopen_logs(void)
-{
-	if (!wsd_foreground)
-		daemon_open_log(wsd_home);
-	logcap_reopen_all();
-	log_info("log files reopened");
 }

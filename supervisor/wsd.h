@@ -181,7 +181,6 @@ extern int		 wsd_foreground;
 /* Stop every app, then exit 0: the lifecycle main.c gives wsd_set_shutdown. */
 void	 wsd_shutdown(const char *why);
 void	 wsd_set_shutdown(void (*cb)(const char *why));
-void	 wsd_reopen_logs(void);	/* wsd.log and every instance log */
 
 /*
  * config.c: an ecosystem file (or dump.json's app) loaded, and each app's
@@ -219,8 +218,19 @@ int	 config_load_json(struct config *, json_t *doc, const char *file,
 void	 config_app_free(struct config_app *);
 void	 config_free(struct config *);
 
-/* app.c: the app and instance table: adding, scaling, freeing. */
-void	 app_init(void);
+/*
+ * app.c: the app and instance table: adding, scaling, freeing.  It sits
+ * below the instance's lifecycle and reload: what it asks of them goes
+ * through the ops main.c gives app_init, before any app is added.
+ */
+struct app_ops {
+	int	 (*start)(struct inst *);		/* inst_start */
+	void	 (*stop)(struct inst *);		/* inst_stop */
+	void	 (*remove)(struct inst *);		/* inst_delete */
+	void	 (*steer)(struct app *);		/* inst_steer */
+	int	 (*reloading)(const struct app *);	/* reload_busy */
+};
+void	 app_init(const struct app_ops *);
 struct app_list *app_all(void);
 struct inst_list *app_insts(void);
 struct inst	*app_inst_by_id(int);
@@ -281,6 +291,22 @@ void	 inst_event(struct inst *, enum policy_ev, int code, int sig);
 void	 inst_ipc_cb(void *arg, const struct ipcmsg *);	/* its IPC messages */
 /* New connections to the app's slots whose process accepts now. */
 void	 inst_steer(struct app *);
+/*
+ * reload.c's part in an instance's life (inst.c sits below reload.c):
+ * after each event; the replaced process's drain, its exit, its log
+ * fields; the replacement gone before it was online (the old one is
+ * back); a settings push answered (error NULL = applied).  reload_init
+ * sets them, before any instance starts.
+ */
+struct inst_reload_ops {
+	void	 (*advance)(struct inst *);
+	void	 (*old_retire)(struct inst *);
+	void	 (*old_gone)(struct inst *);
+	json_t	*(*old_fields)(const struct inst *);
+	void	 (*restore)(struct inst *, const char *what);
+	void	 (*settings_ack)(struct inst *, const char *error);
+};
+void	 inst_set_reload(const struct inst_reload_ops *);
 
 /* watch.c: cron_restart and max_memory_restart, above app.c and reload.c. */
 void	 watch_init(void);	/* before any app is added */
@@ -359,7 +385,7 @@ char	*proc_resolve(const char *script, const char *cwd, const struct env *);
  * a date prefix when `time` or `datefmt` (datefmt.h) is given.  0 or -1. */
 int	 logcap_attach(int fd, const char *path, const char *also,
 	    int time, const char *datefmt, uint64_t max_size, int retain);
-int	 logcap_reopen_all(void);
+void	 logcap_reopen_all(void);	/* wsd.log and every instance log */
 int	 logcap_truncate(const char *path);
 /* The streams reading now, for a re-exec; and one of them taken back. */
 int	 logcap_export(struct handover_log **, size_t *n);
@@ -444,17 +470,14 @@ const char *leftover_marker(void);	/* "WSD_RUN_ID=…", in every instance's env 
 void	 leftover_add(pid_t pgid);	/* a new instance process (group leader) */
 void	 leftover_check(void);		/* after reaping: forget empty groups */
 
-/* control.c: the control socket, clients and their ordered replies. */
+/*
+ * control.c: the control socket, clients and their ordered replies.  It
+ * knows no command: each request goes to the runner set once at start-up
+ * (command.c's table, by command_init), which returns the reply line, or
+ * NULL when the reply was deferred.
+ */
 struct client;
 struct reply;
-int	 control_open(uv_loop_t *, int fd);
-void	 control_close(void);
-int	 control_fd(void);	/* the listening socket, or -1 */
-/* A deferred reply: filled later with control_reply_done. */
-struct reply *control_reply_defer(struct client *);
-void	 control_reply_done(struct reply *, char *line /* moved */);
-
-/* command.c: the command table. */
 struct cmd_ctx {
 	struct client	*client;
 	json_t		*id;
@@ -462,10 +485,15 @@ struct cmd_ctx {
 	uid_t		 uid;
 	pid_t		 pid;
 };
-/* Returns the reply line, or NULL when the reply was deferred. */
-char	*command_run(struct cmd_ctx *, const char *cmd);
-/* A config_error reply carrying every message of `errors`. */
-char	*command_config_error(struct cmd_ctx *, struct diag *errors);
+void	 control_serve(char *(*run_cb)(struct cmd_ctx *, const char *cmd));
+int	 control_open(uv_loop_t *, int fd);
+void	 control_close(void);
+int	 control_fd(void);	/* the listening socket, or -1 */
+/* A deferred reply: filled later with control_reply_done. */
+struct reply *control_reply_defer(struct client *);
+void	 control_reply_done(struct reply *, char *line /* moved */);
+
+/* command.c: the command table; command_init gives control.c its runner. */
 
 /* command_pm2.c: the PM2 commands command.c's table names. */
 char	*command_pm2_send_signal(struct cmd_ctx *);
@@ -499,7 +527,9 @@ void	 reload_start(struct inst **v, size_t n, struct reply *reply,
 	    json_t *id, const char *why);
 int	 reload_busy(const struct app *);	/* a job still has its instances */
 int	 reload_idle(void);			/* no job at all */
-void	 reload_init(void);			/* its jobs follow the instances */
+/* Its jobs follow the instances; it takes its part in their lives
+ * (inst_set_reload). */
+void	 reload_init(void);
 /*
  * Zero-downtime replacement of one online instance: spawn the replacement
  * on the same slot socket, and once it is online drain the old process.
@@ -509,15 +539,6 @@ int	 reload_inst(struct inst *);
 /* 0 in progress, 1 replaced, -1 failed (*why); then forget the outcome. */
 int	 reload_result(struct inst *, const char **why);
 void	 reload_forget(struct inst *);
-/* For inst.c: after each event; the replaced process's drain and exit;
- * the replacement gone before it was online (the old one is back). */
-void	 reload_advance(struct inst *);
-void	 reload_old_retire(struct inst *);
-void	 reload_old_gone(struct inst *);
-json_t	*reload_old_fields(const struct inst *);
-void	 reload_restore(struct inst *, const char *what);
-/* The instance answered a settings push: error NULL = applied. */
-void	 reload_settings_ack(struct inst *, const char *error);
 /*
  * Whether re-reading the env of v's apps changes only hot settings (for
  * `restart --update-env`, which then reloads to push them); the apps keep

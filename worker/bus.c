@@ -38,6 +38,7 @@
 #define BUS_CHUNK		1000	/* channels per resubscribing SUBSCRIBE */
 #define BUS_HB_MISSES		2	/* heartbeat ticks without an answer */
 
+static void	bus_setup_cb(redisAsyncContext *, void *, void *);
 static void	bus_sub_cb(redisAsyncContext *, void *, void *);
 static void	bus_pub_cb(redisAsyncContext *, void *, void *);
 static void	bus_retry_cb(uv_timer_t *);
@@ -188,7 +189,7 @@ bus_start(struct bus *b)
 
 /* --- the master links ------------------------------------------------- */
 
-void
+static void
 bus_master_failed(struct bus_link *l, const char *why)
 {
 	struct bus	*b = l->bus;
@@ -199,7 +200,7 @@ bus_master_failed(struct bus_link *l, const char *why)
 }
 
 /* AUTH, SELECT, then ROLE (Sentinel) or PING, pipelined. */
-void
+static void
 bus_cmd_handshake(struct bus_link *l)
 {
 	struct bus		*b = l->bus;
@@ -270,7 +271,7 @@ bus_sync_put(void *ctx, const char *key, size_t klen)
 }
 
 /* AUTH, SUBSCRIBE the heartbeat channel, then every key of the set. */
-void
+static void
 bus_sub_handshake(struct bus_link *l)
 {
 	struct bus	*b = l->bus;
@@ -299,16 +300,6 @@ bus_sub_handshake(struct bus_link *l)
 
 /* --- replies ---------------------------------------------------------- */
 
-int
-bus_reply_is(const redisReply *r, const char *s)
-{
-	size_t	 len = strlen(s);
-
-	return r != NULL && (r->type == REDIS_REPLY_STRING ||
-	    r->type == REDIS_REPLY_STATUS) && r->len == len &&
-	    strncasecmp(r->str, s, len) == 0;
-}
-
 static void
 bus_role_check(struct bus_link *l, const redisReply *r, int hb)
 {
@@ -318,7 +309,7 @@ bus_role_check(struct bus_link *l, const redisReply *r, int hb)
 	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
 	    r->element[0]->type == REDIS_REPLY_STRING)
 		role = r->element[0];
-	if (role != NULL && bus_reply_is(role, "master")) {
+	if (role != NULL && bus_link_reply_is(role, "master")) {
 		if (hb)
 			b->hb_wait &= ~BUS_HB_ROLE;
 		else {
@@ -331,7 +322,7 @@ bus_role_check(struct bus_link *l, const redisReply *r, int hb)
 	    role != NULL ? (int)role->len : 1, role != NULL ? role->str : "?");
 }
 
-void
+static void
 bus_setup_cb(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct bus_link	*l = ac->data;
@@ -343,13 +334,12 @@ bus_setup_cb(redisAsyncContext *ac, void *reply, void *priv)
 		return;
 	b = l->bus;
 	if (r->type == REDIS_REPLY_ERROR) {
-		bus_link_error(l, "%s: %.*s", step == BUS_STEP_AUTH ? "AUTH" :
+		bus_link_error(l, "%s: %.*s",
 		    step == BUS_STEP_SELECT ? "SELECT" : "command",
 		    (int)r->len, r->str);
 		return;
 	}
 	switch (step) {
-	case BUS_STEP_AUTH:
 	case BUS_STEP_SELECT:
 		break;
 	case BUS_STEP_PING:
@@ -660,6 +650,24 @@ bus_timers(struct bus *b, size_t i)
 	return i < sizeof(t) / sizeof(t[0]) ? t[i] : NULL;
 }
 
+static const struct bus_link_ops bus_cmd_ops = {
+	.handshake = bus_cmd_handshake,
+	.failed = bus_master_failed,
+};
+static const struct bus_link_ops bus_sub_ops = {
+	.handshake = bus_sub_handshake,
+	.failed = bus_master_failed,
+};
+static const struct bus_sentinel_ops bus_sentinel_ops = {
+	.fail = bus_fail,
+	.drop = bus_drop,
+	.notify = bus_notify,
+	.set_addr = bus_set_addr,
+	.connect_start = bus_connect_start,
+	.deadline_start = bus_deadline_start,
+	.next_delay = bus_next_delay,
+};
+
 struct bus *
 bus_new(uv_loop_t *loop, const struct bus_config *cfg, bus_message_cb mcb,
     bus_state_cb scb, bus_keys_cb kcb, void *arg)
@@ -671,6 +679,7 @@ bus_new(uv_loop_t *loop, const struct bus_config *cfg, bus_message_cb mcb,
 
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return NULL;
+	bus_sentinel_set_ops(&bus_sentinel_ops);
 	b->loop = loop;
 	b->message_cb = mcb;
 	b->state_cb = scb;
@@ -678,10 +687,10 @@ bus_new(uv_loop_t *loop, const struct bus_config *cfg, bus_message_cb mcb,
 	b->arg = arg;
 	b->failed_tail = &b->failed;
 	b->cmd.bus = b->sub.bus = b->query.bus = b->watch.bus = b;
-	b->cmd.kind = BUS_LINK_CMD;
-	b->sub.kind = BUS_LINK_SUB;
-	b->query.kind = BUS_LINK_QUERY;
-	b->watch.kind = BUS_LINK_WATCH;
+	b->cmd.ops = &bus_cmd_ops;
+	b->sub.ops = &bus_sub_ops;
+	b->query.ops = &bus_sentinel_query_ops;
+	b->watch.ops = &bus_sentinel_watch_ops;
 	if (bus_config_copy(&b->cfg, cfg) == -1)
 		goto fail;
 	if (b->cfg.sentinels != NULL) {

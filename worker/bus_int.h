@@ -40,17 +40,8 @@ enum bus_state {
 	BUS_CLOSED,	/* bus_free was called; waiting for handles to close */
 };
 
-/* Indexes bus_link.c's table of handshakes and failure handlers. */
-enum bus_link_kind {
-	BUS_LINK_CMD,		/* master: PUBLISH, ROLE, heartbeat */
-	BUS_LINK_SUB,		/* master: SUBSCRIBE, messages */
-	BUS_LINK_QUERY,		/* a sentinel, asked where the master is */
-	BUS_LINK_WATCH,		/* a sentinel, subscribed to +switch-master */
-};
-
 /* What a setup reply answers (the privdata of bus_setup_cb). */
 enum bus_step {
-	BUS_STEP_AUTH,
 	BUS_STEP_SELECT,
 	BUS_STEP_PING,		/* last handshake step without Sentinel */
 	BUS_STEP_ROLE,		/* last handshake step with Sentinel */
@@ -68,9 +59,23 @@ struct bus_addr {
 	int		 port;
 };
 
+/*
+ * What a link does once connected, and when it fails: its owner's (bus.c
+ * for the master links, bus_sentinel.c for the sentinel ones), set by
+ * bus_new; bus_link.c, below both, calls them.
+ */
+struct bus_link;
+struct bus_link_ops {
+	void	(*handshake)(struct bus_link *);
+	void	(*failed)(struct bus_link *, const char *why);
+};
+
+/* The links: cmd (master: PUBLISH, ROLE, heartbeat), sub (master:
+ * SUBSCRIBE, messages), query (a sentinel, asked where the master is),
+ * watch (a sentinel, subscribed to +switch-master). */
 struct bus_link {
 	struct bus		*bus;
-	enum bus_link_kind	 kind;
+	const struct bus_link_ops *ops;
 	struct redisAsyncContext *ac;
 	int			 ready;
 	int			 synced;	/* sub: the set was sent */
@@ -173,20 +178,34 @@ void	bus_link_error(struct bus_link *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	bus_link_auth(struct bus_link *, const char *user,
 	    const char *password);
+/* A string or status reply equal to s (any case). */
+int	bus_link_reply_is(const struct redisReply *, const char *s);
 
-/* bus_sentinel.c */
+/*
+ * bus_sentinel.c, below bus.c: what it asks of the state machine above it
+ * goes through these, which bus_new sets (bus_sentinel_set_ops) before any
+ * discovery: fail and start over, close the master links, report a
+ * transition, where the master is, open the master links, the deadline of
+ * the query, the next backoff delay.
+ */
+struct bus_sentinel_ops {
+	void	 (*fail)(struct bus *, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+	void	 (*drop)(struct bus *, enum bus_state next);
+	void	 (*notify)(struct bus *);
+	void	 (*set_addr)(struct bus *, const char *host, int port);
+	void	 (*connect_start)(struct bus *);
+	void	 (*deadline_start)(struct bus *);
+	uint64_t (*next_delay)(const struct bus *, unsigned *attempt);
+};
+void	bus_sentinel_set_ops(const struct bus_sentinel_ops *);
 void	bus_sentinel_discover(struct bus *);
 void	bus_sentinel_watch_start(struct bus *);
-void	bus_sentinel_query_handshake(struct bus_link *);
-void	bus_sentinel_watch_handshake(struct bus_link *);
-void	bus_sentinel_query_failed(struct bus_link *, const char *why);
-void	bus_sentinel_watch_failed(struct bus_link *, const char *why);
+/* The query and watch links' handshakes and failure handlers. */
+extern const struct bus_link_ops bus_sentinel_query_ops;
+extern const struct bus_link_ops bus_sentinel_watch_ops;
 
 /* bus.c */
-void	bus_cmd_handshake(struct bus_link *);
-void	bus_sub_handshake(struct bus_link *);
-void	bus_master_failed(struct bus_link *, const char *why);
-void	bus_setup_cb(struct redisAsyncContext *, void *reply, void *priv);
 void	bus_fail(struct bus *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	bus_drop(struct bus *, enum bus_state next);
@@ -197,7 +216,5 @@ void	bus_connect_start(struct bus *);
 void	bus_deadline_start(struct bus *);
 /* The next delay of a retry sequence counted by *attempt. */
 uint64_t bus_next_delay(const struct bus *, unsigned *attempt);
-/* A string or status reply equal to s (any case). */
-int	bus_reply_is(const struct redisReply *, const char *s);
 
 #endif

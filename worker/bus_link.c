@@ -1,6 +1,6 @@
 /*
  * One hiredis connection of the bus (a link): opening, closing, AUTH, and
- * handing its handshake and its failure to the file that owns its kind.
+ * handing its handshake and its failure to the file that owns it (its ops).
  *
  * Teardown: hiredis runs the callbacks of a context while freeing it, and a
  * context freed inside one of its reply callbacks is only freed when the
@@ -18,19 +18,6 @@
 #include <async.h>
 
 #include "bus_int.h"
-
-/* What each kind of link does once connected, and when it fails. */
-static const struct {
-	void	(*handshake)(struct bus_link *);
-	void	(*failed)(struct bus_link *, const char *why);
-} bus_link_kinds[] = {
-	[BUS_LINK_CMD] = { bus_cmd_handshake, bus_master_failed },
-	[BUS_LINK_SUB] = { bus_sub_handshake, bus_master_failed },
-	[BUS_LINK_QUERY] = { bus_sentinel_query_handshake,
-	    bus_sentinel_query_failed },
-	[BUS_LINK_WATCH] = { bus_sentinel_watch_handshake,
-	    bus_sentinel_watch_failed },
-};
 
 void
 bus_link_close(struct bus_link *l)
@@ -51,7 +38,7 @@ bus_link_failed(struct bus_link *l, const char *why)
 {
 	if (l->bus->state == BUS_CLOSED)
 		return;
-	bus_link_kinds[l->kind].failed(l, why);
+	l->ops->failed(l, why);
 }
 
 /*
@@ -75,7 +62,7 @@ bus_link_connect_cb(const redisAsyncContext *cac, int status)
 		    "cannot connect");
 		return;
 	}
-	bus_link_kinds[l->kind].handshake(l);
+	l->ops->handshake(l);
 }
 
 static void
@@ -145,7 +132,18 @@ bus_link_error(struct bus_link *l, const char *fmt, ...)
 	bus_link_failed(l, why);
 }
 
-/* AUTH [user] password; its reply goes to bus_setup_cb like the others. */
+static void
+bus_link_auth_cb(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct bus_link	*l = ac->data;
+	redisReply	*r = reply;
+
+	(void)priv;
+	if (l != NULL && r != NULL && r->type == REDIS_REPLY_ERROR)
+		bus_link_error(l, "AUTH: %.*s", (int)r->len, r->str);
+}
+
+/* AUTH [user] password, pipelined before the owner's commands. */
 int
 bus_link_auth(struct bus_link *l, const char *user, const char *password)
 {
@@ -161,6 +159,16 @@ bus_link_auth(struct bus_link *l, const char *user, const char *password)
 	}
 	argv[argc] = password;
 	lens[argc++] = strlen(password);
-	return redisAsyncCommandArgv(l->ac, bus_setup_cb,
-	    (void *)(intptr_t)BUS_STEP_AUTH, argc, argv, lens);
+	return redisAsyncCommandArgv(l->ac, bus_link_auth_cb, NULL, argc,
+	    argv, lens);
+}
+
+int
+bus_link_reply_is(const redisReply *r, const char *s)
+{
+	size_t	 len = strlen(s);
+
+	return r != NULL && (r->type == REDIS_REPLY_STRING ||
+	    r->type == REDIS_REPLY_STATUS) && r->len == len &&
+	    strncasecmp(r->str, s, len) == 0;
 }

@@ -14,7 +14,15 @@
 #include "bus_int.h"
 #include "log.h"
 
+static const struct bus_sentinel_ops *bus_sentinel_up;
+
 static void	bus_sentinel_watch_timer_cb(uv_timer_t *);
+
+void
+bus_sentinel_set_ops(const struct bus_sentinel_ops *ops)
+{
+	bus_sentinel_up = ops;
+}
 
 /* Open the query link to the next sentinel that takes a connection. */
 static void
@@ -25,14 +33,14 @@ bus_sentinel_try(struct bus *b)
 
 	while (b->state == BUS_DISCOVER) {
 		if (b->query_tried >= b->nsentinels) {
-			bus_fail(b, "no sentinel answered for master '%s'",
+			bus_sentinel_up->fail(b, "no sentinel answered for master '%s'",
 			    b->cfg.master_name);
 			return;
 		}
 		s = &b->sentinels[b->query_idx];
 		if (bus_link_open(&b->query, s->host, s->port, NULL, why,
 		    sizeof(why)) == 0) {
-			bus_deadline_start(b);
+			bus_sentinel_up->deadline_start(b);
 			return;
 		}
 		log_debug("redis: sentinel %s:%d: %s", s->host, s->port, why);
@@ -49,7 +57,7 @@ bus_sentinel_discover(struct bus *b)
 	bus_sentinel_try(b);
 }
 
-void
+static void
 bus_sentinel_query_failed(struct bus_link *l, const char *why)
 {
 	struct bus	*b = l->bus;
@@ -86,11 +94,11 @@ bus_sentinel_answer(struct bus_link *l, const redisReply *r)
 	host[r->element[0]->len] = '\0';
 	bus_link_close(l);
 	uv_timer_stop(&b->deadline_timer);
-	bus_set_addr(b, host, (int)port);
+	bus_sentinel_up->set_addr(b, host, (int)port);
 	log_debug("redis: sentinel %s:%d says master '%s' is %s",
 	    b->sentinels[b->query_idx].host, b->sentinels[b->query_idx].port,
 	    b->cfg.master_name, b->addr);
-	bus_connect_start(b);
+	bus_sentinel_up->connect_start(b);
 	if (b->watch.ac == NULL && !uv_is_active(
 	    (uv_handle_t *)&b->watch_timer)) {
 		b->watch_idx = b->query_idx;
@@ -113,7 +121,7 @@ bus_sentinel_query_cb(redisAsyncContext *ac, void *reply, void *priv)
 		bus_sentinel_answer(l, r);
 }
 
-void
+static void
 bus_sentinel_query_handshake(struct bus_link *l)
 {
 	const struct bus_config	*c = &l->bus->cfg;
@@ -144,11 +152,11 @@ bus_sentinel_switch(struct bus *b, const char *host, int port)
 		return;
 	log_info("redis: sentinel: master '%s' switched to %s:%d",
 	    b->cfg.master_name, host, port);
-	bus_drop(b, BUS_WAIT);
-	bus_set_addr(b, host, port);
+	bus_sentinel_up->drop(b, BUS_WAIT);
+	bus_sentinel_up->set_addr(b, host, port);
 	b->attempt = 0;
-	bus_connect_start(b);
-	bus_notify(b);
+	bus_sentinel_up->connect_start(b);
+	bus_sentinel_up->notify(b);
 }
 
 static void
@@ -168,13 +176,13 @@ bus_sentinel_watch_cb(redisAsyncContext *ac, void *reply, void *priv)
 	b = l->bus;
 	t = r->element[0];
 	pl = r->element[2];
-	if (bus_reply_is(t, "subscribe")) {
+	if (bus_link_reply_is(t, "subscribe")) {
 		l->ready = 1;
 		b->watch_attempt = 0;
 		uv_timer_stop(&b->watch_timer);
 		return;
 	}
-	if (!bus_reply_is(t, "message") || pl->type != REDIS_REPLY_STRING ||
+	if (!bus_link_reply_is(t, "message") || pl->type != REDIS_REPLY_STRING ||
 	    pl->len >= sizeof(msg))
 		return;
 	/* "<name> <old-ip> <old-port> <new-ip> <new-port>" */
@@ -189,7 +197,7 @@ bus_sentinel_watch_cb(redisAsyncContext *ac, void *reply, void *priv)
 	bus_sentinel_switch(b, f[3], (int)port);
 }
 
-void
+static void
 bus_sentinel_watch_handshake(struct bus_link *l)
 {
 	const struct bus_config	*c = &l->bus->cfg;
@@ -209,7 +217,7 @@ bus_sentinel_watch_retry(struct bus *b)
 	bus_link_close(&b->watch);
 	b->watch_idx = (b->watch_idx + 1) % b->nsentinels;
 	uv_timer_start(&b->watch_timer, bus_sentinel_watch_timer_cb,
-	    bus_next_delay(b, &b->watch_attempt), 0);
+	    bus_sentinel_up->next_delay(b, &b->watch_attempt), 0);
 }
 
 void
@@ -232,7 +240,7 @@ bus_sentinel_watch_start(struct bus *b)
 	    b->cfg.connect_timeout_ms, 0);
 }
 
-void
+static void
 bus_sentinel_watch_failed(struct bus_link *l, const char *why)
 {
 	struct bus	*b = l->bus;
@@ -253,3 +261,12 @@ bus_sentinel_watch_timer_cb(uv_timer_t *t)
 	else
 		bus_sentinel_watch_start(b);
 }
+
+const struct bus_link_ops bus_sentinel_query_ops = {
+	.handshake = bus_sentinel_query_handshake,
+	.failed = bus_sentinel_query_failed,
+};
+const struct bus_link_ops bus_sentinel_watch_ops = {
+	.handshake = bus_sentinel_watch_handshake,
+	.failed = bus_sentinel_watch_failed,
+};

@@ -9,7 +9,6 @@
 #include "hub.h"
 #include "log.h"
 #include "metrics.h"
-#include "session.h"
 
 struct hub_entry {
 	struct hub_entry	*next;		/* hash chain */
@@ -84,6 +83,7 @@ struct hub_psub {
 };
 
 static struct bus	 *hub_bus;
+static const struct hub_ops *hub_ops;
 static struct hub_psub	 *hub_psub_of(struct hub_sub *);
 static void		  hub_psub_free(struct hub_psub *);
 static void		  hub_held_flush(struct hub_psub *);
@@ -117,6 +117,12 @@ hub_set_bus(struct bus *bus)
 	hub_bus = bus;
 	if (bus != NULL)
 		bus_on_subscribed(bus, hub_subscribed_cb);
+}
+
+void
+hub_set_ops(const struct hub_ops *ops)
+{
+	hub_ops = ops;
 }
 
 static struct hub_entry *
@@ -353,9 +359,9 @@ hub_pos_deliver(struct hub_psub *ps, struct frame *f, const char *off,
 	 * event: a client knows by it which channel the new epoch is. */
 	if (ps->resync) {
 		ps->resync = 0;
-		session_resync(hub_psub_session(ps), ps->sub.e->key);
+		hub_ops->resync(hub_psub_session(ps), ps->sub.e->key);
 	}
-	if (session_send(hub_psub_session(ps), f) == 0)
+	if (hub_ops->send(hub_psub_session(ps), f) == 0)
 		metrics.deliveries++;
 	(void)hub_id_set(ps->last, off, offlen);
 }
@@ -440,7 +446,7 @@ hub_pos_fan_out(struct hub_entry *e, const struct history_pos *pos,
 		ps = (struct hub_psub *)sub;
 		if (pos == NULL) {
 			/* a legacy PUBLISH: delivered, without a position */
-			if (session_send(hub_psub_session(ps), f) == 0)
+			if (hub_ops->send(hub_psub_session(ps), f) == 0)
 				metrics.deliveries++;
 		} else if (ps->state == HUB_PS_LIVE && ps->held == NULL &&
 		    hub_id_eq(ps->epoch, pos->epoch, pos->epochlen) &&
@@ -772,7 +778,7 @@ hub_fan_out(struct hub_sub *list, struct frame *f)
 	 */
 	for (sub = list; sub != NULL; sub = next) {
 		next = sub->enext;
-		if (session_send(sub->s, f) == 0)
+		if (hub_ops->send(sub->s, f) == 0)
 			n++;
 	}
 	return n;

@@ -18,6 +18,19 @@ struct hub_sub;
 void	hub_set_bus(struct bus *);
 
 /*
+ * Where events go: the sockets above the hub (session.c, which sets these
+ * in session_init, before any subscribe).  send queues a shared frame
+ * (reference taken; -1 when not queued), resync tells the socket that
+ * key's history was lost.
+ */
+struct frame;
+struct hub_ops {
+	int	(*send)(struct session *, struct frame *);
+	void	(*resync)(struct session *, const char *key);
+};
+void	hub_set_ops(const struct hub_ops *);
+
+/*
  * Subscribe `s` (whose subscription list is *list) to `key`: 1 when it was
  * new, 0 when already subscribed, -1 on ENOMEM.
  */

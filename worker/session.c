@@ -19,7 +19,6 @@
 #include "rules.h"
 #include "session.h"
 #include "unread.h"
-#include "ws.h"
 
 #define SESSION_PING_OUT	0x01	/* pinged, no pong yet */
 #define SESSION_DIRTY		0x02	/* on the flush list */
@@ -75,6 +74,7 @@ static struct session		*session_dirty;
 static struct qnode		*session_free_nodes;
 static size_t			 session_nfree;
 static struct frame		*session_ping_frame;
+static const struct session_conn_ops *session_conn;
 
 /* Indexed by enum session_close_why. */
 static const struct {
@@ -191,10 +191,22 @@ session_expiry_arm(void)
 	    (uint64_t)delay + 1, 0);
 }
 
+static const struct hub_ops session_hub_ops = {
+	.send = session_send,
+	.resync = session_resync,
+};
+
+void
+session_set_conn(const struct session_conn_ops *ops)
+{
+	session_conn = ops;
+}
+
 int
 session_init(uv_loop_t *loop, const struct session_config *conf)
 {
 	session_conf = *conf;
+	hub_set_ops(&session_hub_ops);
 	/* lws 4.1 reports no RECEIVE_PONG for an empty pong: send a byte */
 	if ((session_ping_frame = frame_new_op(FRAME_PING, "p", 1)) == NULL)
 		return -1;
@@ -380,8 +392,8 @@ session_flush(struct session *s)
 	int		 niov;
 
 	while (s->qhead != NULL) {
-		if (ws_conn_buffered(s->conn)) {
-			ws_conn_want_writable(s->conn);
+		if (session_conn->buffered(s->conn)) {
+			session_conn->want_writable(s->conn);
 			return;
 		}
 		total = 0;
@@ -399,14 +411,14 @@ session_flush(struct session *s)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			ws_conn_want_writable(s->conn);
+			session_conn->want_writable(s->conn);
 			return;
 		}
 		left = n < 0 ? 0 : (size_t)n;
 		while (left > 0) {
 			q = s->qhead;
 			if (left < q->f->len &&
-			    ws_conn_write(s->conn, q->f->data + left,
+			    session_conn->write(s->conn, q->f->data + left,
 			    q->f->len - left) < 0)
 				n = -1;
 			left -= left < q->f->len ? left : q->f->len;
@@ -421,13 +433,13 @@ session_flush(struct session *s)
 			session_queue_clear(s);
 			session_close(s, SESSION_WRITE_ERROR);
 			s->flags |= SESSION_CLOSE_SENT;	/* nothing more to send */
-			ws_conn_kill_after(s->conn, 0);
+			session_conn->kill_after(s->conn, 0);
 			return;
 		}
 	}
 	if (s->state == SESSION_CLOSING && !(s->flags & SESSION_CLOSE_SENT)) {
 		s->flags |= SESSION_CLOSE_SENT;
-		ws_conn_close(s->conn, session_closes[s->close_why].code,
+		session_conn->close(s->conn, session_closes[s->close_why].code,
 		    session_closes[s->close_why].reason,
 		    s->flags & SESSION_SLOW ? SESSION_SLOW_KILL_SECS :
 		    SESSION_KILL_SECS);
@@ -439,9 +451,9 @@ session_writable(struct session *s)
 {
 	session_flush(s);
 	if ((s->flags & (SESSION_CLOSE_SENT | SESSION_CLOSE_OUT)) ==
-	    SESSION_CLOSE_SENT && !ws_conn_buffered(s->conn)) {
+	    SESSION_CLOSE_SENT && !session_conn->buffered(s->conn)) {
 		s->flags |= SESSION_CLOSE_OUT;
-		ws_conn_close_sent(s->conn);
+		session_conn->close_sent(s->conn);
 	}
 	return 0;
 }
@@ -536,7 +548,7 @@ session_open(struct session *s, void *conn, const struct session_creds *c)
 
 	memset(s, 0, sizeof *s);
 	s->conn = conn;
-	s->fd = ws_conn_fd(conn);
+	s->fd = session_conn->fd(conn);
 	s->state = SESSION_NEW;
 
 	metrics.total_connections++;	/* every upgrade, as the Node server */

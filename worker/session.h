@@ -75,6 +75,33 @@ struct session_creds {
 	const char	*remote;	/* peer address, for logs */
 };
 
+/*
+ * The socket under a session, which session.c writes whole frames to
+ * itself (plain TCP: wsd has no TLS) while lws has nothing of its own left
+ * to send.  ws.c, above, sets these in ws_init, before any session opens.
+ * write hands lws bytes that are already framed (the rest of a frame the
+ * socket took part of); lws keeps what the socket does not take, and
+ * buffered is true until it is out.  want_writable asks for one
+ * session_writable() call when the socket can take more.  close sends a
+ * close frame with code and reason: the connection ends when the peer
+ * answers, or after a short wait once the frame is out (wait_secs while
+ * it is stuck behind data the peer has not read); close_sent: that frame
+ * left, wait less.  kill_after drops the connection after `secs` whatever
+ * it does.
+ */
+struct session_conn_ops {
+	int	(*fd)(void *conn);
+	int	(*write)(void *conn, const void *buf, size_t len);
+	int	(*buffered)(void *conn);
+	void	(*want_writable)(void *conn);
+	void	(*close)(void *conn, int code, const char *reason,
+		    int wait_secs);
+	void	(*close_sent)(void *conn);
+	void	(*kill_after)(void *conn, int secs);
+};
+void	session_set_conn(const struct session_conn_ops *);
+
+/* Also gives the hub its way to the sessions (hub_set_ops). */
 int	session_init(uv_loop_t *, const struct session_config *);
 void	session_shutdown(void);
 

@@ -177,6 +177,8 @@ ws_set_access(const char *allowed_origins, const char *api_key)
 	return 0;
 }
 
+static const struct session_conn_ops ws_conn_ops;
+
 int
 ws_init(uv_loop_t *loop, const struct ws_config *conf, char **err)
 {
@@ -236,6 +238,7 @@ ws_init(uv_loop_t *loop, const struct ws_config *conf, char **err)
 		ws_context = NULL;
 		return -1;
 	}
+	session_set_conn(&ws_conn_ops);
 	return 0;
 }
 
@@ -296,7 +299,7 @@ ws_destroy(void)
 	ws_spare = NULL;
 }
 
-int
+static int
 ws_conn_write(void *conn, const void *buf, size_t len)
 {
 	/* Already framed: LWS_WRITE_RAW sends the bytes as they are. */
@@ -304,25 +307,25 @@ ws_conn_write(void *conn, const void *buf, size_t len)
 	    LWS_WRITE_RAW) < 0 ? -1 : 0;
 }
 
-int
+static int
 ws_conn_fd(void *conn)
 {
 	return lws_get_socket_fd(conn);
 }
 
-int
+static int
 ws_conn_buffered(void *conn)
 {
 	return lws_partial_buffered(conn);
 }
 
-void
+static void
 ws_conn_want_writable(void *conn)
 {
 	lws_callback_on_writable(conn);
 }
 
-void
+static void
 ws_conn_close(void *conn, int code, const char *reason, int wait_secs)
 {
 	unsigned char	p[4 + 123];
@@ -351,18 +354,28 @@ ws_conn_close(void *conn, int code, const char *reason, int wait_secs)
 		    lws_partial_buffered(conn) ? wait_secs : WS_CLOSE_ACK_SECS);
 }
 
-void
+static void
 ws_conn_close_sent(void *conn)
 {
 	lws_set_timeout(conn, PENDING_TIMEOUT_CLOSE_ACK, WS_CLOSE_ACK_SECS);
 }
 
-void
+static void
 ws_conn_kill_after(void *conn, int secs)
 {
 	lws_set_timeout(conn, PENDING_TIMEOUT_USER_OK,
 	    secs > 0 ? secs : LWS_TO_KILL_ASYNC);
 }
+
+static const struct session_conn_ops ws_conn_ops = {
+	.fd = ws_conn_fd,
+	.write = ws_conn_write,
+	.buffered = ws_conn_buffered,
+	.want_writable = ws_conn_want_writable,
+	.close = ws_conn_close,
+	.close_sent = ws_conn_close_sent,
+	.kill_after = ws_conn_kill_after,
+};
 
 /* A header as a malloc'd string, or NULL when absent. */
 static char *

@@ -3,7 +3,8 @@
  * adoption of sockets with a complete request, the protocol callback, and
  * the plain HTTP routes (426, /health, /metrics, POST /api/publish).  The only file that
  * includes libwebsockets; the rest of the worker sees a connection as an
- * opaque handle and the ws_conn_* calls below.
+ * opaque handle and the calls ws_init gives session.c
+ * (struct session_conn_ops).
  */
 #ifndef WSD_WS_H
 #define WSD_WS_H
@@ -46,28 +47,5 @@ int	ws_adopt(int fd, const char *head, size_t len, const char *body,
 size_t	ws_connection_count(void);
 /* Destroy the context (closes every connection without a close frame). */
 void	ws_destroy(void);
-
-/*
- * For session.c, which writes whole frames to the socket itself (plain
- * TCP: wsd has no TLS) while lws has nothing of its own left to send.
- * conn_write hands lws bytes that are already framed (the rest of a frame
- * the socket took part of); lws keeps what the socket does not take, and
- * conn_buffered is true until it is out.  conn_want_writable asks for one
- * session_writable() call when the socket can take more.
- */
-int	ws_conn_fd(void *conn);
-int	ws_conn_write(void *conn, const void *buf, size_t len);
-int	ws_conn_buffered(void *conn);
-void	ws_conn_want_writable(void *conn);
-/*
- * Send a close frame with code and reason; the connection ends when the
- * peer answers, or after a short wait once the frame is out (wait_secs
- * while it is stuck behind data the peer has not read).
- */
-void	ws_conn_close(void *conn, int code, const char *reason, int wait_secs);
-/* The close frame left (it was stuck behind buffered data): wait less. */
-void	ws_conn_close_sent(void *conn);
-/* Drop the connection after `secs` whatever it does. */
-void	ws_conn_kill_after(void *conn, int secs);
 
 #endif

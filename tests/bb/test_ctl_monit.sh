@@ -48,8 +48,9 @@ else
 	not_ok "monit draws one row per instance (status online)" "$(pane q)"
 fi
 check "monit shows the column heads" pane_has q 'status +cpu +mem +conns +msg/s +dlv/s'
-check "monit shows wsd's recent events" pane_has q 'info +wsd started'
-check "monit shows an app's events" pane_has q 'info +monapp: online'
+# The events come with a second request, after the rows are on screen.
+check "monit shows wsd's recent events" wait_for 10 "wsd's events" pane_has q 'info +wsd started'
+check "monit shows an app's events" wait_for 10 "the app's events" pane_has q 'info +monapp: online'
 if [ "$(pane q | awk 'length > 80' | wc -l)" = 0 ]; then ok "every line fits 80 columns"; else not_ok "every line fits 80 columns" "$(pane q)"; fi
 if pane_esc q | grep -q $'\033\\[32m'; then ok "online is green on a colour terminal"; else not_ok "online is green on a colour terminal" "$(pane_esc q | head -5 | cat -v)"; fi
 $TM send-keys -t q q

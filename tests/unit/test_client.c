@@ -19,7 +19,7 @@
 
 static char last_warning[512];
 
-/* client.c reports through main.c's helpers: keep the last message. */
+/* client.c reports through ctl_warn (ctl.c): keep the last message. */
 void
 ctl_warn(const char *fmt, ...)
 {

@@ -13,7 +13,8 @@
 #include "ctl.h"
 #include "table.h"
 
-/* status.c reaches the client, which reports through main.c's helpers. */
+/* status.c reaches the client, which reports through ctl.c: quiet
+ * stand-ins. */
 void
 ctl_warn(const char *fmt, ...)
 {
