@@ -41,11 +41,16 @@ static LIST_HEAD(, waiter) command_waiters = LIST_HEAD_INITIALIZER(command_waite
 static json_t *
 command_insts_json(struct inst **v, size_t n, int details)
 {
-	json_t *a = json_array();
+	json_t *a = json_array(), *o, *w;
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		json_array_append_new(a, view_inst_json(v[i], details));
+	for (i = 0; i < n; i++) {
+		o = view_inst_json(v[i], details);
+		/* The watch's state is fswatch.c's, above the view. */
+		if (details && (w = fswatch_json(v[i]->app)) != NULL)
+			json_object_set_new(o, "watch", w);
+		json_array_append_new(a, o);
+	}
 	return a;
 }
 

@@ -63,7 +63,7 @@ json_t *
 view_inst_json(const struct inst *in, int details)
 {
 	const struct app *a = in->app;
-	json_t *o, *w, *conns = json_null();
+	json_t *o, *conns = json_null();
 	uint64_t now = wsd_epoch_ms();
 
 	if (in->stats != NULL && json_is_integer(json_object_get(in->stats,
@@ -121,8 +121,6 @@ view_inst_json(const struct inst *in, int details)
 	if (in->old_pid != 0)
 		json_object_set_new(o, "old_pid", json_integer(in->old_pid));
 	if (details) {
-		if ((w = fswatch_json(a)) != NULL)
-			json_object_set_new(o, "watch", w);
 		json_object_set_new(o, "config", view_config_json(a));
 		json_object_set_new(o, "env", view_env_json(&a->env));
 	}
