@@ -712,6 +712,42 @@ cmd_apps_file_missing(struct ctl *ctl, const char *file, const char *abspath,
 }
 
 /*
+ * `cmd` on the file's apps that run (listed): the file's definitions
+ * first, as PM2 passes the file's env (a reload then pushes what changed
+ * only hot settings), then the command on each.
+ */
+static int
+cmd_apps_file_running(struct ctl *ctl, const char *abspath,
+    const struct cmd_apps_opts *o, const char *cmd, const char *verb,
+    json_t *listed)
+{
+	json_t *args, *data, *v;
+	size_t i;
+	int rc, worst = EXIT_OK;
+
+	if (json_array_size(listed) == 0)
+		return EXIT_OK;
+	if ((rc = client_call(ctl, "start", json_pack("{sssbsO}", "file",
+	    abspath, "update", 1, "only", listed), &data)) != 0)
+		return rc;
+	json_decref(data);
+	json_array_foreach(listed, i, v) {
+		args = json_pack("{sO}", "target", v);
+		if (o->update_env)
+			json_object_set_new(args, "update_env", json_true());
+		if ((rc = client_call(ctl, cmd, args, &data)) != 0) {
+			worst = rc;
+			continue;
+		}
+		if ((rc = cmd_apps_done(ctl, verb, json_string_value(v),
+		    data)) != EXIT_OK)
+			worst = rc;
+		json_decref(data);
+	}
+	return worst;
+}
+
+/*
  * Apply `cmd` to the apps FILE defines (those of --only), as PM2 does
  * with `pm2 reload ecosystem.config.js`; the daemon names the apps (it is
  * the one that can run a .config.js).  start_missing: the ones not running
@@ -725,8 +761,7 @@ cmd_apps_file_act(struct ctl *ctl, const char *file,
     int start_missing)
 {
 	char abspath[PATH_MAX];
-	json_t *args, *data, *names, *list, *missing, *listed, *only = NULL;
-	json_t *v, *in;
+	json_t *names, *list, *missing, *listed, *only = NULL, *v, *in;
 	const char *mode;
 	size_t i, k;
 	int rc, worst = EXIT_OK, found;
@@ -770,28 +805,9 @@ cmd_apps_file_act(struct ctl *ctl, const char *file,
 		}
 		json_array_append(listed, v);
 	}
-	/* The file's definitions first, as PM2 passes the file's env: a
-	 * reload then pushes what changed only hot settings. */
-	if (json_array_size(listed) > 0 && (rc = client_call(ctl, "start",
-	    json_pack("{sssbsO}", "file", abspath, "update", 1, "only",
-	    listed), &data)) != 0) {
-		json_array_clear(listed);
+	if ((rc = cmd_apps_file_running(ctl, abspath, o, cmd, verb,
+	    listed)) != EXIT_OK)
 		worst = rc;
-	} else if (json_array_size(listed) > 0)
-		json_decref(data);
-	json_array_foreach(listed, i, v) {
-		args = json_pack("{sO}", "target", v);
-		if (o->update_env)
-			json_object_set_new(args, "update_env", json_true());
-		if ((rc = client_call(ctl, cmd, args, &data)) != 0) {
-			worst = rc;
-			continue;
-		}
-		if ((rc = cmd_apps_done(ctl, verb, json_string_value(v),
-		    data)) != EXIT_OK)
-			worst = rc;
-		json_decref(data);
-	}
 	if ((rc = cmd_apps_file_missing(ctl, file, abspath, o, cmd, missing,
 	    start_missing)) != EXIT_OK)
 		worst = rc;

@@ -332,6 +332,27 @@ spawn_user(const struct app *a, struct proc_spec *sp, gid_t **groups)
 	return 0;
 }
 
+/* A cluster app's slot socket (wsd keeps it); -1 for none, -2 on error. */
+static int
+spawn_listen(struct inst *in)
+{
+	struct app *a = in->app;
+	char *err = NULL;
+	int lfd;
+
+	if (a->listen_port <= 0)
+		return -1;
+	lfd = listen_slot(&a->socks, in->slot, env_get(&a->env, "WS_HOST"),
+	    a->listen_port, &err);
+	if (lfd < 0) {
+		log_json(LOG_ERROR, app_fields(in), "%s",
+		    err != NULL ? err : "cannot listen");
+		lfd = -2;
+	}
+	free(err);
+	return lfd;
+}
+
 int
 spawn_inst(struct inst *in, ipc_msg_cb ipc_cb)
 {
@@ -346,17 +367,9 @@ spawn_inst(struct inst *in, ipc_msg_cb ipc_cb)
 	size_t i;
 	pid_t pid;
 
-	if (spawn_resolve(in, &path, &interp) < 0)
+	if (spawn_resolve(in, &path, &interp) < 0 ||
+	    (lfd = spawn_listen(in)) == -2)
 		goto out;
-	if (a->listen_port > 0) {
-		lfd = listen_slot(&a->socks, in->slot,
-		    env_get(&a->env, "WS_HOST"), a->listen_port, &err);
-		if (lfd < 0) {
-			log_json(LOG_ERROR, app_fields(in), "%s",
-			    err != NULL ? err : "cannot listen");
-			goto out;
-		}
-	}
 	w = (struct spawn_what){ &a->cfg, &a->env, path, interp, in->slot,
 	    in->id, a->listen_port > 0 };
 	if (spawn_plan(&plan, &w) < 0)
