@@ -122,8 +122,9 @@ function cutClient(x) {
 }
 
 // The events the socket carried more than once, by kind: the same
-// position twice is the worker's doubling; two offsets, one event stored
-// twice (a publisher retry landing on two masters).
+// position twice is the worker's doubling (its dedup, or a stale `since`
+// from the helper); two offsets, one event stored twice (a publisher retry
+// landing on two masters).
 function doubled(x) {
 	const out = { sameOffset: [], twoOffsets: [] };
 	for (const [n, c] of x.copies) {
@@ -212,8 +213,8 @@ s.test('SENTINEL FAILOVER, then kill -9 of the new master, while publishing and 
 		await x.loop;
 	}
 	const n = x.n, got = x.got;
-	// The assertions below say what is missing.
-	await lib.waitFor(() => got.length >= n, 20000, 'all ' + n + ' events').catch(() => {});
+	// In order: the last one comes last (the assertions say what is missing).
+	await lib.waitFor(() => got.includes(n), 20000, 'event ' + n).catch(() => {});
 	await lib.sleep(200);
 	const want = []; for (let i = 1; i <= n; i++) want.push(i);
 	const dups = got.filter((v, i) => got.indexOf(v) !== i);
@@ -223,8 +224,8 @@ s.test('SENTINEL FAILOVER, then kill -9 of the new master, while publishing and 
 	const d = doubled(x);
 	lib.note(n + ' events published, ' + got.length + ' received, resyncs ' + JSON.stringify(x.resyncs) +
 	    ', covered by a resync ' + JSON.stringify(covered));
-	lib.note('on the socket, the same offset twice: ' + JSON.stringify(d.sameOffset));
-	lib.note('on the socket, one event under two offsets: ' + JSON.stringify(d.twoOffsets));
+	lib.note('on the socket, the same offset twice (the worker, or a stale since): ' + JSON.stringify(d.sameOffset));
+	lib.note('on the socket, one event under two offsets (stored twice, by a retry): ' + JSON.stringify(d.twoOffsets));
 	assert.deepStrictEqual(d.sameOffset, [], 'the worker sent a position twice');
 	assert.deepStrictEqual({ lost, dups }, { lost: [], dups: [] }, 'at the client');
 	assert.deepStrictEqual(got, want.filter((v) => !covered.includes(v)), 'order');
