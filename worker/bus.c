@@ -494,6 +494,11 @@ bus_history_parse(const redisReply *r, struct bus_history *h)
 			} else if (f->element[j]->str[0] == 'p') {
 				h->e[h->n].prev = f->element[j + 1]->str;
 				h->e[h->n].prevlen = f->element[j + 1]->len;
+			} else if (f->element[j]->str[0] == 'i' &&
+			    f->element[j + 1]->len <= HISTORY_IDEM_MAX &&
+			    history_idem_valid(f->element[j + 1]->str)) {
+				h->e[h->n].idem = f->element[j + 1]->str;
+				h->e[h->n].idemlen = f->element[j + 1]->len;
 			}
 		}
 		/* Entries not written by the script are not ours: skipped. */

@@ -105,8 +105,8 @@ void	bus_publish(struct bus *, const char *key, const char *payload,
  * failed.  Every fetch gets its callback exactly once, like a publish.
  */
 struct bus_entry {
-	const char	*id, *ev, *prev;
-	size_t		 idlen, evlen, prevlen;
+	const char	*id, *ev, *prev, *idem;	/* idem: NULL if none */
+	size_t		 idlen, evlen, prevlen, idemlen;
 };
 struct bus_history {
 	const char	*epoch, *last;

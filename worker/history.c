@@ -16,6 +16,11 @@
  * A publish with an idempotency key names KEYS[4], ws:d:K:ID: a key seen
  * in the last HISTORY_DEDUP_TTL seconds is neither stored nor published
  * again (answer 0), so a retry after a lost reply cannot double an event.
+ * That key lives in one master's keyspace: a master killed before its
+ * replica got the first try loses it, and the retry is stored again under
+ * a new offset.  So the ID also travels with the event (field i, and a
+ * fourth member of the suffix), for clients to drop the second copy
+ * (docs/protocol.md).  It is cut from KEYS[4], past "ws:d:K:".
  * An event that is not an object ending in '}' is published as is: it
  * stays in history but carries no position.  Keep clients/node/publisher.js
  * in step: it runs the same text.
@@ -26,8 +31,13 @@ const char history_script[] =
     "local ep, prev = m[1], m[2]\n"
     "if not ep then ep = ARGV[4]; prev = '0-0' end\n"
     "if not prev then prev = '0-0' end\n"
+    "local ik, iq = {}, ''\n"
+    "if KEYS[4] then\n"
+    "  ik = {'i', string.sub(KEYS[4], #KEYS[1] + 4)}\n"
+    "  iq = ',\"' .. ik[2] .. '\"'\n"
+    "end\n"
     "local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*',"
-    " 'e', ARGV[1], 'p', prev)\n"
+    " 'e', ARGV[1], 'p', prev, unpack(ik))\n"
     "redis.call('HSET', KEYS[3], 'epoch', ep, 'last', id)\n"
     "if KEYS[4] then redis.call('SET', KEYS[4], id, 'EX', 600) end\n"
     "local ttl = tonumber(ARGV[3])\n"
@@ -43,7 +53,7 @@ const char history_script[] =
     "local sep = ','\n"
     "if string.match(body, '^%s*{%s*$') then sep = '' end\n"
     "return redis.call('PUBLISH', KEYS[1], body .. sep .. '\"_wsd\":[\"' .."
-    " prev .. '\",\"' .. id .. '\",\"' .. ep .. '\"]}')\n";
+    " prev .. '\",\"' .. id .. '\",\"' .. ep .. '\"' .. iq .. ']}')\n";
 
 const char history_fetch_script[] =
     "local m = redis.call('HMGET', KEYS[2], 'epoch', 'last')\n"
@@ -118,10 +128,13 @@ history_new_epoch(char out[HISTORY_EPOCH_LEN + 1])
 	return 0;
 }
 
-/* Read a "…" string of id characters backwards ending just before *end. */
+/*
+ * Read a "…" string of id characters (shorter than max) backwards ending
+ * just before *end.
+ */
 static int
-history_field(const char *msg, size_t start, size_t *end, const char **p,
-    size_t *plen)
+history_field(const char *msg, size_t start, size_t *end, size_t max,
+    const char **p, size_t *plen)
 {
 	size_t	e = *end, i;
 
@@ -132,7 +145,7 @@ history_field(const char *msg, size_t start, size_t *end, const char **p,
 		if (msg[i - 1] == '\\' || (unsigned char)msg[i - 1] < ' ')
 			return -1;
 	}
-	if (i <= start || i == e - 1 || e - 1 - i >= HISTORY_ID_MAX)
+	if (i <= start || i == e - 1 || e - 1 - i >= max)
 		return -1;
 	*p = msg + i;
 	*plen = e - 1 - i;
@@ -143,28 +156,42 @@ history_field(const char *msg, size_t start, size_t *end, const char **p,
 int
 history_parse(const char *msg, size_t len, struct history_pos *pos)
 {
-	size_t	end, tag, i;
+	const char	*f[4];
+	size_t		 flen[4], end, tag, i, n;
 
-	/* …,"_wsd":["P","O","E"]} */
+	/* …,"_wsd":["P","O","E"]} or …,"_wsd":["P","O","E","I"]} */
 	if (len < HISTORY_TAG_LEN + 12 || msg[len - 1] != '}' ||
 	    msg[len - 2] != ']')
 		return 0;
 	end = len - 2;
-	if (history_field(msg, 0, &end, &pos->epoch, &pos->epochlen) != 0 ||
-	    end == 0 || msg[end - 1] != ',')
+	for (n = 0; n < 4; n++) {
+		if (history_field(msg, 0, &end, n == 0 ? HISTORY_IDEM_MAX + 1 :
+		    HISTORY_ID_MAX, &f[n], &flen[n]) != 0 || end == 0)
+			return 0;
+		/* end is at the field's opening quote. */
+		if (n >= 2 && end + 1 >= HISTORY_TAG_LEN &&
+		    memcmp(msg + end + 1 - HISTORY_TAG_LEN, HISTORY_TAG,
+		    HISTORY_TAG_LEN) == 0)
+			break;
+		if (msg[end - 1] != ',')
+			return 0;
+		end--;
+	}
+	if (n == 4)
 		return 0;
-	end--;
-	if (history_field(msg, 0, &end, &pos->offset, &pos->offsetlen) != 0 ||
-	    end == 0 || msg[end - 1] != ',')
+	/* Read backwards: f[n] is PREV; a fourth field is the ID. */
+	pos->idem = n == 3 ? f[0] : NULL;
+	pos->idemlen = n == 3 ? flen[0] : 0;
+	pos->epoch = f[n - 2];
+	pos->epochlen = flen[n - 2];
+	if (pos->epochlen >= HISTORY_ID_MAX)
 		return 0;
-	end--;
-	if (history_field(msg, 0, &end, &pos->prev, &pos->prevlen) != 0)
-		return 0;
-	/* end is at the opening quote of PREV, the tag's last character. */
-	if (end + 1 < HISTORY_TAG_LEN)
-		return 0;
+	pos->offset = f[n - 1];
+	pos->offsetlen = flen[n - 1];
+	pos->prev = f[n];
+	pos->prevlen = flen[n];
 	tag = end + 1 - HISTORY_TAG_LEN;
-	if (memcmp(msg + tag, HISTORY_TAG, HISTORY_TAG_LEN) != 0 || tag == 0)
+	if (tag == 0)
 		return 0;
 	if (msg[tag - 1] == ',') {
 		pos->cut = tag - 1;
@@ -187,16 +214,22 @@ history_plain(const char *msg, const struct history_pos *pos, char *out)
 	return pos->cut + 1;
 }
 
+#define HISTORY_IDEM_MEMBER	",\"idempotencyKey\":\""
+#define HISTORY_IDEM_MEMBER_LEN	(sizeof(HISTORY_IDEM_MEMBER) - 1)
+
 size_t
-history_with_pos_len(size_t evlen, size_t offlen, size_t eplen)
+history_with_pos_len(size_t evlen, size_t offlen, size_t eplen,
+    size_t idemlen)
 {
-	/* ev minus '}' + ,"offset":"O","epoch":"E"} */
-	return evlen + 24 + offlen + eplen;
+	/* ev minus '}' + ,"offset":"O","epoch":"E"[,"idempotencyKey":"I"]} */
+	return evlen + 24 + offlen + eplen +
+	    (idemlen > 0 ? HISTORY_IDEM_MEMBER_LEN + idemlen + 1 : 0);
 }
 
 size_t
 history_with_pos(const char *ev, size_t evlen, const char *off,
-    size_t offlen, const char *ep, size_t eplen, char *out)
+    size_t offlen, const char *ep, size_t eplen, const char *idem,
+    size_t idemlen, char *out)
 {
 	size_t	n = evlen - 1, i;
 
@@ -214,6 +247,13 @@ history_with_pos(const char *ev, size_t evlen, const char *off,
 	n += 11;
 	memcpy(out + n, ep, eplen);
 	n += eplen;
+	if (idemlen > 0) {
+		memcpy(out + n, "\"" HISTORY_IDEM_MEMBER,
+		    1 + HISTORY_IDEM_MEMBER_LEN);
+		n += 1 + HISTORY_IDEM_MEMBER_LEN;
+		memcpy(out + n, idem, idemlen);
+		n += idemlen;
+	}
 	memcpy(out + n, "\"}", 2);
 	return n + 2;
 }
@@ -222,7 +262,7 @@ size_t
 history_positioned_len(const struct history_pos *pos)
 {
 	return history_with_pos_len(pos->cut + 1, pos->offsetlen,
-	    pos->epochlen);
+	    pos->epochlen, pos->idemlen);
 }
 
 size_t
@@ -233,7 +273,7 @@ history_positioned(const char *msg, const struct history_pos *pos,
 	size_t	n;
 
 	n = history_with_pos(msg, pos->cut + 1, pos->offset, pos->offsetlen,
-	    pos->epoch, pos->epochlen, out);
+	    pos->epoch, pos->epochlen, pos->idem, pos->idemlen, out);
 	return n;
 }
 

@@ -7,7 +7,9 @@
  * e = the event text, p = the id of the entry before it); ws:m:K, a hash
  * {epoch, last}.  The script appends the event, then PUBLISHes it on ws:K
  * with a position suffix: the event object's closing brace becomes
- * ,"_wsd":["PREV","OFFSET","EPOCH"]}.  An offset is the Stream entry id;
+ * ,"_wsd":["PREV","OFFSET","EPOCH"]} (with a fourth member, the
+ * idempotency key, when the publish had one; field i too).  An offset is
+ * the Stream entry id;
  * PREV chains every entry to the one before, so a reader can prove that
  * nothing is missing between two offsets (a trimmed, expired, deleted or
  * failed-over history breaks the chain); EPOCH changes whenever the hash
@@ -53,8 +55,8 @@ int	history_new_epoch(char out[HISTORY_EPOCH_LEN + 1]);
 
 /* The position a published message carries (pointers into it). */
 struct history_pos {
-	const char	*prev, *offset, *epoch;
-	size_t		 prevlen, offsetlen, epochlen;
+	const char	*prev, *offset, *epoch, *idem;	/* idem: NULL if none */
+	size_t		 prevlen, offsetlen, epochlen, idemlen;
 	size_t		 cut;	/* the event is msg[0, cut) + "}" */
 };
 
@@ -73,16 +75,19 @@ size_t	history_plain(const char *msg, const struct history_pos *pos,
 	    char *out);
 
 /*
- * The event with "offset" and "epoch" members added, into out (at least
+ * The event with "offset" and "epoch" members added, and
+ * "idempotencyKey" when the publish had one, into out (at least
  * history_positioned_len bytes); returns the length.
  */
 size_t	history_positioned_len(const struct history_pos *pos);
 size_t	history_positioned(const char *msg, const struct history_pos *pos,
 	    char *out);
 /* The same, from the event text and a position given apart (XRANGE). */
-size_t	history_with_pos_len(size_t evlen, size_t offlen, size_t eplen);
+size_t	history_with_pos_len(size_t evlen, size_t offlen, size_t eplen,
+	    size_t idemlen);
 size_t	history_with_pos(const char *ev, size_t evlen, const char *off,
-	    size_t offlen, const char *ep, size_t eplen, char *out);
+	    size_t offlen, const char *ep, size_t eplen, const char *idem,
+	    size_t idemlen, char *out);
 
 /*
  * Compare two offsets (stream ids "ms-seq"): *cmp < 0, 0 or > 0; returns

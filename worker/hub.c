@@ -548,11 +548,12 @@ hub_fetch_frame(const struct bus_history *h, size_t i, struct frame **fr)
 		return fr[i];
 	if (en->evlen == 0 || en->ev[en->evlen - 1] != '}')
 		return fr[i] = frame_new(en->ev, en->evlen);
-	len = history_with_pos_len(en->evlen, en->idlen, h->epochlen);
+	len = history_with_pos_len(en->evlen, en->idlen, h->epochlen,
+	    en->idemlen);
 	if ((buf = malloc(len)) == NULL)
 		return NULL;
 	len = history_with_pos(en->ev, en->evlen, en->id, en->idlen,
-	    h->epoch, h->epochlen, buf);
+	    h->epoch, h->epochlen, en->idem, en->idemlen, buf);
 	fr[i] = frame_new(buf, len);
 	free(buf);
 	return fr[i];

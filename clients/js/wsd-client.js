@@ -9,7 +9,7 @@
 //   const c = new WsdClient({
 //     url: 'wss://example.com/ws',
 //     token: () => fetch('/api/ws-token').then((r) => r.text()),	// or a string
-//     onEvent: (ev, channelKey) => {…},	// the event as published, plus offset/epoch
+//     onEvent: (ev, channelKey) => {…},	// as published, plus offset/epoch (and idempotencyKey)
 //     onResync: (channelKey, channel) => {…},
 //   });
 //   c.subscribe({ type: 'post', postId: '1' });
@@ -37,6 +37,8 @@
 		this.onResync = this.opts.onResync || noop;
 		this.onMessage = this.opts.onMessage || noop;	// every message, raw
 		this.onState = this.opts.onState || noop;	// 'open' | 'closed'
+		// Idempotency keys remembered per channel (see seen()).
+		this.dedupSize = this.opts.dedupSize || 10000;
 		this.channels = new Map();	// JSON(channel) → { channel, key, pos }
 		this.byKey = new Map();		// channelKey → entry
 		this.byEpoch = new Map();	// epoch → entry (events carry no key)
@@ -104,7 +106,7 @@
 	WsdClient.prototype.subscribe = function (channel) {
 		var id = JSON.stringify(channel);
 		if (!this.channels.has(id)) {
-			var c = { channel: channel, key: null, pos: null, attempt: 0, timer: null };
+			var c = { channel: channel, key: null, pos: null, attempt: 0, timer: null, ids: new Set() };
 			this.channels.set(id, c);
 			this.sendSubscribe(c);
 		}
@@ -125,6 +127,18 @@
 		if (c.pos && c.pos.epoch !== epoch) this.byEpoch.delete(c.pos.epoch);
 		c.pos = { offset: offset, epoch: epoch };
 		this.byEpoch.set(epoch, c);
+	};
+
+	// An event published with an idempotency key that this channel already
+	// delivered: a publisher's retry whose first try was delivered, then
+	// lost with a master killed before its replica had it, so the new
+	// master stored it again under a new offset.  Only the last dedupSize
+	// keys are kept (the publisher retries for 60 s).
+	WsdClient.prototype.seen = function (c, id) {
+		if (c.ids.has(id)) return true;
+		c.ids.add(id);
+		if (c.ids.size > this.dedupSize) c.ids.delete(c.ids.values().next().value);
+		return false;
 	};
 
 	WsdClient.prototype.handle = function (text) {
@@ -177,6 +191,8 @@
 		if (typeof m.offset === 'string' && typeof m.epoch === 'string') {
 			c = resynced || this.byEpoch.get(m.epoch);
 			if (c) this.setPos(c, m.offset, m.epoch);
+			// Its position is still ours (the copy is on the chain).
+			if (c && typeof m.idempotencyKey === 'string' && this.seen(c, m.idempotencyKey)) return;
 			this.onEvent(m, c ? c.key : null);
 		} else
 			this.onEvent(m, null);

@@ -24,7 +24,12 @@ const SCRIPT =
     "local ep, prev = m[1], m[2]\n" +
     "if not ep then ep = ARGV[4]; prev = '0-0' end\n" +
     "if not prev then prev = '0-0' end\n" +
-    "local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[1], 'p', prev)\n" +
+    "local ik, iq = {}, ''\n" +
+    "if KEYS[4] then\n" +
+    "  ik = {'i', string.sub(KEYS[4], #KEYS[1] + 4)}\n" +
+    "  iq = ',\"' .. ik[2] .. '\"'\n" +
+    "end\n" +
+    "local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[1], 'p', prev, unpack(ik))\n" +
     "redis.call('HSET', KEYS[3], 'epoch', ep, 'last', id)\n" +
     "if KEYS[4] then redis.call('SET', KEYS[4], id, 'EX', 600) end\n" +
     "local ttl = tonumber(ARGV[3])\n" +
@@ -39,7 +44,7 @@ const SCRIPT =
     "local body = string.sub(ev, 1, -2)\n" +
     "local sep = ','\n" +
     "if string.match(body, '^%s*{%s*$') then sep = '' end\n" +
-    "return redis.call('PUBLISH', KEYS[1], body .. sep .. '\"_wsd\":[\"' .. prev .. '\",\"' .. id .. '\",\"' .. ep .. '\"]}')\n";
+    "return redis.call('PUBLISH', KEYS[1], body .. sep .. '\"_wsd\":[\"' .. prev .. '\",\"' .. id .. '\",\"' .. ep .. '\"' .. iq .. ']}')\n";
 
 const KEY_RE = /^[^\s\x00-\x1f\x7f]{1,255}$/;
 // An idempotency key, as the worker takes it (history_idem_valid).

@@ -49,6 +49,30 @@ async function subscribedOn(h) {
 	await lib.waitFor(() => h.c.byKey.size > 0 && h.c.ws && h.c.ws.readyState === 1, 10000, 'the helper subscribed');
 }
 
+// What a master killed before its replica had a publish leaves: the
+// retry, same idempotency key, stored again under a new offset.
+s.test('an event stored twice under one idempotency key (its dedup key gone with a master): onEvent once, live and replayed after a cut', async () => {
+	const w = await lib.startWorker({ redis });
+	const h = helper(w, 'c9', { type: 'post', postId: 'c9' });
+	await subscribedOn(h);
+	const publish = (n) => pub.publish('post_c9', { type: 'num', data: { n } }, { idempotencyKey: 'ev-' + n });
+	await publish(1);
+	await publish(2);
+	await lib.redisCmd(redis, ['DEL', 'ws:d:post_c9:ev-1']);
+	await publish(1);		// live
+	await publish(3);
+	await lib.waitFor(() => h.got.some((g) => g.n === 3), 10000, 'event 3');
+	h.c.ws._socket.destroy();
+	await lib.redisCmd(redis, ['DEL', 'ws:d:post_c9:ev-2']);
+	await publish(2);		// replayed from history after the cut
+	await publish(4);
+	await lib.waitFor(() => h.got.some((g) => g.n === 4), 10000, 'event 4');
+	assert.strictEqual((await lib.redisCmd(redis, ['XLEN', 'ws:h:post_c9'])), 6, 'stored twice');
+	checkOnce(h.got, 1, 4, 'one key, two offsets');
+	assert.deepStrictEqual(h.resyncs, []);
+	h.c.close();
+}, { timeout: 30000 });
+
 s.test('the client\'s own network cut (socket destroyed) 5 times while events flow: 0 lost, 0 doubled, in order', async () => {
 	const w = await lib.startWorker({ redis });
 	const h = helper(w, 'c1', { type: 'post', postId: 'c1' });

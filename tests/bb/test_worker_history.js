@@ -238,6 +238,33 @@ s.test('recover:true → subscribed carries offset+epoch, events carry them adde
 	a.close(); b.close();
 });
 
+s.test('an Idempotency-Key travels to sockets with positions, live and replayed from history, never to plain sockets', async () => {
+	const ch = { type: 'post', postId: 'idk' };
+	const a = await lib.connectUser(w.url, 'idk');
+	const b = await lib.connectUser(w.url, 'idkb');
+	const sub = await subscribePos(a, ch);
+	await lib.subscribe(b, ch);
+	const fa = a.msgs.length, fb = b.msgs.length;
+	assert.strictEqual((await apiPublishIdem(w.port, { channel: 'post_idk', type: 'ev', data: { n: 1 } }, 'k-1.x_Y')).status, 200);
+	assert.strictEqual((await apiPublish(w.port, { channel: 'post_idk', type: 'ev', data: { n: 2 } })).status, 200);
+	await lib.waitFor(() => a.msgs.length >= fa + 2 && b.msgs.length >= fb + 2, 10000, 'both events on both sockets');
+	const h = await history('post_idk');
+	const [e1, e2] = h.slice(-2);
+	assert.strictEqual(e1.i, 'k-1.x_Y', 'the stream entry keeps the key');
+	assert.strictEqual(e2.i, undefined);
+	const want1 = '{"type":"ev","data":{"n":1},"offset":"' + e1.id + '","epoch":"' + sub.epoch + '","idempotencyKey":"k-1.x_Y"}';
+	const want2 = '{"type":"ev","data":{"n":2},"offset":"' + e2.id + '","epoch":"' + sub.epoch + '"}';
+	assert.deepStrictEqual([a.msgs[fa].text, a.msgs[fa + 1].text], [want1, want2]);
+	assert.deepStrictEqual([b.msgs[fb].text, b.msgs[fb + 1].text], ['{"type":"ev","data":{"n":1}}', '{"type":"ev","data":{"n":2}}']);
+	// The same bytes when read back from history.
+	const c = await lib.connectUser(w.url, 'idkc');
+	const fc = c.msgs.length;
+	await subscribePos(c, ch, { offset: sub.offset, epoch: sub.epoch });
+	await lib.waitFor(() => numbers(c, 'ev', fc).length >= 2, 10000, 'the replay');
+	assert.deepStrictEqual(c.msgs.slice(fc).filter((m) => m.json && m.json.type === 'ev').map((m) => m.text), [want1, want2]);
+	a.close(); b.close(); c.close();
+});
+
 s.test('since: the missed events in order, then live, none lost or doubled (publishing all along)', async () => {
 	const ch = { type: 'post', postId: 'p2' };
 	const a = await lib.connectUser(w.url, 'p2');

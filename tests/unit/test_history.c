@@ -42,8 +42,23 @@ test_parse(void **state)
 	assert_memory_equal(pos.offset, "2-5", 3);
 	assert_int_equal(pos.epochlen, 2);
 	assert_memory_equal(pos.epoch, "ab", 2);
+	assert_null(pos.idem);
 	check(m, "{\"type\":\"a\"}",
 	    "{\"type\":\"a\",\"offset\":\"2-5\",\"epoch\":\"ab\"}");
+	/* a publish with an idempotency key carries it to positions */
+	m = "{\"type\":\"a\",\"_wsd\":[\"1-0\",\"2-5\",\"ab\",\"k-1.x\"]}";
+	assert_int_equal(history_parse(m, strlen(m), &pos), 1);
+	assert_memory_equal(pos.prev, "1-0", 3);
+	assert_memory_equal(pos.offset, "2-5", 3);
+	assert_int_equal(pos.epochlen, 2);
+	assert_memory_equal(pos.epoch, "ab", 2);
+	assert_int_equal(pos.idemlen, 5);
+	assert_memory_equal(pos.idem, "k-1.x", 5);
+	check(m, "{\"type\":\"a\"}",
+	    "{\"type\":\"a\",\"offset\":\"2-5\",\"epoch\":\"ab\","
+	    "\"idempotencyKey\":\"k-1.x\"}");
+	check("{\"_wsd\":[\"0-0\",\"7-0\",\"e\",\"i\"]}", "{}",
+	    "{\"offset\":\"7-0\",\"epoch\":\"e\",\"idempotencyKey\":\"i\"}");
 	/* an empty event object keeps no comma */
 	check("{\"_wsd\":[\"0-0\",\"7-0\",\"e\"]}", "{}",
 	    "{\"offset\":\"7-0\",\"epoch\":\"e\"}");
@@ -54,6 +69,10 @@ test_parse(void **state)
 	    "{\"d\":{\"x\":\"}\"}}",
 	    "{\"d\":{\"x\":\"}\"},\"offset\":\"1-1\",\"epoch\":\"e\"}");
 }
+
+/* An idempotency key one longer than wsd takes. */
+#define LONG64	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define LONG129	LONG64 LONG64 "x"
 
 static void
 test_plain_messages(void **state)
@@ -67,6 +86,9 @@ test_plain_messages(void **state)
 		"{\"_wsd\":[\"\",\"b\",\"c\"]}",		/* empty id */
 		"\"_wsd\":[\"a\",\"b\",\"c\"]}",		/* nothing before */
 		"{\"_wsx\":[\"a\",\"b\",\"c\"]}",
+		"{\"_wsd\":[\"a\",\"b\",\"c\",\"d\",\"e\"]}",	/* five */
+		"{\"x\":1,\"_wsd\":[\"a\",\"b\",\"c\",\"d\",\"e\"]}",
+		"{\"x\":1,\"_wsd\":[\"b\",\"c\",\"d\",\"" LONG129 "\"]}",
 	};
 	size_t			 i;
 
@@ -83,11 +105,15 @@ test_with_pos(void **state)
 	size_t	n;
 
 	(void)state;
-	n = history_with_pos(S("{\"a\":1}"), S("5-1"), S("ep"), out);
+	n = history_with_pos(S("{\"a\":1}"), S("5-1"), S("ep"), NULL, 0, out);
 	assert_int_equal(n, strlen("{\"a\":1,\"offset\":\"5-1\",\"epoch\":\"ep\"}"));
 	assert_memory_equal(out, "{\"a\":1,\"offset\":\"5-1\",\"epoch\":\"ep\"}", n);
-	assert_true(history_with_pos_len(7, 3, 2) >= n);
-	n = history_with_pos(S("{}"), S("5-1"), S("ep"), out);
+	assert_true(history_with_pos_len(7, 3, 2, 0) >= n);
+	n = history_with_pos(S("{\"a\":1}"), S("5-1"), S("ep"), S("u1"), out);
+	assert_true(history_with_pos_len(7, 3, 2, 2) >= n);
+	assert_memory_equal(out, "{\"a\":1,\"offset\":\"5-1\",\"epoch\":\"ep\","
+	    "\"idempotencyKey\":\"u1\"}", n);
+	n = history_with_pos(S("{}"), S("5-1"), S("ep"), NULL, 0, out);
 	assert_memory_equal(out, "{\"offset\":\"5-1\",\"epoch\":\"ep\"}", n);
 }
 
