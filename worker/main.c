@@ -199,6 +199,7 @@ worker_exit(void)
 	    (json_int_t)session_count(), "connections",
 	    (json_int_t)ws_connection_count()), "exiting");
 	parent_close();
+	session_close_now();	/* before lws drops the connections */
 	edge_close_all();
 	session_shutdown();
 	ws_destroy();		/* closes what is left; sessions unsubscribe */

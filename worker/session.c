@@ -491,6 +491,13 @@ session_close_all(void)
 	}
 }
 
+void
+session_close_now(void)
+{
+	session_close_all();
+	session_flush_cb(&session_flush_check);
+}
+
 /* The credential the request carried, first of query, bearer, cookie. */
 static enum auth_status
 session_authenticate(const struct session_creds *c, struct auth_result *res)
