@@ -253,7 +253,7 @@ async function driverMain(o) {
 		kid.send({ q: 'start', port: o.port, secret: o.secret, channels: o.channels, first,
 		    count: Math.min(PER_PROC, o.n - first) });
 	}
-	const r = { n: o.n, instances: 2, channels: o.channels, rate: o.rate, client_procs: kids.length,
+	const r = { n: o.n, instances: 2, channels: o.channels, rate: o.rate, client_procs: kids.length, per_addr: PER_ADDR,
 	    history: o.history, bucket_ms: 100 };
 	try {
 		await Promise.all(kids.map((k) => new Promise((resolve, reject) => {
