@@ -110,6 +110,12 @@ void	session_close_all(void);
  */
 void	session_close_now(void);
 /*
+ * During a drain, cb runs after each session is gone: one loop iteration
+ * can handle thousands of closing handshakes before any timer runs, and
+ * the worker must see its exit deadline meanwhile.  cb may exit.
+ */
+void	session_on_drain_close(void (*cb)(void));
+/*
  * Drain, spread: from now on a new session is closed at once; close up to
  * n of the open ones (1001 going away); returns how many were closed.
  */

@@ -62,7 +62,10 @@ void	ws_conn_want_writable(void *conn);
 /*
  * Send a close frame with code and reason; the connection ends when the
  * peer answers, or after a short wait once the frame is out (wait_secs
- * while it is stuck behind data the peer has not read).
+ * while it is stuck behind data the peer has not read).  wait_secs 0: no
+ * wait of its own, the caller's deadline ends it (a drain: lws keeps its
+ * timeouts in one sorted list, and a drain closing thousands of sockets
+ * would walk it for each).
  */
 void	ws_conn_close(void *conn, int code, const char *reason, int wait_secs);
 /* The close frame left (it was stuck behind buffered data): wait less. */
