@@ -486,7 +486,23 @@ edge_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 void
 edge_close_all(void)
 {
-	while (edge_conns != NULL)
-		edge_drop(edge_conns);
+	struct edge_conn	*c;
+
+	/*
+	 * At exit: a request still arriving gets 503 with Retry-After (the
+	 * client retries, on another instance), and its input is read first
+	 * so that the close is a FIN, not a reset.
+	 */
+	while ((c = edge_conns) != NULL) {
+		if (c->state == EDGE_READING) {
+			c->req.status = 503;
+			c->req.error = "shutting down";
+			edge_refuse_write(c->fd, &c->req);
+			while (recvfrom(c->fd, edge_scratch, sizeof edge_scratch,
+			    MSG_DONTWAIT, NULL, NULL) > 0)
+				;
+		}
+		edge_drop(c);
+	}
 	uv_timer_stop(&edge_timer);
 }
