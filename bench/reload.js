@@ -16,13 +16,14 @@
 // --history publishes through clients/node/publisher.js (the history
 // script), else with a plain PUBLISH.  The clients run in child processes
 // of at most PER_PROC each (one process may hold 20 000 open files here),
-// each from its own 127.0.0.x source address (ephemeral ports).  Prints
+// PER_ADDR clients per 127.x.y.z source address (ephemeral ports).  Prints
 // one result line ({"stack","rep","scenario","r"}) on stdout.
 'use strict';
 const child_process = require('child_process');
 const crypto = require('crypto');
 
 const PER_PROC = 2500;
+const PER_ADDR = 50;		// clients per source address
 const WINDOW = 100;		// connects in flight per client process
 const TICK_MS = 10;		// publisher's clock
 const SETTLE_MS = 1000;		// publishing before the reload and after the last client is back
@@ -77,6 +78,14 @@ function token(secret, user) {
 	return head + '.' + body + '.' + sig;
 }
 
+// Client i's source address: PER_ADDR clients share one, as users behind
+// one NAT do; real clients come from many addresses, and the server caps
+// the requests in progress per address (WS_HANDSHAKE_PER_IP).
+function srcAddr(i) {
+	const a = Math.floor(i / PER_ADDR);
+	return '127.' + (1 + Math.floor(a / 62500)) + '.' + (1 + Math.floor(a / 250) % 250) + '.' + (1 + a % 250);
+}
+
 function clientMain() {
 	const WebSocket = require('ws');
 	const WsdClient = require('../clients/js/wsd-client.js');
@@ -107,17 +116,18 @@ async function openAll(m, WebSocket, WsdClient) {
 	// What ended each socket, for the report: the close codes and the
 	// errors of connects that failed.
 	const tally = (o, k) => { o[k] = (o[k] || 0) + 1; };
-	class WS extends WebSocket {
+	const wsFrom = (src) => class WS extends WebSocket {
 		constructor(u) {
-			super(u, { localAddress: m.src, perMessageDeflate: false, handshakeTimeout: HANDSHAKE_MS });
+			super(u, { localAddress: src, perMessageDeflate: false, handshakeTimeout: HANDSHAKE_MS });
 			this.on('error', (e) => tally(why.errors, e.code || String(e.message).slice(0, 60)));
 			this.on('close', (code) => tally(why.codes, code));
 		}
-	}
+	};
 	const cs = [];
 	let next = 0;
 	const one = () => new Promise((resolve) => {
 		const i = m.first + next++;
+		const WS = wsFrom(srcAddr(i));
 		const c = { ch: i % m.channels, up: false, closes: 0, seen: new Map(), resyncs: 0, back: [], closed: [] };
 		const tok = token(m.secret, 'r' + i);
 		c.client = new WsdClient({
@@ -241,9 +251,9 @@ async function driverMain(o) {
 		const kid = child_process.fork(__filename, ['--client'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
 		kids.push(kid);
 		kid.send({ q: 'start', port: o.port, secret: o.secret, channels: o.channels, first,
-		    count: Math.min(PER_PROC, o.n - first), src: '127.0.0.' + (20 + k) });
+		    count: Math.min(PER_PROC, o.n - first) });
 	}
-	const r = { n: o.n, instances: 2, channels: o.channels, rate: o.rate, client_procs: kids.length,
+	const r = { n: o.n, instances: 2, channels: o.channels, rate: o.rate, client_procs: kids.length, per_addr: PER_ADDR,
 	    history: o.history, bucket_ms: 100 };
 	try {
 		await Promise.all(kids.map((k) => new Promise((resolve, reject) => {

@@ -268,14 +268,15 @@ def reload_section(rows, meta, w):
     x = [r["r"] for r in rows if r["scenario"] == scen][0]
     w("### A reload of 2 instances holding %s clients" % meta.get("reload_n"))
     w("")
-    w("%s clients (%d client processes), each subscribed to one of %s post channels "
+    w("%s clients (%d client processes, %s clients per 127.x.y.z source address), each subscribed to one of %s post channels "
       "with positions through `clients/js/wsd-client.js`, which reconnects with "
       "backoff and full jitter and resubscribes with `since`; %s numbered events/s "
       "in all, steady, during the reload: `wsctl reload fonana-ws` (events through "
       "the history script) / `pm2 reload fonana-ws` (plain `PUBLISH`: the Node "
       "server has no history, so its clients lose what is published while they "
       "are away). Medians over repeats."
-      % (meta.get("reload_n"), x.get("client_procs", 0), x.get("channels"), x.get("rate")))
+      % (meta.get("reload_n"), x.get("client_procs", 0), x.get("per_addr", "?"),
+         x.get("channels"), x.get("rate")))
     w("")
     w("| figure | wsd | Node ws + PM2 |")
     w("|---|---|---|")

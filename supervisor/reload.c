@@ -28,6 +28,8 @@
  * commands refuse a busy app instead (command.c: `busy`), so a person
  * never waits behind a reload without knowing it.
  */
+#include <sys/wait.h>
+
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -79,7 +81,17 @@ static void
 reload_old_timer_cb(uv_timer_t *t)
 {
 	struct inst *in = t->data;
+	siginfo_t si;
 
+	/*
+	 * It may have exited on time with its SIGCHLD not handled yet (a
+	 * busy loop handles this timer first): then it is reaped next, not
+	 * reported killed.  WNOWAIT leaves the reaping to proc.c.
+	 */
+	memset(&si, 0, sizeof si);
+	if (in->old_pid > 0 && waitid(P_PID, (id_t)in->old_pid, &si,
+	    WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == in->old_pid)
+		return;
 	if (in->old_pid > 0) {
 		log_json(LOG_WARN, reload_old_fields(in),
 		    "kill_timeout passed: SIGKILL to the replaced process");

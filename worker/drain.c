@@ -1,14 +1,21 @@
 /* The drain schedule (drain.h). */
 #include "drain.h"
 
-#define DRAIN_SPREAD_SHARE	60	/* % of kill_timeout the spread may take */
-#define DRAIN_EXIT_MARGIN_MS	100	/* exit this long before kill_timeout */
+/*
+ * The spread may take half of kill_timeout, and the exit comes a quarter
+ * of it (100 ms at least) before kill_timeout: the last closes still need
+ * their close handshakes and the loop of a worker holding thousands of
+ * clients runs late, so the margin grows with the window.
+ */
+#define DRAIN_SPREAD_SHARE	50	/* % of kill_timeout */
+#define DRAIN_EXIT_SHARE	25	/* % of kill_timeout */
+#define DRAIN_EXIT_MARGIN_MS	100	/* at least */
 
 void
 drain_plan(struct drain_plan *p, uint64_t spread_ms, uint64_t timeout_ms,
     uint64_t kill_timeout_ms)
 {
-	uint64_t	cap;
+	uint64_t	cap, margin;
 
 	p->spread_ms = spread_ms;
 	p->deadline_ms = spread_ms + timeout_ms;
@@ -17,8 +24,10 @@ drain_plan(struct drain_plan *p, uint64_t spread_ms, uint64_t timeout_ms,
 	cap = kill_timeout_ms * DRAIN_SPREAD_SHARE / 100;
 	if (p->spread_ms > cap)
 		p->spread_ms = cap;
-	cap = kill_timeout_ms > DRAIN_EXIT_MARGIN_MS ?
-	    kill_timeout_ms - DRAIN_EXIT_MARGIN_MS : 0;
+	margin = kill_timeout_ms * DRAIN_EXIT_SHARE / 100;
+	if (margin < DRAIN_EXIT_MARGIN_MS)
+		margin = DRAIN_EXIT_MARGIN_MS;
+	cap = kill_timeout_ms > margin ? kill_timeout_ms - margin : 0;
 	p->deadline_ms = p->spread_ms + timeout_ms;
 	if (p->deadline_ms > cap)
 		p->deadline_ms = cap;

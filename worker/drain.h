@@ -17,8 +17,8 @@ struct drain_plan {
 /*
  * The plan from WS_DRAIN_SPREAD_MS, WS_DRAIN_TIMEOUT_MS and wsd's
  * kill_timeout (WSD_KILL_TIMEOUT_MS; 0 = unknown): the spread takes at
- * most 60 % of kill_timeout and the exit comes 100 ms before it, so wsd
- * never has to SIGKILL a worker for spreading.
+ * most 50 % of kill_timeout and the exit comes 25 % of it (100 ms at
+ * least) before it, so wsd never has to SIGKILL a worker for spreading.
  */
 void		drain_plan(struct drain_plan *, uint64_t spread_ms,
 		    uint64_t timeout_ms, uint64_t kill_timeout_ms);

@@ -226,7 +226,8 @@ edge_refuse_write(int fd, const struct httpreq *r)
 	    "\r\n%s", r->status, httpreq_reason(r->status),
 	    json ? "application/json" : "text/plain", blen,
 	    r->status == 426 ? "Upgrade: websocket\r\n"
-	    "Sec-WebSocket-Version: 13\r\n" : "", body);
+	    "Sec-WebSocket-Version: 13\r\n" : r->status == 503 ?
+	    "Retry-After: 1\r\n" : "", body);
 	if (n > 0 && (size_t)n < sizeof out)
 		(void)send(fd, out, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
@@ -450,11 +451,24 @@ edge_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 		close(fd);
 		return;
 	}
-	if (edge_conf.per_ip > 0 && a->count >= edge_conf.per_ip) {
-		/* over the cap: closed at once, unanswered */
+	if (edge_conf.per_ip > 0 && a->count >= 2 * edge_conf.per_ip) {
+		/* far over the cap: closed at once, unanswered */
 		metrics.errors++;
 		close(fd);
 		return;
+	}
+	if (edge_conf.per_ip > 0 && a->count >= edge_conf.per_ip) {
+		/*
+		 * Over the cap: answered 503 with Retry-After and closed
+		 * gently (edge_refuse), so a client behind a busy address
+		 * sees why and retries instead of a reset.  The lingering
+		 * conn counts against the address: past twice the cap the
+		 * close is plain.
+		 */
+		req.state = HTTPREQ_S_ERROR;
+		req.status = 503;
+		req.error = "too many requests in progress from this address";
+		r = HTTPREQ_ERROR;
 	}
 	c = edge_conn_new(fd, a, edge_scratch, (size_t)n, &req);
 	if (c == NULL) {
@@ -472,7 +486,23 @@ edge_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 void
 edge_close_all(void)
 {
-	while (edge_conns != NULL)
-		edge_drop(edge_conns);
+	struct edge_conn	*c;
+
+	/*
+	 * At exit: a request still arriving gets 503 with Retry-After (the
+	 * client retries, on another instance), and its input is read first
+	 * so that the close is a FIN, not a reset.
+	 */
+	while ((c = edge_conns) != NULL) {
+		if (c->state == EDGE_READING) {
+			c->req.status = 503;
+			c->req.error = "shutting down";
+			edge_refuse_write(c->fd, &c->req);
+			while (recvfrom(c->fd, edge_scratch, sizeof edge_scratch,
+			    MSG_DONTWAIT, NULL, NULL) > 0)
+				;
+		}
+		edge_drop(c);
+	}
 	uv_timer_stop(&edge_timer);
 }

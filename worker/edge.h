@@ -38,7 +38,10 @@ int	edge_init(uv_loop_t *, const struct edge_config *, edge_ready_cb);
 void	edge_accept(int fd, const struct sockaddr *, socklen_t);
 /* Handshakes in progress. */
 size_t	edge_count(void);
-/* Drop every handshake in progress (drain, exit). */
+/*
+ * End every handshake in progress (exit): a request still arriving is
+ * answered 503 with Retry-After, its input read, then closed.
+ */
 void	edge_close_all(void);
 
 #endif

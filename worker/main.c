@@ -42,6 +42,7 @@ struct worker {
 	uv_timer_t		 drain_timer;
 	uint64_t		 drain_start;
 	uint64_t		 drain_deadline;
+	uint64_t		 drain_deadline_ns;	/* the same, uv_hrtime() */
 	uint64_t		 drain_timeout_ms;
 	uint64_t		 drain_spread_ms;	/* WS_DRAIN_SPREAD_MS */
 	uint64_t		 kill_timeout_ms;	/* wsd's, 0 = unknown */
@@ -199,16 +200,26 @@ worker_exit(void)
 	    (json_int_t)session_count(), "connections",
 	    (json_int_t)ws_connection_count()), "exiting");
 	parent_close();
+	session_close_now();	/* before lws drops the connections */
 	edge_close_all();
-	session_shutdown();
-	ws_destroy();		/* closes what is left; sessions unsubscribe */
-	pg_shutdown();		/* queries in flight fail: their waits are freed */
-	rules_shutdown();
 	if (worker.database_url != NULL) {
 		explicit_bzero(worker.database_url, strlen(worker.database_url));
 		free(worker.database_url);
 		worker.database_url = NULL;
 	}
+	/*
+	 * A drain's exit must come before kill_timeout, and taking down
+	 * thousands of connections one by one (lws's close of each, the
+	 * hub and the bus unsubscribing) costs hundreds of milliseconds on a
+	 * busy machine: every client has its close frame by now, so the
+	 * kernel closes the sockets with the process.
+	 */
+	if (worker.draining)
+		exit(EXIT_OK);
+	session_shutdown();
+	ws_destroy();		/* closes what is left; sessions unsubscribe */
+	pg_shutdown();		/* queries in flight fail: their waits are freed */
+	rules_shutdown();
 	hub_set_bus(NULL);
 	if (worker.bus != NULL) {
 		bus_free(worker.bus);
@@ -237,9 +248,24 @@ worker_drain_step(uint64_t now)
 		    worker.drain.spread_ms, worker.drain_done, worker.drain_n,
 		    rnd);
 	}
-	/* The spread is over: whoever is left (late upgrades) goes now. */
-	if (now >= worker.drain_start + worker.drain.spread_ms)
+	/*
+	 * The spread is over (the loop ran late): whoever the plan has not
+	 * reached goes now, once; sessions that open later are closed as
+	 * they open.
+	 */
+	if (worker.drain_done < worker.drain_n &&
+	    now >= worker.drain_start + worker.drain.spread_ms) {
 		session_close_all();
+		worker.drain_done = worker.drain_n;
+	}
+}
+
+/* A session is gone mid-iteration: past the deadline, exit now. */
+static void
+worker_drain_closed_cb(void)
+{
+	if (uv_hrtime() >= worker.drain_deadline_ns)
+		worker_exit();
 }
 
 static void
@@ -279,6 +305,9 @@ worker_drain(void)
 	worker.drain_done = 0;
 	worker.drain_next = worker.drain_start;
 	worker.drain_deadline = worker.drain_start + worker.drain.deadline_ms;
+	worker.drain_deadline_ns = uv_hrtime() +
+	    worker.drain.deadline_ms * 1000000;
+	session_on_drain_close(worker_drain_closed_cb);
 	/* Until a client is closed, it keeps getting its events. */
 	(void)session_close_some(0);
 	worker_drain_step(worker.drain_start);

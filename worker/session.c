@@ -69,6 +69,19 @@ struct qnode {
 static struct session_config	 session_conf;
 static int			 session_draining;
 static struct session		*session_list;
+/*
+ * Where session_close_some() goes on: the sessions before it are closing
+ * (a session that opens during a drain goes first and is closed at once),
+ * so each step of a drain is O(1), not a walk past every closed one.
+ */
+static struct session		*session_drain_next;
+/*
+ * The process is exiting: the sessions lws drops now are counted in the
+ * "exiting" line, not logged one by one (thousands of lines through wsd's
+ * pipe would hold up an exit that must come before kill_timeout).
+ */
+static int			 session_exiting;
+static void			(*session_drain_closed)(void);
 static size_t			 session_n;
 static struct session		*session_dirty;
 static struct qnode		*session_free_nodes;
@@ -441,8 +454,8 @@ session_flush(struct session *s)
 		s->flags |= SESSION_CLOSE_SENT;
 		session_conn->close(s->conn, session_closes[s->close_why].code,
 		    session_closes[s->close_why].reason,
-		    s->flags & SESSION_SLOW ? SESSION_SLOW_KILL_SECS :
-		    SESSION_KILL_SECS);
+		    session_draining ? 0 : s->flags & SESSION_SLOW ?
+		    SESSION_SLOW_KILL_SECS : SESSION_KILL_SECS);
 	}
 }
 
@@ -480,14 +493,17 @@ session_close_some(size_t n)
 	struct session	*s, *next;
 	size_t		 k = 0;
 
+	if (!session_draining)
+		session_drain_next = session_list;
 	session_draining = 1;
-	for (s = session_list; s != NULL && k < n; s = next) {
+	for (s = session_drain_next; s != NULL && k < n; s = next) {
 		next = s->next;
 		if (s->state == SESSION_OPEN) {
 			session_close(s, SESSION_GOING_AWAY);
 			k++;
 		}
 	}
+	session_drain_next = s;
 	return k;
 }
 
@@ -501,6 +517,14 @@ session_close_all(void)
 		next = s->next;
 		session_close(s, SESSION_GOING_AWAY);
 	}
+}
+
+void
+session_close_now(void)
+{
+	session_close_all();
+	session_flush_cb(&session_flush_check);
+	session_exiting = 1;
 }
 
 /* The credential the request carried, first of query, bearer, cookie. */
@@ -626,6 +650,8 @@ session_closed(struct session *s, const char *remote)
 	deadline_remove(&session_expiries, &s->expiry);
 	hub_unsubscribe_all(&s->subs);
 	if (s->flags & SESSION_LISTED) {
+		if (session_drain_next == s)
+			session_drain_next = s->next;
 		if (s->prev != NULL)
 			s->prev->next = s->next;
 		else
@@ -633,11 +659,20 @@ session_closed(struct session *s, const char *remote)
 		if (s->next != NULL)
 			s->next->prev = s->prev;
 		session_n--;
-		log_json(LOG_INFO, json_pack("{s:s,s:s?}", "user", s->user,
+		if (!session_exiting)
+			log_json(LOG_INFO, json_pack("{s:s,s:s?}", "user", s->user,
 		    "remote", remote), "client disconnected");
 	}
 	free(s->user);
 	memset(s, 0, sizeof *s);
+	if (session_draining && session_drain_closed != NULL)
+		session_drain_closed();
+}
+
+void
+session_on_drain_close(void (*cb)(void))
+{
+	session_drain_closed = cb;
 }
 
 void

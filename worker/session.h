@@ -130,6 +130,19 @@ void	session_close(struct session *, enum session_close_why);
 /* Drain: close every session with 1001 going away. */
 void	session_close_all(void);
 /*
+ * At exit: close every session and write what it still owes at once (its
+ * queued frames and the 1001 close frame, as far as its socket takes
+ * them), so a client left at the drain deadline sees a close frame, not a
+ * dropped connection.
+ */
+void	session_close_now(void);
+/*
+ * During a drain, cb runs after each session is gone: one loop iteration
+ * can handle thousands of closing handshakes before any timer runs, and
+ * the worker must see its exit deadline meanwhile.  cb may exit.
+ */
+void	session_on_drain_close(void (*cb)(void));
+/*
  * Drain, spread: from now on a new session is closed at once; close up to
  * n of the open ones (1001 going away); returns how many were closed.
  */

@@ -349,7 +349,7 @@ ws_conn_close(void *conn, int code, const char *reason, int wait_secs)
 	if (lws_write(conn, p, n + 4, LWS_WRITE_RAW) < 0)
 		lws_set_timeout(conn, PENDING_TIMEOUT_USER_OK,
 		    LWS_TO_KILL_ASYNC);
-	else
+	else if (wait_secs > 0)
 		lws_set_timeout(conn, PENDING_TIMEOUT_CLOSE_ACK,
 		    lws_partial_buffered(conn) ? wait_secs : WS_CLOSE_ACK_SECS);
 }

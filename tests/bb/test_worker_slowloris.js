@@ -35,11 +35,11 @@ s.teardown(() => {
 // A socket that starts a request and never finishes it.
 function trickle(port, addr) {
 	return new Promise((resolve) => {
-		const t = { addr, n: 0, closed: false, got: 0, at: Date.now(), closedAt: 0 };
+		const t = { addr, n: 0, closed: false, got: 0, text: '', err: null, at: Date.now(), closedAt: 0 };
 		t.sock = net.connect({ port, host: '127.0.0.1', localAddress: addr });
 		t.sock.on('connect', () => { t.sock.write('GET / HTTP/1.1\r\nHost: a\r\n'); resolve(t); });
-		t.sock.on('data', (d) => { t.got += d.length; });
-		t.sock.on('error', () => { /* reset: counted as closed */ });
+		t.sock.on('data', (d) => { t.got += d.length; t.text += d; });
+		t.sock.on('error', (e) => { t.err = e.code || e.message; /* counted as closed */ });
 		t.sock.on('close', () => { t.closed = true; t.closedAt = Date.now(); resolve(t); });
 		tricklers.push(t);
 	});
@@ -72,7 +72,7 @@ s.test('meanwhile 20 clients from 127.0.0.1 authenticate and get their welcome, 
 	for (const c of got) c.close();
 }, { timeout: 30000 });
 
-s.test('WS_HANDSHAKE_PER_IP: sockets past the cap of one address are closed at once, unanswered', async () => {
+s.test('WS_HANDSHAKE_PER_IP: sockets past the cap of one address are answered 503 with Retry-After and closed, not reset', async () => {
 	const more = [];
 	for (let i = 0; i < 20; i++) more.push(await trickle(w.port, '127.0.0.2'));
 	const over = PER_ADDR + more.length - CAP;	// 13
@@ -80,7 +80,11 @@ s.test('WS_HANDSHAKE_PER_IP: sockets past the cap of one address are closed at o
 	// the rest are held like the first ones: exactly the excess is refused
 	await lib.waitFor(() => more.every((t) => t.closed || t.n >= 2), 10000, 'the others to send headers');
 	assert.strictEqual(closedOnes(more).length, over, 'refused');
-	assert.ok(closedOnes(more).every((t) => t.got === 0), 'a refused socket got an answer');
+	for (const t of closedOnes(more)) {
+		assert.ok(/^HTTP\/1\.1 503 /.test(t.text) && /\r\nRetry-After: 1\r\n/i.test(t.text),
+		    'a refused socket\'s answer: ' + JSON.stringify(t.text.slice(0, 200)));
+		assert.strictEqual(t.err, null, 'a refused socket was reset');
+	}
 	assert.strictEqual(closedOnes(held).length, 0, 'older tricklers dropped: ' + closedOnes(held).length);
 	// another address is not affected by 127.0.0.2's count
 	const other = await trickle(w.port, '127.0.0.10');

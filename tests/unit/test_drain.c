@@ -18,11 +18,14 @@ test_plan(void **state)
 	assert_int_equal(p.spread_ms, 1000);
 	assert_int_equal(p.deadline_ms, 2000);
 	drain_plan(&p, 1000, 1000, 1600);	/* PM2's default */
-	assert_int_equal(p.spread_ms, 960);
-	assert_int_equal(p.deadline_ms, 1500);
+	assert_int_equal(p.spread_ms, 800);
+	assert_int_equal(p.deadline_ms, 1200);
 	drain_plan(&p, 600000, 1000, 3000);
-	assert_int_equal(p.spread_ms, 1800);
-	assert_int_equal(p.deadline_ms, 2800);
+	assert_int_equal(p.spread_ms, 1500);
+	assert_int_equal(p.deadline_ms, 2250);
+	drain_plan(&p, 1000, 1000, 300);	/* the 100 ms margin */
+	assert_int_equal(p.spread_ms, 150);
+	assert_int_equal(p.deadline_ms, 200);
 	drain_plan(&p, 500, 100, 10000);	/* well within */
 	assert_int_equal(p.spread_ms, 500);
 	assert_int_equal(p.deadline_ms, 600);
