@@ -68,7 +68,15 @@ function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
 // opts.historyTtl (WS_HISTORY_TTL, 86400 s; 0 = no expiry) must match the
 // workers'.  opts.retryMs (60000): how long a publish refused by a node that
 // is not a writable master is retried (reconnecting, so a Sentinel client
-// finds the new master) before it rejects.
+// finds the new master) before it rejects.  opts.waitReplicas
+// (WS_PUBLISH_WAIT_REPLICAS, 0): with Sentinel, the number of replicas
+// that must have the event before publish() resolves (Redis WAIT, up to
+// opts.waitMs, 1000, each try).  Replication is asynchronous: a master
+// killed before its replica got a write loses it, and the replica it
+// becomes never had it; a publish not confirmed is tried again with its
+// idempotency key (stored once wherever it landed), so an event the caller
+// saw resolved survives a failover.  Never more than the replicas that run
+// (WAIT would wait out waitMs on each publish).
 function createPublisher(redis, opts) {
 	opts = opts || {};
 	const size = opts.historySize !== undefined ? opts.historySize : envNumber('WS_HISTORY_SIZE', 1000);
@@ -76,6 +84,18 @@ function createPublisher(redis, opts) {
 	if (typeof redis.wsdPublish !== 'function')
 		redis.defineCommand('wsdPublish', { numberOfKeys: 4, lua: SCRIPT });
 	const retryMs = opts.retryMs !== undefined ? opts.retryMs : 60000;
+	const replicas = opts.waitReplicas !== undefined ? opts.waitReplicas : envNumber('WS_PUBLISH_WAIT_REPLICAS', 0);
+	const waitMs = opts.waitMs !== undefined ? opts.waitMs : 1000;
+	// The script and WAIT in one pipeline: WAIT counts the replicas that
+	// have this connection's writes, so both must go on one connection.
+	async function once(keys, args) {
+		if (replicas === 0) return redis.wsdPublish(...keys, ...args);
+		const r = await redis.pipeline().wsdPublish(...keys, ...args).wait(replicas, waitMs).exec();
+		if (r[0][0]) throw r[0][0];
+		if (r[1][0]) throw r[1][0];
+		if (r[1][1] < replicas) throw new Error('NOREPLICAS: the event reached ' + r[1][1] + ' of ' + replicas + ' replicas in ' + waitMs + ' ms');
+		return r[0][1];
+	}
 	let reconnecting = null;
 	// One reconnect for all publishes refused at once.
 	function reconnect() {
@@ -100,8 +120,8 @@ function createPublisher(redis, opts) {
 			for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
 				const epoch = crypto.randomBytes(8).toString('hex');
 				try {
-					return await redis.wsdPublish('ws:' + key, 'ws:h:' + key, 'ws:m:' + key, 'ws:d:' + key + ':' + idem,
-					    text, String(size), String(ttl), epoch);
+					return await once(['ws:' + key, 'ws:h:' + key, 'ws:m:' + key, 'ws:d:' + key + ':' + idem],
+					    [text, String(size), String(ttl), epoch]);
 				} catch (e) {
 					if (!RETRY_RE.test(String(e && e.message)) || Date.now() + delay > until) throw e;
 					if (/^(READONLY|NOREPLICAS)/.test(e.message)) await reconnect();
