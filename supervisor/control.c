@@ -236,17 +236,6 @@ control_line_cb(void *arg, char *line, size_t len)
 }
 
 static void
-control_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
-	static char slab[16384];	/* consumed before the next read */
-
-	(void)h;
-	(void)hint;
-	buf->base = slab;
-	buf->len = sizeof slab;
-}
-
-static void
 control_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct client *c = s->data;
@@ -414,7 +403,7 @@ control_connection_cb(uv_stream_t *server, int status)
 	c->active_ms = wsd_now_ms();
 	LIST_INSERT_HEAD(&control_clients, c, entry);
 	control_nclients++;
-	uv_read_start((uv_stream_t *)&c->pipe, control_alloc_cb,
+	uv_read_start((uv_stream_t *)&c->pipe, wsd_read_alloc_cb,
 	    control_read_cb);
 }
 

@@ -26,17 +26,6 @@ struct ipc {
 };
 
 static void
-ipc_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
-	static char slab[4096];
-
-	(void)h;
-	(void)hint;
-	buf->base = slab;
-	buf->len = sizeof slab;
-}
-
-static void
 ipc_close_cb(uv_handle_t *h)
 {
 	struct ipc *ipc = h->data;
@@ -87,7 +76,7 @@ ipc_open(uv_loop_t *loop, int fd, ipc_msg_cb cb, void *arg)
 	ipc->pipe.data = ipc;
 	if (uv_pipe_open(&ipc->pipe, fd) != 0)
 		close(fd);	/* not the handle's yet */
-	else if (uv_read_start((uv_stream_t *)&ipc->pipe, ipc_alloc_cb,
+	else if (uv_read_start((uv_stream_t *)&ipc->pipe, wsd_read_alloc_cb,
 	    ipc_read_cb) == 0)
 		return ipc;
 	ipc->closed = 1;

@@ -208,17 +208,6 @@ logcap_prefix(struct logstream *ls, char *buf, size_t len)
 }
 
 static void
-logcap_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
-	static char slab[16384];	/* reads are consumed before the next one */
-
-	(void)h;
-	(void)hint;
-	buf->base = slab;
-	buf->len = sizeof slab;
-}
-
-static void
 logcap_close_cb(uv_handle_t *h)
 {
 	struct logstream *ls = h->data;
@@ -277,7 +266,7 @@ logcap_attach(int fd, const char *path, const char *also, int time,
 	LIST_INSERT_HEAD(&logcap_streams, ls, entry);
 	if (uv_pipe_open(&ls->pipe, fd) != 0)
 		close(fd);	/* not the handle's yet */
-	else if (uv_read_start((uv_stream_t *)&ls->pipe, logcap_alloc_cb,
+	else if (uv_read_start((uv_stream_t *)&ls->pipe, wsd_read_alloc_cb,
 	    logcap_read_cb) == 0)
 		return 0;
 	uv_close((uv_handle_t *)&ls->pipe, logcap_close_cb);

@@ -31,17 +31,6 @@ struct probe {
 };
 
 static void
-probe_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
-	static char slab[4096];
-
-	(void)h;
-	(void)hint;
-	buf->base = slab;
-	buf->len = sizeof slab;
-}
-
-static void
 probe_close_cb(uv_handle_t *h)
 {
 	struct probe *p = h->data;
@@ -129,7 +118,7 @@ probe_run(const char *path, char **argv, char **envp, int in_fd,
 		probe_finish(p, 1);
 		return 0;
 	}
-	if (uv_read_start((uv_stream_t *)&p->pipe, probe_alloc_cb,
+	if (uv_read_start((uv_stream_t *)&p->pipe, wsd_read_alloc_cb,
 	    probe_read_cb) != 0) {
 		probe_finish(p, 1);
 		return 0;

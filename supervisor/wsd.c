@@ -15,6 +15,22 @@ int			 wsd_foreground;	/* logs to stderr, not HOME/wsd.log */
 /* main.c's: the rooms below it ask for a shutdown through this. */
 static void		(*wsd_shutdown_cb)(const char *why);
 
+/*
+ * libuv calls a stream's read_cb right after its alloc_cb, on this one
+ * thread: a read is handled before the next one is allocated, so the
+ * control socket, the IPC and log pipes and the probes share one buffer.
+ */
+void
+wsd_read_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	static char slab[16384];
+
+	(void)h;
+	(void)hint;
+	buf->base = slab;
+	buf->len = sizeof slab;
+}
+
 uint64_t
 wsd_now_ms(void)
 {

@@ -181,6 +181,9 @@ extern int		 wsd_foreground;
 /* Stop every app, then exit 0: the lifecycle main.c gives wsd_set_shutdown. */
 void	 wsd_shutdown(const char *why);
 void	 wsd_set_shutdown(void (*cb)(const char *why));
+/* uv_read_start's allocator for a stream whose read_cb consumes or
+ * copies what it got before returning: one buffer serves every such read. */
+void	 wsd_read_alloc_cb(uv_handle_t *, size_t, uv_buf_t *);
 
 /*
  * config.c: an ecosystem file (or dump.json's app) loaded, and each app's
