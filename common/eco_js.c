@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "eco_js.h"
 #include "knob.h"
 
@@ -168,19 +169,11 @@ static void
 eco_js_child(const char *node, const char *abs, const char *dir,
     const struct eco_js_cred *c, int out, int err)
 {
-	struct sigaction sa;
-	sigset_t none;
 	char *argv[] = { (char *)node, (char *)"-e", (char *)eco_js_program,
 	    (char *)abs, NULL };
 	int i, nul;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_DFL;
-	for (i = 1; i < NSIG; i++)
-		sigaction(i, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	setpgid(0, 0);
+	child_reset();
 	/* Above stdio first, so that no dup2 below clobbers a source. */
 	if ((out = fcntl(out, F_DUPFD_CLOEXEC, 10)) < 0 ||
 	    (err = fcntl(err, F_DUPFD_CLOEXEC, 10)) < 0)
@@ -192,8 +185,8 @@ eco_js_child(const char *node, const char *abs, const char *dir,
 	if (close_range(3, ~0U, 0) < 0)
 		for (i = 3; i < 65536; i++)
 			close(i);
-	if (c->drop && (setgroups(c->ngroups, c->groups) < 0 ||
-	    setgid(c->gid) < 0 || setuid(c->uid) < 0))
+	if (c->drop && child_become(c->groups, (size_t)c->ngroups, c->gid,
+	    c->uid) < 0)
 		eco_js_child_fail("cannot drop root privileges");
 	/* After setuid, which clears it: node must not outlive wsd. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);

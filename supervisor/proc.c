@@ -24,7 +24,6 @@
 #include <sys/wait.h>
 
 #include <errno.h>
-#include <grp.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -33,6 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "fsutil.h"
 #include "wsd.h"
 
@@ -159,18 +159,9 @@ static void
 proc_child(const struct proc_spec *sp, pid_t parent, int errpipe,
     char *listen_pid)
 {
-	struct sigaction sa;
-	sigset_t all;
 	int fds[8], want[8], n = 0, i, nul, top;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_DFL;
-	for (i = 1; i < NSIG; i++)
-		sigaction(i, &sa, NULL);
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-
-	setpgid(0, 0);
+	child_reset();
 	if (listen_pid != NULL)
 		proc_itoa(listen_pid, (long)getpid());
 
@@ -204,8 +195,8 @@ proc_child(const struct proc_spec *sp, pid_t parent, int errpipe,
 	if (sp->cwd != NULL && chdir(sp->cwd) < 0)
 		proc_fail(errpipe, errno);
 	/* The app's user, groups first (as libuv does, after chdir). */
-	if (sp->setuid && (setgroups((size_t)sp->ngroups, sp->groups) < 0 ||
-	    setgid(sp->gid) < 0 || setuid(sp->uid) < 0))
+	if (sp->setuid && child_become(sp->groups, (size_t)sp->ngroups,
+	    sp->gid, sp->uid) < 0)
 		proc_fail(errpipe, errno);
 	/* After setuid, which clears it; a wsd that died before is caught. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
