@@ -29,7 +29,6 @@
 
 #define SESSION_COALESCE_MAX	(256 * 1024)	/* bytes per coalesced write */
 #define SESSION_IOV_MAX		64		/* frames per coalesced write */
-#define SESSION_FREE_NODES_MAX	65536	/* queue nodes kept for reuse */
 #define SESSION_KILL_SECS	5	/* close handshake, drain */
 /*
  * A slow consumer may still read what the kernel holds and then our close
@@ -60,12 +59,6 @@ struct session_wait {
 	size_t			 bytes;		/* queued message bytes */
 };
 
-/* A queued frame; nodes are recycled through a free list. */
-struct qnode {
-	struct qnode	*next;
-	struct frame	*f;
-};
-
 static struct session_config	 session_conf;
 static int			 session_draining;
 static struct session		*session_list;
@@ -84,8 +77,6 @@ static int			 session_exiting;
 static void			(*session_drain_closed)(void);
 static size_t			 session_n;
 static struct session		*session_dirty;
-static struct qnode		*session_free_nodes;
-static size_t			 session_nfree;
 static struct frame		*session_ping_frame;
 static const struct session_conn_ops *session_conn;
 
@@ -253,45 +244,6 @@ session_count(void)
 	return session_n;
 }
 
-static struct qnode *
-session_node_get(void)
-{
-	struct qnode	*q;
-
-	if ((q = session_free_nodes) != NULL) {
-		session_free_nodes = q->next;
-		session_nfree--;
-		return q;
-	}
-	return malloc(sizeof *q);
-}
-
-static void
-session_node_put(struct qnode *q)
-{
-	if (session_nfree >= SESSION_FREE_NODES_MAX) {
-		free(q);
-		return;
-	}
-	q->next = session_free_nodes;
-	session_free_nodes = q;
-	session_nfree++;
-}
-
-static void
-session_queue_clear(struct session *s)
-{
-	struct qnode	*q;
-
-	while ((q = s->qhead) != NULL) {
-		s->qhead = q->next;
-		frame_unref(q->f);
-		session_node_put(q);
-	}
-	s->qtail = NULL;
-	s->queued = 0;
-}
-
 static void
 session_mark_dirty(struct session *s)
 {
@@ -332,33 +284,23 @@ session_dirty_remove(struct session *s)
 int
 session_send(struct session *s, struct frame *f)
 {
-	struct qnode	*q;
-
 	if (s->state != SESSION_OPEN)
 		return -1;
 	/* the cap is on backlog: one frame alone may be bigger than it */
-	if (s->queued > 0 &&
-	    (size_t)s->queued + f->len > session_conf.send_queue_max) {
+	if (s->q.bytes > 0 &&
+	    (size_t)s->q.bytes + f->len > session_conf.send_queue_max) {
 		log_json(LOG_WARN, json_pack("{s:s,s:I}", "user", s->user,
-		    "queued", (json_int_t)s->queued),
+		    "queued", (json_int_t)s->q.bytes),
 		    "send queue over its cap: closing a slow consumer");
 		metrics.errors++;
 		metrics.slow_closes++;
-		session_queue_clear(s);
+		fqueue_clear(&s->q);
 		session_close(s, SESSION_SLOW_CONSUMER);
 		s->flags |= SESSION_SLOW;
 		return -1;
 	}
-	if ((q = session_node_get()) == NULL)
+	if (fqueue_push(&s->q, f) != 0)
 		return -1;
-	q->f = frame_ref(f);
-	q->next = NULL;
-	if (s->qtail != NULL)
-		s->qtail->next = q;
-	else
-		s->qhead = q;
-	s->qtail = q;
-	s->queued += f->len;
 	session_mark_dirty(s);
 	return 0;
 }
@@ -399,27 +341,28 @@ session_flush(struct session *s)
 {
 	struct iovec	 iov[SESSION_IOV_MAX];
 	struct msghdr	 mh;
-	struct qnode	*q;
+	struct frame	*f;
 	size_t		 total, left;
 	ssize_t		 n;
-	int		 niov;
+	uint32_t	 niov;
 
-	while (s->qhead != NULL) {
+	while (s->q.len > 0) {
 		if (session_conn->buffered(s->conn)) {
 			session_conn->want_writable(s->conn);
 			return;
 		}
 		total = 0;
 		niov = 0;
-		for (q = s->qhead; q != NULL && niov < SESSION_IOV_MAX &&
-		    total < SESSION_COALESCE_MAX; q = q->next) {
-			iov[niov].iov_base = q->f->data;
-			iov[niov].iov_len = q->f->len;
-			total += iov[niov++].iov_len;
+		for (; niov < s->q.len && niov < SESSION_IOV_MAX &&
+		    total < SESSION_COALESCE_MAX; niov++) {
+			f = fqueue_at(&s->q, niov);
+			iov[niov].iov_base = f->data;
+			iov[niov].iov_len = f->len;
+			total += f->len;
 		}
 		memset(&mh, 0, sizeof mh);
 		mh.msg_iov = iov;
-		mh.msg_iovlen = (size_t)niov;
+		mh.msg_iovlen = niov;
 		n = sendmsg(s->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -429,21 +372,16 @@ session_flush(struct session *s)
 		}
 		left = n < 0 ? 0 : (size_t)n;
 		while (left > 0) {
-			q = s->qhead;
-			if (left < q->f->len &&
-			    session_conn->write(s->conn, q->f->data + left,
-			    q->f->len - left) < 0)
+			f = fqueue_at(&s->q, 0);
+			if (left < f->len &&
+			    session_conn->write(s->conn, f->data + left,
+			    f->len - left) < 0)
 				n = -1;
-			left -= left < q->f->len ? left : q->f->len;
-			s->queued -= q->f->len;
-			s->qhead = q->next;
-			frame_unref(q->f);
-			session_node_put(q);
+			left -= left < f->len ? left : f->len;
+			fqueue_pop(&s->q);
 		}
-		if (s->qhead == NULL)
-			s->qtail = NULL;
 		if (n < 0) {
-			session_queue_clear(s);
+			fqueue_clear(&s->q);
 			session_close(s, SESSION_WRITE_ERROR);
 			s->flags |= SESSION_CLOSE_SENT;	/* nothing more to send */
 			session_conn->kill_after(s->conn, 0);
@@ -646,7 +584,7 @@ session_closed(struct session *s, const char *remote)
 		s->wait = NULL;
 	}
 	session_dirty_remove(s);
-	session_queue_clear(s);
+	fqueue_clear(&s->q);
 	deadline_remove(&session_expiries, &s->expiry);
 	hub_unsubscribe_all(&s->subs);
 	if (s->flags & SESSION_LISTED) {

@@ -13,10 +13,10 @@
 #include <uv.h>
 
 #include "deadline.h"
+#include "fqueue.h"
 
 struct frame;
 struct hub_sub;
-struct qnode;
 struct session_wait;
 
 enum session_state {
@@ -31,9 +31,8 @@ struct session {
 	struct session		*next, *prev;	/* every open session */
 	struct session		*dirty_next;	/* sessions with frames to flush */
 	struct hub_sub		*subs;
-	struct qnode		*qhead, *qtail;
 	struct session_wait	*wait;		/* a database answer, if awaited */
-	uint32_t		 queued;	/* bytes in the queue */
+	struct fqueue		 q;		/* frames to write */
 	int			 fd;		/* the socket, written directly */
 	uint16_t		 nsubs;
 	uint8_t			 state;

@@ -34,13 +34,11 @@ setup(void **state)
 	return 0;
 }
 
-/* The first frame queued on a session (struct qnode is private). */
+/* The first frame queued on a session. */
 static struct frame *
 first_frame(struct session *s)
 {
-	struct { void *next; struct frame *f; } *q = (void *)s->qhead;
-
-	return q != NULL ? q->f : NULL;
+	return s->q.len > 0 ? fqueue_at(&s->q, 0) : NULL;
 }
 
 static void
@@ -67,7 +65,7 @@ test_fanout_shares_one_frame(void **state)
 	assert_int_equal(first_frame(&s[0])->refs, 2);
 	assert_null(first_frame(&s[2]));
 	/* header + the payload, verbatim */
-	assert_int_equal(s[0].queued, 2 + strlen(ev));
+	assert_int_equal(s[0].q.bytes, 2 + strlen(ev));
 	assert_memory_equal(first_frame(&s[0])->data + 2, ev, strlen(ev));
 
 	/* a key nobody holds, a key given with its length only */
