@@ -64,7 +64,7 @@ CLEAN_ENV=(env -i "PATH=$NODE_DIR:/usr/local/bin:/usr/bin:/bin" "HOME=$W"
 if [ "$QUICK" = 1 ]; then
 	REPS=1; CTL_RUNS=5; RESPAWNS=1; CHURN_MS=3000; CONNS=2000
 	FAN_SMALL=1000; FAN_BIG=0; FAN_EVENTS_SMALL=100; PACED_EVENTS=20; CONNS_BIG=0
-	HIST_SOCKETS=300; HIST_EVENTS=1000; RELOAD_N=2000
+	HIST_SOCKETS=300; HIST_EVENTS=1000; HIST_REPS=1; RELOAD_N=2000
 	CHURN_ACTIONS="none restart crash scale"
 else
 	REPS=3; CTL_RUNS=15; RESPAWNS=3; CHURN_MS=8000; CONNS=10000
@@ -72,7 +72,7 @@ else
 	FAN_SMALL=1000; FAN_BIG=10000; FAN_EVENTS_SMALL=500; FAN_EVENTS_BIG=100
 	PACED_EVENTS=40
 	CONNS_BIG=${BENCH_CONNS_BIG:-50000}
-	HIST_SOCKETS=500; HIST_EVENTS=4000; RELOAD_N=10000
+	HIST_SOCKETS=500; HIST_EVENTS=10000; HIST_REPS=5; RELOAD_N=10000
 	CHURN_ACTIONS="none restart reload crash scale"
 fi
 # SPEC §6's paced fan-out: 5 000 subscribers, 10 events/s.  At that rate
@@ -479,10 +479,10 @@ fi
 # Channel history's cost (SPEC §6): fan-out CPU per delivery against the
 # worker before history, Redis CPU per publish (bench/history.js).
 if want history; then
-	log "channel history session ($HIST_SOCKETS sockets, $HIST_EVENTS events, $REPS repeat(s))"
+	log "channel history session ($HIST_SOCKETS sockets, $HIST_EVENTS events, $HIST_REPS repeat(s))"
 	build_pre || log "no baseline worker: $PRE_NOTE"
 	WSD_TOP=$TOP WSD_BINDIR=$BINDIR PRE_BINDIR=$PRE_BINDIR timeout 1200 \
-	    node bench/history.js "$HIST_SOCKETS" "$HIST_EVENTS" "$REPS" \
+	    node bench/history.js "$HIST_SOCKETS" "$HIST_EVENTS" "$HIST_REPS" \
 	    >> "$RES" 2>> "$W/history.err" || log "channel history session failed (see $W/history.err)"
 fi
 

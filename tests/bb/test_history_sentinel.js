@@ -55,6 +55,22 @@ async function startSentinel(masterPort) {
 
 const role = async (port) => (await lib.redisCmd(port, ['ROLE']).catch(() => ['down']))[0];
 
+// Each step is noted with the time it took, so a run that fails shows
+// where it was (CI keeps only the output).
+function stepper() {
+	let t = Date.now();
+	return (what) => { const now = Date.now(); lib.note(what + ' (+' + (now - t) + ' ms)'); t = now; };
+}
+
+// The publishing loop ends with the test; after a failure its current
+// publish may be retrying against a broken cluster, so it is not waited
+// for (the run's teardown stops every process).
+async function endLoop(x, failed) {
+	x.stop = true;
+	if (!failed)
+		await lib.withTimeout(x.loop, 70000, 'the publishing loop');
+}
+
 // A master, its replica, 3 sentinels, a worker following them, a default
 // ioredis Sentinel publisher and a helper client counting numbered events.
 async function cluster(args) {
@@ -170,27 +186,33 @@ async function missingFrom(port, acked, at) {
 }
 
 s.test('SENTINEL FAILOVER, then kill -9 of the new master, while publishing and cutting the client\'s connection: 0 lost, 0 doubled at the client', async () => {
+	const step = stepper();
 	const x = await cluster(SAFE);
+	step('cluster up');
+	let failed = true;
 	try {
 		await lib.waitFor(() => x.got.length >= 50, 15000, '50 events before the failover');
-		lib.note('failover at ' + x.n);
+		step('failover at ' + x.n);
 		assert.strictEqual(await lib.redisCmd(x.sentinels[0].port, ['SENTINEL', 'FAILOVER', 'mymaster']), 'OK');
 		cutClient(x);
 		await lib.waitFor(async () => (await role(x.r.port)) === 'master' && (await role(x.m.port)) === 'slave', 30000, 'the replica promoted');
+		step('the replica promoted at ' + x.n);
 		const at = x.n;
 		await lib.waitFor(() => x.got.length > 0 && x.got[x.got.length - 1] > at + 50, 30000, '50 events after the failover');
+		step('50 events after the failover');
 		// Every publish the publisher saw succeed is on the new master.
 		const missing = await missingFrom(x.r.port, x.acked, at);
 		assert.deepStrictEqual(missing, [], 'acknowledged publishes missing from the new master');
 		// The replica loses the stream: what the master takes now, the
 		// client gets, and the kill -9 loses.
 		await lib.waitFor(async () => /master_link_status:up/.test(await lib.redisCmd(x.m, ['INFO', 'replication'])), 30000, 'the demoted master in sync');
+		step('the demoted master in sync');
 		await lib.redisCmd(x.r, ['CONFIG', 'SET', 'min-replicas-to-write', '0']);
 		await lib.redisCmd(x.r, ['CONFIG', 'SET', 'requirepass', 'cut']);
 		await lib.redisCmd({ port: x.r.port, password: 'cut' }, ['CLIENT', 'KILL', 'TYPE', 'replica']);
 		const stopAt = x.n;
 		await lib.waitFor(() => x.acked.has(stopAt + 3) && x.got.includes(stopAt + 3), 15000, 'events the replica lacks, delivered');
-		lib.note('kill -9 at ' + x.n);
+		step('kill -9 at ' + x.n);
 		await x.r.kill();		// kill -9 of the new master: the old one comes back
 		cutClient(x);
 		// Each of them may be a publish whose reply the kill took: the
@@ -199,18 +221,21 @@ s.test('SENTINEL FAILOVER, then kill -9 of the new master, while publishing and 
 		lib.note('writes lost with the master, retried: ' + lostWrites.join(' '));
 		x.retries = lostWrites.map((k) => x.pub.publish('post_s1', { type: 'num', data: { n: k } }, { idempotencyKey: 'num-' + k }));
 		await lib.waitFor(async () => (await role(x.m.port)) === 'master', 40000, 'the first master promoted again');
+		step('the first master promoted again');
 		// With min-replicas-to-write 1 it takes writes again once it has a
 		// replica: the dead one, restarted (the publisher retries meanwhile).
 		x.r = await lib.startRedis({ port: x.r.port, args: SAFE.concat(['--replicaof', '127.0.0.1', String(x.m.port)]), gen: 2 });
 		const at2 = x.n;
 		await lib.waitFor(() => x.got.length > 0 && x.got[x.got.length - 1] > at2 + 50, 40000, '50 events after the kill -9');
-		await Promise.all(x.retries);
+		step('50 events after the kill -9');
+		await lib.withTimeout(Promise.all(x.retries), 70000, 'the retried publishes');
 		cutClient(x);
 		const at3 = x.n;
 		await lib.waitFor(() => x.got.length > 0 && x.got[x.got.length - 1] > at3 + 20, 40000, '20 events after the last cut');
+		step('20 events after the last cut');
+		failed = false;
 	} finally {
-		x.stop = true;
-		await x.loop;
+		await endLoop(x, failed);
 	}
 	const n = x.n, got = x.got;
 	// In order: the last one comes last (the assertions say what is missing).
@@ -234,7 +259,7 @@ s.test('SENTINEL FAILOVER, then kill -9 of the new master, while publishing and 
 
 s.test('control: the same SENTINEL FAILOVER without min-replicas-to-write: the demoted master takes writes the new master never gets', async () => {
 	const x = await cluster([]);
-	let missing;
+	let missing, failed = true;
 	try {
 		await lib.waitFor(() => x.got.length >= 50, 15000, '50 events before the failover');
 		assert.strictEqual(await lib.redisCmd(x.sentinels[0].port, ['SENTINEL', 'FAILOVER', 'mymaster']), 'OK');
@@ -245,9 +270,9 @@ s.test('control: the same SENTINEL FAILOVER without min-replicas-to-write: the d
 		const at = x.n;
 		await lib.waitFor(() => x.got.length > 0 && x.got[x.got.length - 1] > at + 20, 30000, '20 events after the failover');
 		missing = await missingFrom(x.r.port, x.acked, at);
+		failed = false;
 	} finally {
-		x.stop = true;
-		await x.loop;
+		await endLoop(x, failed);
 	}
 	const lost = [];
 	for (let i = 1; i <= x.n; i++) if (!x.got.includes(i)) lost.push(i);
