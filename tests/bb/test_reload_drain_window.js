@@ -97,11 +97,17 @@ s.test('reload: wsd waited kill_timeout + the announced window and sent no SIGKI
 	assert.deepStrictEqual(sigkills('fonana-ws'), [], 'SIGKILLs');
 });
 
-s.test('stop: the same window, no SIGKILL', async () => {
+// After `wsctl update` too: the new wsd is handed the window it waits for.
+s.test('stop after wsctl update: the same window, no SIGKILL', async () => {
+	let r = await lib.wsctlAsync(['update'], { timeout: 30000 });
+	assert.strictEqual(r.status, 0, 'wsctl update: ' + r.stderr + r.stdout);
 	const v = await connectMany(N / 2, 's');
-	const r = await lib.wsctlAsync(['stop', 'fonana-ws'], { timeout: 60000 });
+	r = await lib.wsctlAsync(['stop', 'fonana-ws'], { timeout: 60000 });
 	assert.strictEqual(r.status, 0, 'wsctl stop: ' + r.stderr + r.stdout);
 	await drainedOverWindow(v, 'stop');
+	const said = appLog('fonana-ws').filter((j) => /^stopping with/.test(j.msg)).map((j) => j.msg);
+	assert.ok(said.length === 1 && said[0].includes('SIGKILL after ' + (KILL_TIMEOUT + SPREAD) + ' ms'),
+	    'the stop log: ' + JSON.stringify(said));
 	assert.deepStrictEqual(sigkills('fonana-ws'), [], 'SIGKILLs');
 }, { timeout: 90000 });
 
