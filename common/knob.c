@@ -82,7 +82,7 @@ static const struct knob knob_table[KNOB_COUNT] = {
 	    1000, 0, 600000, "no wait", "ms",
 	    "longest wait for clients to leave on drain" },
 	[KNOB_WS_DRAIN_SPREAD_MS] = { "WS_DRAIN_SPREAD_MS", K,
-	    3000, 0, KNOB_DRAIN_MAX_MS, "all at once", "ms",
+	    4000, 0, KNOB_DRAIN_MAX_MS, "all at once", "ms",
 	    "a drain closes its clients one by one over this window" },
 	[KNOB_WSD_KILL_TIMEOUT_MS] = { "WSD_KILL_TIMEOUT_MS", K,
 	    0, 0, KNOB_DAY_MS, "unknown", "ms",

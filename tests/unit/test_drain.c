@@ -24,7 +24,7 @@ static const struct plan_case plan_cases[] = {
 	{ 500, 100, 10000, 0,		500, 600 },	/* well within */
 	{ 0, 1000, 50, 0,		0, 0 },		/* tiny kill_timeout */
 	/* wsd waits for it: the spread is kept, the margin follows it */
-	{ 3000, 1000, 1600, 600000,	3000, 4000 },	/* the defaults */
+	{ 4000, 1000, 1600, 600000,	4000, 5000 },	/* the defaults */
 	{ 3000, 1000, 1000, 600000,	3000, 3750 },	/* margin 250 ms */
 	{ 3000, 1000, 300, 600000,	3000, 3200 },	/* the 100 ms margin */
 	{ 3000, 1000, 50, 600000,	3000, 3000 },	/* tiny kill_timeout */
