@@ -4,6 +4,7 @@
 #include "ipcmsg.h"
 
 #define IPCMSG_READY	"ready"
+#define IPCMSG_DRAIN_MS	"drain_ms"
 #define IPCMSG_STATS	"stats"
 #define IPCMSG_CMD	"cmd"
 #define IPCMSG_SETTINGS	"settings"
@@ -19,9 +20,12 @@ static const char *ipcmsg_cmd_names[] = {
 };
 
 json_t *
-ipcmsg_ready(void)
+ipcmsg_ready(uint64_t drain_ms)
 {
-	return json_pack("{s:b}", IPCMSG_READY, 1);
+	if (drain_ms == 0)
+		return json_pack("{s:b}", IPCMSG_READY, 1);
+	return json_pack("{s:b,s:I}", IPCMSG_READY, 1, IPCMSG_DRAIN_MS,
+	    (json_int_t)drain_ms);
 }
 
 json_t *
@@ -70,6 +74,9 @@ ipcmsg_parse(const char *line, size_t len, struct ipcmsg *m)
 		return NULL;
 	}
 	m->ready = json_is_true(json_object_get(v, IPCMSG_READY));
+	if (json_is_integer(st = json_object_get(v, IPCMSG_DRAIN_MS)) &&
+	    json_integer_value(st) > 0)
+		m->drain_ms = (uint64_t)json_integer_value(st);
 	if (json_is_object(st = json_object_get(v, IPCMSG_STATS)))
 		m->stats = st;
 	if (json_is_object(st = json_object_get(v, IPCMSG_SETTINGS)))

@@ -3,6 +3,10 @@
  * docs/control-protocol.md): one JSON object per line.
  *
  *   instance → wsd   {"ready":true}           serving (once)
+ *                    {"ready":true,"drain_ms":N}  the same, and a drain
+ *                                             will close its clients over
+ *                                             N ms: wsd's SIGKILL waits that
+ *                                             much longer than kill_timeout
  *                    "ready"                  the same, as a Node app says it
  *                                             (process.send('ready'), PM2's)
  *                    {"stats":{…}}            counters, every interval
@@ -20,6 +24,7 @@
 #define WSD_IPCMSG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -33,6 +38,8 @@ enum ipcmsg_cmd {
 /* What one line says; the pointers borrow from the parsed object. */
 struct ipcmsg {
 	int			 ready;	/* "ready" is true */
+	uint64_t		 drain_ms; /* "drain_ms", 0 when absent or
+					    not a non-negative integer */
 	json_t			*stats;	/* "stats" when it is an object */
 	enum ipcmsg_cmd		 cmd;
 	const char		*cmd_name;	/* "cmd" when a string */
@@ -41,8 +48,11 @@ struct ipcmsg {
 	const char		*settings_error; /* "settings_error" string */
 };
 
-/* The messages, as new objects (NULL on ENOMEM); `stats` is stolen. */
-json_t	*ipcmsg_ready(void);
+/*
+ * The messages, as new objects (NULL on ENOMEM); `stats` is stolen.
+ * ready's drain_ms is left out when 0 (what an older wsd expects).
+ */
+json_t	*ipcmsg_ready(uint64_t drain_ms);
 json_t	*ipcmsg_stats(json_t *stats);
 json_t	*ipcmsg_drain(void);
 /* `settings` is stolen; the answer is ok when `error` is NULL. */

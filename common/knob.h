@@ -42,6 +42,7 @@ enum knob_id {
 	KNOB_WS_DRAIN_TIMEOUT_MS,
 	KNOB_WS_DRAIN_SPREAD_MS,
 	KNOB_WSD_KILL_TIMEOUT_MS,
+	KNOB_WSD_DRAIN_MAX_MS,
 	KNOB_WS_STATS_INTERVAL_MS,
 	KNOB_WS_HISTORY_SIZE,
 	KNOB_WS_HISTORY_TTL,
@@ -59,6 +60,13 @@ enum knob_id {
 	KNOB_WS_RULES_CACHE_MAX,
 	KNOB_COUNT
 };
+
+/*
+ * The longest drain spread (WS_DRAIN_SPREAD_MS's maximum), and the longest
+ * drain window wsd waits for past kill_timeout (WSD_DRAIN_MAX_MS): what an
+ * instance announces beyond it is cut, so none makes itself unkillable.
+ */
+#define KNOB_DRAIN_MAX_MS	600000
 
 /* Which programs read a knob (a bit set). */
 #define KNOB_WSD	0x1

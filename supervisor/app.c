@@ -172,6 +172,7 @@ app_fill_policy(struct app *a)
 	pc->stop_exit_codes = c->stop_exit_codes;
 	pc->nstop_exit_codes = c->nstop_exit_codes;
 	pc->kill_timeout_ms = c->kill_timeout_ms;
+	pc->drain_max_ms = KNOB_DRAIN_MAX_MS;	/* spawn.c says so to the app */
 	pc->listen_timeout_ms = c->listen_timeout_ms;
 	pc->crash_window_ms = knob_or_default(KNOB_WSD_CRASH_WINDOW_MS);
 	pc->backoff_reset_ms = knob_or_default(KNOB_WSD_BACKOFF_RESET_MS);

@@ -52,7 +52,7 @@ handover_ps_json(const struct policy_state *ps)
 	for (i = 0; i < POLICY_WINDOW_MAX; i++)
 		json_array_append_new(crashes,
 		    json_integer((json_int_t)ps->crashes[i]));
-	return json_pack("{sisbsbsIsIsIsIsIsosIsisi}",
+	return json_pack("{sisbsbsIsIsIsIsIsosIsisisI}",
 	    "state", (int)ps->state, "restart_pending", ps->restart_pending,
 	    "killed", ps->killed, "started_at", (json_int_t)ps->started_at,
 	    "backoff_ms", (json_int_t)ps->backoff_ms,
@@ -60,7 +60,8 @@ handover_ps_json(const struct policy_state *ps)
 	    "unstable", (json_int_t)ps->unstable,
 	    "consecutive_unstable", (json_int_t)ps->consecutive_unstable,
 	    "crashes", crashes, "ncrashes", (json_int_t)ps->ncrashes,
-	    "last_code", ps->last_code, "last_signal", ps->last_signal);
+	    "last_code", ps->last_code, "last_signal", ps->last_signal,
+	    "drain_ms", (json_int_t)ps->drain_ms);
 }
 
 static json_t *
@@ -291,6 +292,9 @@ handover_dec_ps(struct handover_dec *d, const json_t *o,
 	HANDOVER_INT(d, o, "ncrashes", 0, INT32_MAX, ps->ncrashes);
 	HANDOVER_INT(d, o, "last_code", -1, 255, ps->last_code);
 	HANDOVER_INT(d, o, "last_signal", 0, 128, ps->last_signal);
+	/* An older wsd has none: what it spawned was not told it waits. */
+	if (json_object_get(o, "drain_ms") != NULL)
+		HANDOVER_U64(d, o, "drain_ms", ps->drain_ms);
 	if (!json_is_array(crashes) ||
 	    json_array_size(crashes) != POLICY_WINDOW_MAX)
 		return handover_fail(d, "crashes", "expected %d times",

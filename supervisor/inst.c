@@ -25,6 +25,8 @@ static size_t		 inst_nobservers;
 static int		 inst_in_step;
 static const struct inst_reload_ops *inst_reload;
 
+static void	inst_step(struct inst *, const struct policy_event *);
+
 /* Whether a process of `in` accepts on the slot socket now. */
 static int
 inst_accepts(const struct inst *in)
@@ -96,9 +98,11 @@ inst_ipc_cb(void *arg, const struct ipcmsg *m)
 	if (m->settings_ok || m->settings_error != NULL)
 		inst_reload->settings_ack(in, m->settings_error);
 	if (m->ready) {
+		struct policy_event ev = { PEV_READY, 0, 0, m->drain_ms };
+
 		if (in->ps.state == ST_LAUNCHING)
 			log_json(LOG_INFO, app_fields(in), "ready");
-		inst_event(in, PEV_READY, 0, 0);
+		inst_step(in, &ev);
 	}
 	if (m->stats != NULL) {
 		json_decref(in->stats);
@@ -121,8 +125,12 @@ inst_apply(struct inst *in, const struct policy_out *po)
 	if (po->act & PACT_TIMER_STOP)
 		uv_timer_stop(&in->timer);
 	if ((po->act & PACT_KILL) && in->pid > 0) {
-		log_json(LOG_INFO, app_fields(in), "stopping with SIG%s",
-		    sigabbrev_np(sig) != NULL ? sigabbrev_np(sig) : "?");
+		log_json(LOG_INFO, app_fields(in), "stopping with SIG%s, "
+		    "SIGKILL after %llu ms (kill_timeout %llu + drain window "
+		    "%llu)", sigabbrev_np(sig) != NULL ? sigabbrev_np(sig) : "?",
+		    (unsigned long long)po->timer_ms,
+		    (unsigned long long)in->app->pc.kill_timeout_ms,
+		    (unsigned long long)in->ps.drain_ms);
 		proc_signal(in->pid, sig, group);
 		if (in->ipc != NULL)
 			ipc_send(in->ipc, ipcmsg_drain());
@@ -141,15 +149,15 @@ inst_apply(struct inst *in, const struct policy_out *po)
 	}
 }
 
-void
-inst_event(struct inst *in, enum policy_ev type, int code, int sig)
+/* One event through the policy, and its actions. */
+static void
+inst_step(struct inst *in, const struct policy_event *ev)
 {
-	struct policy_event ev = { type, code, sig };
 	struct policy_out po;
 	enum inst_state before = in->ps.state;
 
 	inst_in_step++;
-	policy_step(&in->app->pc, &in->ps, &ev, wsd_now_ms(), &po);
+	policy_step(&in->app->pc, &in->ps, ev, wsd_now_ms(), &po);
 	if (in->ps.state != before) {
 		if (in->ps.state == ST_WAITING)
 			log_json(LOG_INFO, app_fields(in),
@@ -169,6 +177,14 @@ inst_event(struct inst *in, enum policy_ev type, int code, int sig)
 		return;
 	app_inst_reap(in);	/* may free `in` */
 	inst_settled();
+}
+
+void
+inst_event(struct inst *in, enum policy_ev type, int code, int sig)
+{
+	struct policy_event ev = { type, code, sig, 0 };
+
+	inst_step(in, &ev);
 }
 
 /* "exited with code N" / "killed by SIGX", from a waitpid() status. */

@@ -44,6 +44,12 @@ policy_init(struct policy_state *ps)
 	ps->last_code = -1;
 }
 
+uint64_t
+policy_kill_after(const struct policy_conf *pc, const struct policy_state *ps)
+{
+	return pc->kill_timeout_ms + ps->drain_ms;
+}
+
 void
 policy_reset(struct policy_state *ps)
 {
@@ -196,7 +202,11 @@ policy_on_start(const struct policy_conf *pc, struct policy_state *ps,
 	}
 }
 
-/* Launching or online: SIGINT (kill_signal) now, SIGKILL at kill_timeout. */
+/*
+ * Launching or online: SIGINT (kill_signal) now, SIGKILL at kill_timeout,
+ * later by the drain window the process announced: a worker closing its
+ * clients one by one over that window is not cut off in the middle.
+ */
 static void
 policy_begin_stop(const struct policy_conf *pc, struct policy_state *ps,
     struct policy_out *out, int restart)
@@ -205,7 +215,7 @@ policy_begin_stop(const struct policy_conf *pc, struct policy_state *ps,
 	ps->restart_pending = restart;
 	ps->killed = 0;
 	out->act |= PACT_TIMER_STOP | PACT_KILL | PACT_TIMER;
-	out->timer_ms = pc->kill_timeout_ms;
+	out->timer_ms = policy_kill_after(pc, ps);
 }
 
 static void
@@ -278,6 +288,7 @@ policy_on_spawned(const struct policy_conf *pc, struct policy_state *ps,
 {
 	(void)ev;
 	ps->started_at = now;
+	ps->drain_ms = 0;	/* the new process has announced nothing yet */
 	if (pc->wait_ready) {
 		ps->state = ST_LAUNCHING;
 		out->act |= PACT_TIMER;
@@ -297,13 +308,15 @@ policy_on_spawn_failed(const struct policy_conf *pc, struct policy_state *ps,
 	out->why = "spawn failed";
 }
 
+/* Ready, maybe late (listen_timeout passed): the drain window counts too. */
 static void
 policy_on_ready(const struct policy_conf *pc, struct policy_state *ps,
     const struct policy_event *ev, uint64_t now, struct policy_out *out)
 {
-	(void)pc;
-	(void)ev;
 	(void)now;
+	if (ps->state == ST_LAUNCHING || ps->state == ST_ONLINE)
+		ps->drain_ms = ev->drain_ms < pc->drain_max_ms ?
+		    ev->drain_ms : pc->drain_max_ms;
 	if (ps->state == ST_LAUNCHING) {
 		ps->state = ST_ONLINE;
 		out->act |= PACT_TIMER_STOP;

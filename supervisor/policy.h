@@ -13,7 +13,8 @@ enum inst_state {
 	ST_STOPPED,	/* not running and not asked to run */
 	ST_LAUNCHING,	/* spawned, not ready yet */
 	ST_ONLINE,	/* ready: IPC ready, listen_timeout passed, or no readiness wait */
-	ST_STOPPING,	/* stop signal sent, waiting for the exit (SIGKILL at kill_timeout) */
+	ST_STOPPING,	/* stop signal sent, waiting for the exit (SIGKILL at
+			   kill_timeout + the drain window it announced) */
 	ST_WAITING,	/* exited unasked; respawn when the restart delay ends */
 	ST_ERRORED,	/* gave up: exit 78, too many crashes, or spawn failure */
 };
@@ -24,7 +25,7 @@ enum policy_ev {
 	PEV_RESTART,	/* restart requested (stop if running, then start) */
 	PEV_SPAWNED,	/* the process was forked */
 	PEV_SPAWN_FAILED,
-	PEV_READY,	/* IPC {"ready":true} */
+	PEV_READY,	/* IPC {"ready":true}, maybe with drain_ms */
 	PEV_EXIT,	/* the process exited (code or signal in the event) */
 	PEV_TIMER,	/* the instance's one timer fired */
 	PEV_RELOAD,	/* reload: the caller set the online process aside; spawn its replacement */
@@ -47,6 +48,7 @@ struct policy_conf {
 	const int	*stop_exit_codes;
 	size_t		 nstop_exit_codes;
 	uint64_t	 kill_timeout_ms;
+	uint64_t	 drain_max_ms;		/* an announced drain window is cut to this */
 	uint64_t	 listen_timeout_ms;
 	int		 wait_ready;		/* stay launching until ready/listen_timeout */
 	uint64_t	 crash_window_ms;	/* sliding window for crash loops */
@@ -60,6 +62,9 @@ struct policy_state {
 	enum inst_state	 state;
 	int		 restart_pending; /* stopping for a restart: spawn after exit */
 	int		 killed;	/* SIGKILL sent in this stop */
+	uint64_t	 drain_ms;	/* the process's drain window (its ready
+					   said so, capped): its stop's SIGKILL
+					   waits this much past kill_timeout */
 	uint64_t	 started_at;	/* ms, last spawn (0 = never) */
 	uint64_t	 backoff_ms;	/* next exponential delay (0 = base) */
 	unsigned	 restarts;	/* ↺ */
@@ -77,6 +82,7 @@ struct policy_event {
 	enum policy_ev	 type;
 	int		 code;		/* PEV_EXIT: exit status, or -1 */
 	int		 signal;	/* PEV_EXIT: terminating signal, or 0 */
+	uint64_t	 drain_ms;	/* PEV_READY: the announced drain window */
 };
 
 struct policy_out {
@@ -94,6 +100,9 @@ unsigned policy_crashes_in_window(const struct policy_conf *,
 	    const struct policy_state *, uint64_t now);
 /* Forget the crash history (a start or restart asked by a person). */
 void	policy_reset(struct policy_state *);
+/* How long a stop waits before SIGKILL: kill_timeout + the drain window. */
+uint64_t policy_kill_after(const struct policy_conf *,
+	    const struct policy_state *);
 const char *policy_state_name(enum inst_state);
 /* Whether a process may be running in this state. */
 int	policy_running(enum inst_state);

@@ -99,18 +99,27 @@ reload_old_timer_cb(uv_timer_t *t)
 	}
 }
 
-/* Ask the replaced process to drain and exit; SIGKILL after kill_timeout. */
+/*
+ * Ask the replaced process to drain and exit; SIGKILL after kill_timeout
+ * and the drain window it announced (old_ps: what it said when it was the
+ * instance's process).
+ */
 static void
 reload_old_retire(struct inst *in)
 {
 	int sig = in->app->cfg.kill_signal > 0 ? in->app->cfg.kill_signal : SIGINT;
+	uint64_t after = policy_kill_after(&in->app->pc, &in->old_ps);
 
 	if (in->old_pid == 0 || in->old_signalled)
 		return;
 	in->old_signalled = 1;
 	log_json(LOG_INFO, reload_old_fields(in),
-	    "replaced by pid %d: draining the old process with SIG%s",
-	    (int)in->pid, sigabbrev_np(sig) != NULL ? sigabbrev_np(sig) : "?");
+	    "replaced by pid %d: draining the old process with SIG%s, "
+	    "SIGKILL after %llu ms (kill_timeout %llu + drain window %llu)",
+	    (int)in->pid, sigabbrev_np(sig) != NULL ? sigabbrev_np(sig) : "?",
+	    (unsigned long long)after,
+	    (unsigned long long)in->app->pc.kill_timeout_ms,
+	    (unsigned long long)in->old_ps.drain_ms);
 	if (in->old_ipc != NULL)
 		ipc_send(in->old_ipc, ipcmsg_drain());
 	proc_signal(in->old_pid, sig, in->app->cfg.treekill);
@@ -120,8 +129,7 @@ reload_old_retire(struct inst *in)
 		in->old_timer->data = in;
 	}
 	if (in->old_timer != NULL)
-		uv_timer_start(in->old_timer, reload_old_timer_cb,
-		    in->app->pc.kill_timeout_ms, 0);
+		uv_timer_start(in->old_timer, reload_old_timer_cb, after, 0);
 }
 
 /* The replaced process has exited (and been reaped). */

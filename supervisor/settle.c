@@ -212,7 +212,7 @@ settle_reply(struct cmd_ctx *ctx, struct inst **v, size_t n, json_t *data)
 	s->n = n;
 	for (i = 0; i < n; i++) {
 		s->ids[i] = v[i]->id;
-		t = v[i]->app->pc.kill_timeout_ms +
+		t = policy_kill_after(&v[i]->app->pc, &v[i]->ps) +
 		    v[i]->app->pc.listen_timeout_ms +
 		    v[i]->app->pc.min_uptime_ms;
 		if (t > longest)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "knob.h"
 #include "log.h"
 #include "strv.h"
 #include "wsd.h"
@@ -120,10 +121,17 @@ spawn_plan(struct spawn_plan *p, const struct spawn_what *w)
 		env_set(&env, "USER", cfg->user, 0);
 		env_set(&env, "LOGNAME", cfg->user, 0);
 	}
-	/* wsworker keeps its drain within it (WS_DRAIN_SPREAD_MS) */
+	/*
+	 * wsworker plans its drain with them: the SIGKILL comes kill_timeout
+	 * after the stop, later by the drain window it announces (up to
+	 * WSD_DRAIN_MAX_MS, policy.c); an older wsd sets no WSD_DRAIN_MAX_MS
+	 * and the worker keeps its spread within kill_timeout.
+	 */
 	snprintf(num, sizeof num, "%llu",
 	    (unsigned long long)cfg->kill_timeout_ms);
 	env_set(&env, "WSD_KILL_TIMEOUT_MS", num, 0);
+	snprintf(num, sizeof num, "%llu", (unsigned long long)KNOB_DRAIN_MAX_MS);
+	env_set(&env, "WSD_DRAIN_MAX_MS", num, 0);
 	snprintf(num, sizeof num, "%d", w->id);
 	env_set(&env, "pm_id", num, 0);
 	p->listen = w->listen;

@@ -15,13 +15,20 @@ struct drain_plan {
 };
 
 /*
- * The plan from WS_DRAIN_SPREAD_MS, WS_DRAIN_TIMEOUT_MS and wsd's
- * kill_timeout (WSD_KILL_TIMEOUT_MS; 0 = unknown): the spread takes at
- * most 50 % of kill_timeout and the exit comes 25 % of it (100 ms at
- * least) before it, so wsd never has to SIGKILL a worker for spreading.
+ * The plan from WS_DRAIN_SPREAD_MS, WS_DRAIN_TIMEOUT_MS and what wsd said
+ * at spawn: its kill_timeout (WSD_KILL_TIMEOUT_MS; 0 = unknown) and the
+ * longest drain window it waits for past it (WSD_DRAIN_MAX_MS; 0 = none,
+ * an older wsd or another supervisor).
+ *
+ * Without that wait the spread takes at most 50 % of kill_timeout and the
+ * exit comes 25 % of it (100 ms at least) before it, so wsd never has to
+ * SIGKILL a worker for spreading.  With it the spread is the one asked
+ * (up to wait_max), the worker announces it (IPC ready's drain_ms), and
+ * the exit comes that same margin before kill_timeout + spread.
  */
 void		drain_plan(struct drain_plan *, uint64_t spread_ms,
-		    uint64_t timeout_ms, uint64_t kill_timeout_ms);
+		    uint64_t timeout_ms, uint64_t kill_timeout_ms,
+		    uint64_t wait_max_ms);
 
 /*
  * When client i of n (0-based) closes, from the start: evenly spaced,

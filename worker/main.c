@@ -43,10 +43,7 @@ struct worker {
 	uint64_t		 drain_start;
 	uint64_t		 drain_deadline;
 	uint64_t		 drain_deadline_ns;	/* the same, uv_hrtime() */
-	uint64_t		 drain_timeout_ms;
-	uint64_t		 drain_spread_ms;	/* WS_DRAIN_SPREAD_MS */
-	uint64_t		 kill_timeout_ms;	/* wsd's, 0 = unknown */
-	struct drain_plan	 drain;
+	struct drain_plan	 drain;			/* from the knobs */
 	size_t			 drain_n;		/* clients at the start */
 	size_t			 drain_done;		/* closed by the plan */
 	uint64_t		 drain_next;		/* the next close, loop ms */
@@ -298,8 +295,6 @@ worker_drain(void)
 	    (json_int_t)session_count(), "connections",
 	    (json_int_t)ws_connection_count()), "draining");
 	listener_flush_close(&worker.listener);
-	drain_plan(&worker.drain, worker.drain_spread_ms,
-	    worker.drain_timeout_ms, worker.kill_timeout_ms);
 	worker.drain_start = uv_now(worker.loop);
 	worker.drain_n = session_count();
 	worker.drain_done = 0;
@@ -435,9 +430,11 @@ worker_config(struct worker_conf *c)
 	c->econf.per_ip = (unsigned)worker_knob(KNOB_WS_HANDSHAKE_PER_IP);
 	c->econf.max_head = WS_MAX_HEAD;
 	c->econf.max_body = c->wconf.max_publish;
-	worker.drain_timeout_ms = worker_knob(KNOB_WS_DRAIN_TIMEOUT_MS);
-	worker.drain_spread_ms = worker_knob(KNOB_WS_DRAIN_SPREAD_MS);
-	worker.kill_timeout_ms = worker_knob(KNOB_WSD_KILL_TIMEOUT_MS);
+	/* The plan is known before the drain: ready announces its spread. */
+	drain_plan(&worker.drain, worker_knob(KNOB_WS_DRAIN_SPREAD_MS),
+	    worker_knob(KNOB_WS_DRAIN_TIMEOUT_MS),
+	    worker_knob(KNOB_WSD_KILL_TIMEOUT_MS),
+	    worker_knob(KNOB_WSD_DRAIN_MAX_MS));
 	c->stats_ms = worker_knob(KNOB_WS_STATS_INTERVAL_MS);
 
 	r = bus_config_from_env(&worker.bus_conf, &err);
@@ -544,7 +541,7 @@ main(int argc, char **argv)
 	    worker.have_bus ? "configured" : "none", "database",
 	    worker.database_url != NULL ? "configured" : "none"),
 	    "listening");
-	parent_ready();
+	parent_ready(worker.drain.spread_ms);
 
 	uv_run(worker.loop, UV_RUN_DEFAULT);
 	worker_exit();

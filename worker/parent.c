@@ -184,9 +184,9 @@ parent_open(uv_loop_t *loop, uint64_t interval_ms, parent_stats_cb stats,
 }
 
 void
-parent_ready(void)
+parent_ready(uint64_t drain_ms)
 {
-	parent_send(ipcmsg_ready());
+	parent_send(ipcmsg_ready(drain_ms));
 	parent_send_stats();
 }
 

@@ -26,7 +26,8 @@ typedef int (*parent_settings_cb)(void *arg, json_t *settings,
 /* 0 when set up or when there is no parent link; -1 with *err when invalid. */
 int	parent_open(uv_loop_t *, uint64_t interval_ms, parent_stats_cb,
 	    parent_drain_cb, parent_settings_cb, void *arg, char **err);
-void	parent_ready(void);
+/* Serving; a drain will spread its closes over drain_ms (0: none said). */
+void	parent_ready(uint64_t drain_ms);
 /* Send one stats line now (also done every interval). */
 void	parent_send_stats(void);
 void	parent_close(void);

@@ -1,4 +1,5 @@
-/* The drain schedule: spread closes, capped by kill_timeout (drain.c). */
+/* The drain schedule: spread closes, capped by kill_timeout unless wsd
+ * waits out the spread (drain.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,30 +9,49 @@
 
 #include "drain.h"
 
+/* One plan: its inputs and what it must say. */
+struct plan_case {
+	uint64_t	spread, timeout, kill, wait;	/* drain_plan's */
+	uint64_t	want_spread, want_deadline;
+};
+
+static const struct plan_case plan_cases[] = {
+	/* wsd does not wait for the window (0): kill_timeout caps it */
+	{ 1000, 1000, 0, 0,		1000, 2000 },	/* kill_timeout unknown */
+	{ 1000, 1000, 1600, 0,		800, 1200 },	/* PM2's default */
+	{ 600000, 1000, 3000, 0,	1500, 2250 },
+	{ 1000, 1000, 300, 0,		150, 200 },	/* the 100 ms margin */
+	{ 500, 100, 10000, 0,		500, 600 },	/* well within */
+	{ 0, 1000, 50, 0,		0, 0 },		/* tiny kill_timeout */
+	/* wsd waits for it: the spread is kept, the margin follows it */
+	{ 4000, 1000, 1600, 600000,	4000, 5000 },	/* the defaults */
+	{ 3000, 1000, 1000, 600000,	3000, 3750 },	/* margin 250 ms */
+	{ 3000, 1000, 300, 600000,	3000, 3200 },	/* the 100 ms margin */
+	{ 3000, 1000, 50, 600000,	3000, 3000 },	/* tiny kill_timeout */
+	{ 900000, 1000, 10000, 600000,	600000, 601000 }, /* wsd's cap */
+	{ 2000, 500, 0, 600000,		2000, 2500 },	/* kill_timeout unknown */
+	{ 0, 1000, 1600, 600000,	0, 1000 },	/* all at once */
+};
+
 static void
 test_plan(void **state)
 {
-	struct drain_plan	p;
+	const struct plan_case	*c;
+	struct drain_plan	 p;
+	size_t			 i;
 
 	(void)state;
-	drain_plan(&p, 1000, 1000, 0);		/* kill_timeout unknown */
-	assert_int_equal(p.spread_ms, 1000);
-	assert_int_equal(p.deadline_ms, 2000);
-	drain_plan(&p, 1000, 1000, 1600);	/* PM2's default */
-	assert_int_equal(p.spread_ms, 800);
-	assert_int_equal(p.deadline_ms, 1200);
-	drain_plan(&p, 600000, 1000, 3000);
-	assert_int_equal(p.spread_ms, 1500);
-	assert_int_equal(p.deadline_ms, 2250);
-	drain_plan(&p, 1000, 1000, 300);	/* the 100 ms margin */
-	assert_int_equal(p.spread_ms, 150);
-	assert_int_equal(p.deadline_ms, 200);
-	drain_plan(&p, 500, 100, 10000);	/* well within */
-	assert_int_equal(p.spread_ms, 500);
-	assert_int_equal(p.deadline_ms, 600);
-	drain_plan(&p, 0, 1000, 50);		/* tiny kill_timeout */
-	assert_int_equal(p.spread_ms, 0);
-	assert_int_equal(p.deadline_ms, 0);
+	for (i = 0; i < sizeof plan_cases / sizeof plan_cases[0]; i++) {
+		c = &plan_cases[i];
+		drain_plan(&p, c->spread, c->timeout, c->kill, c->wait);
+		if (p.spread_ms != c->want_spread ||
+		    p.deadline_ms != c->want_deadline)
+			fail_msg("case %zu: spread %llu deadline %llu, want "
+			    "%llu %llu", i, (unsigned long long)p.spread_ms,
+			    (unsigned long long)p.deadline_ms,
+			    (unsigned long long)c->want_spread,
+			    (unsigned long long)c->want_deadline);
+	}
 }
 
 static void

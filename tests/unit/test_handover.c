@@ -73,6 +73,7 @@ sample(struct handover *h)
 		in->ps.ncrashes = 1;
 		in->ps.last_code = -1;
 		in->ps.last_signal = 9;
+		in->ps.drain_ms = i == 1 ? 3000 : 0;
 		in->timer_ms = i == 0 ? -1 : 1500;
 		in->ipc_fd = 10 + i;
 		in->carry[0] = 2;
@@ -136,6 +137,7 @@ test_round_trip(void **state)
 	assert_true(in->ps.crashes[0] == 55);
 	assert_int_equal(in->ps.last_code, -1);
 	assert_int_equal(in->ps.last_signal, 9);
+	assert_true(in->ps.drain_ms == 3000);
 	assert_int_equal(in->timer_ms, 1500);
 	assert_int_equal(in->ipc_fd, 11);
 	assert_true(in->carry[HANDOVER_COUNTERS - 1] == 0.5);
@@ -216,6 +218,29 @@ static void bad_order(json_t *d) { json_array_append_new(json_object_get(json_ar
 static void bad_env(json_t *d) { json_array_append_new(json_object_get(json_array_get(json_object_get(d, "apps"), 0), "env"), json_string("X=1")); }
 static void not_object(json_t *d) { json_object_clear(d); }
 
+/* An older wsd's state has no drain window: none is waited for. */
+static void
+test_no_drain_ms(void **state)
+{
+	struct handover h, back;
+	json_t *doc;
+	char *err = NULL;
+
+	(void)state;
+	sample(&h);
+	doc = handover_encode(&h);
+	assert_non_null(doc);
+	json_object_del(json_object_get(json_array_get(json_object_get(
+	    json_array_get(json_object_get(doc, "apps"), 0), "insts"), 1),
+	    "policy"), "drain_ms");
+	assert_int_equal(handover_decode(&back, doc, &err), 0);
+	assert_null(err);
+	assert_true(back.apps[0].insts[1].ps.drain_ms == 0);
+	json_decref(doc);
+	handover_free(&back);
+	handover_free(&h);
+}
+
 static void
 test_refusals(void **state)
 {
@@ -240,6 +265,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_fds),
+		cmocka_unit_test(test_no_drain_ms),
 		cmocka_unit_test(test_refusals),
 	};
 

@@ -36,7 +36,10 @@ test_builders(void **state)
 	char *l;
 
 	(void)state;
-	assert_string_equal(l = line_of(ipcmsg_ready()), "{\"ready\":true}\n");
+	assert_string_equal(l = line_of(ipcmsg_ready(0)), "{\"ready\":true}\n");
+	free(l);
+	assert_string_equal(l = line_of(ipcmsg_ready(3000)),
+	    "{\"ready\":true,\"drain_ms\":3000}\n");
 	free(l);
 	assert_string_equal(l = line_of(ipcmsg_drain()), "{\"cmd\":\"drain\"}\n");
 	free(l);
@@ -56,12 +59,20 @@ test_round_trip(void **state)
 	char *l;
 
 	(void)state;
-	l = line_of(ipcmsg_ready());
+	l = line_of(ipcmsg_ready(0));
 	assert_non_null(v = parse(l, &m));
 	assert_true(m.ready);
+	assert_int_equal(m.drain_ms, 0);
 	assert_null(m.stats);
 	assert_int_equal(m.cmd, IPCMSG_CMD_NONE);
 	assert_null(m.cmd_name);
+	json_decref(v);
+	free(l);
+
+	l = line_of(ipcmsg_ready(4500));
+	assert_non_null(v = parse(l, &m));
+	assert_true(m.ready);
+	assert_int_equal(m.drain_ms, 4500);
 	json_decref(v);
 	free(l);
 
@@ -107,6 +118,17 @@ test_parse_odd(void **state)
 	assert_false(m.ready);
 	assert_null(m.stats);
 	assert_int_equal(m.cmd, IPCMSG_CMD_NONE);
+	json_decref(v);
+	/* drain_ms is a non-negative integer or nothing. */
+	assert_non_null(v = parse("{\"ready\":true,\"drain_ms\":-5}", &m));
+	assert_true(m.ready);
+	assert_int_equal(m.drain_ms, 0);
+	json_decref(v);
+	assert_non_null(v = parse("{\"ready\":true,\"drain_ms\":\"9\"}", &m));
+	assert_int_equal(m.drain_ms, 0);
+	json_decref(v);
+	assert_non_null(v = parse("{\"ready\":true,\"drain_ms\":1.5e30}", &m));
+	assert_int_equal(m.drain_ms, 0);
 	json_decref(v);
 	/* Both in one line are both read. */
 	assert_non_null(v = parse("{\"ready\":true,\"stats\":{}}", &m));

@@ -28,6 +28,7 @@ setup(void **state)
 	fx.pc.max_restarts = 16;
 	fx.pc.min_uptime_ms = 1000;
 	fx.pc.kill_timeout_ms = 1600;
+	fx.pc.drain_max_ms = 600000;
 	fx.pc.listen_timeout_ms = 3000;
 	fx.pc.crash_window_ms = 120000;
 	fx.pc.backoff_reset_ms = 30000;
@@ -40,7 +41,7 @@ setup(void **state)
 static void
 ev(enum policy_ev type, int code, int sig)
 {
-	struct policy_event e = { type, code, sig };
+	struct policy_event e = { type, code, sig, 0 };
 
 	policy_step(&fx.pc, &fx.ps, &e, fx.now, &fx.out);
 }
@@ -301,6 +302,45 @@ test_stop_then_sigkill(void **state)
 	assert_int_equal(fx.ps.ncrashes, 0);
 }
 
+/* A process that announced its drain window is SIGKILLed that much later. */
+static void
+ready_drain(uint64_t drain_ms)
+{
+	struct policy_event e = { PEV_READY, 0, 0, drain_ms };
+
+	policy_step(&fx.pc, &fx.ps, &e, fx.now, &fx.out);
+}
+
+static void
+test_stop_waits_drain_window(void **state)
+{
+	(void)state;
+	fx.pc.wait_ready = 1;
+	start();
+	ready_drain(3000);
+	assert_int_equal(fx.ps.state, ST_ONLINE);
+	ev(PEV_STOP, 0, 0);
+	assert_true(fx.out.act & PACT_KILL);
+	assert_int_equal(fx.out.timer_ms, 1600 + 3000);
+	ev(PEV_EXIT, 0, 0);
+	/* A restart's new process has announced nothing: kill_timeout. */
+	ev(PEV_START, 0, 0);
+	ev(PEV_SPAWNED, 0, 0);
+	ev(PEV_READY, 0, 0);
+	ev(PEV_RESTART, 0, 0);
+	assert_int_equal(fx.out.timer_ms, 1600);
+	fx.now += 1600;
+	ev(PEV_TIMER, 0, 0);
+	assert_true(fx.out.act & PACT_SIGKILL);
+	ev(PEV_EXIT, -1, 9);
+	assert_true(fx.out.act & PACT_SPAWN);
+	ev(PEV_SPAWNED, 0, 0);
+	/* What it announces past drain_max_ms is cut: it stays killable. */
+	ready_drain(UINT64_MAX);
+	ev(PEV_STOP, 0, 0);
+	assert_int_equal(fx.out.timer_ms, 1600 + 600000);
+}
+
 static void
 test_restart_running(void **state)
 {
@@ -427,6 +467,7 @@ main(void)
 		cmocka_unit_test_setup(test_window_slides, setup),
 		cmocka_unit_test_setup(test_exp_backoff, setup),
 		cmocka_unit_test_setup(test_stop_then_sigkill, setup),
+		cmocka_unit_test_setup(test_stop_waits_drain_window, setup),
 		cmocka_unit_test_setup(test_restart_running, setup),
 		cmocka_unit_test_setup(test_reload_spawns_without_kill, setup),
 		cmocka_unit_test_setup(test_restart_errored_resets_loop, setup),
