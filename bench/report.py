@@ -208,9 +208,14 @@ def history_section(rows, meta, w):
       "through the history script (`clients/node/publisher.js`), sockets that did not ask for "
       "positions. **Positions**: the same, sockets subscribed with `recover:true`. "
       "**Node**: `bench/peer/server.js` alone (no PM2), plain `PUBLISH`. Ratios of "
-      "medians, with SPEC §6's targets: against the worker before history (the issue's "
-      "\"today's\"), and against today's worker fed a plain `PUBLISH` (history's own "
-      "cost in one build: SPEC's \"of plain\")."
+      "medians, with SPEC §6's targets against the worker before history (\"plain\": "
+      "no history). The last two columns compare today's worker with itself fed a "
+      "plain `PUBLISH`, for scale: for sockets without positions the code run per "
+      "delivery is the same on both paths (the history path differs once per event), "
+      "so that ratio's distance from 1 is what this bench cannot resolve; events "
+      "through the history script also reach the worker at another pace (the script "
+      "costs Redis about 3× a PUBLISH), which changes how many frames each write "
+      "carries."
       % (meta.get("hist_sockets"), meta.get("hist_events"), before))
     w("")
     w("| figure | before history%s | today, plain PUBLISH | no positions | positions | "
@@ -225,8 +230,8 @@ def history_section(rows, meta, w):
     w("| server CPU per 1000 deliveries | %s | %s | %s | %s | %s | %s | %s | %s | %s |"
       % tuple(cells + [cost_ratio(meds[2], meds[0], "≤ 1.05"),
                        cost_ratio(meds[3], meds[0], "≤ 1.15"),
-                       cost_ratio(meds[2], meds[1], "≤ 1.05"),
-                       cost_ratio(meds[3], meds[1], "≤ 1.15")]))
+                       cost_ratio(meds[2], meds[1], None),
+                       cost_ratio(meds[3], meds[1], None)]))
     w("")
     by_kind = {}
     for r in rows:
@@ -479,13 +484,16 @@ def main():
     targets.append(("… sockets with positions ÷ the worker before history", "≤ 1.15",
                     div(med("wsd", "hist_fanout_positions", hpd), pre), "x",
                     lambda v: v <= 1.15))
+    # Not SPEC rows: history's own cost in one build.  For sockets without
+    # positions the per-delivery code is the plain path's, so the ratio
+    # shows how finely this bench resolves (the history section says so).
     legacy = med("wsd", "hist_fanout_legacy", hpd)
-    targets.append(("… sockets without positions ÷ the same worker fed a plain `PUBLISH`",
-                    "≤ 1.05", div(med("wsd", "hist_fanout_plain", hpd), legacy), "x",
-                    lambda v: v <= 1.05))
-    targets.append(("… sockets with positions ÷ the same worker fed a plain `PUBLISH`",
-                    "≤ 1.15", div(med("wsd", "hist_fanout_positions", hpd), legacy), "x",
-                    lambda v: v <= 1.15))
+    targets.append(("… for scale: sockets without positions ÷ today's worker fed a plain "
+                    "`PUBLISH` (not a SPEC row)", "–",
+                    div(med("wsd", "hist_fanout_plain", hpd), legacy), "x", None))
+    targets.append(("… for scale: sockets with positions ÷ today's worker fed a plain "
+                    "`PUBLISH` (not a SPEC row)", "–",
+                    div(med("wsd", "hist_fanout_positions", hpd), legacy), "x", None))
     rscen = "reload_" + meta.get("reload_n", "")
     for what in ("lost", "doubled"):
         targets.append(("events %s by clients using `since` across `wsctl reload` (%s "
